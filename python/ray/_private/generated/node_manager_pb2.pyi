@@ -10,8 +10,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RequestWorkerLeaseRequest(_message.Message):
-    __slots__ = ("lease_id", "job_id", "resources", "scheduling_strategy", "actor_id", "task_name", "grant_or_reject", "timeout_ms", "requester_address")
+    __slots__ = ("lease_id", "job_id", "resources", "scheduling_strategy", "actor_id", "task_name", "grant_or_reject", "timeout_ms", "requester_address", "placement_resources")
     class ResourcesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class PlacementResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +34,7 @@ class RequestWorkerLeaseRequest(_message.Message):
     GRANT_OR_REJECT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_RESOURCES_FIELD_NUMBER: _ClassVar[int]
     lease_id: bytes
     job_id: bytes
     resources: _containers.ScalarMap[str, float]
@@ -36,7 +44,8 @@ class RequestWorkerLeaseRequest(_message.Message):
     grant_or_reject: bool
     timeout_ms: int
     requester_address: _common_pb2.Address
-    def __init__(self, lease_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., resources: _Optional[_Mapping[str, float]] = ..., scheduling_strategy: _Optional[_Union[_common_pb2.SchedulingStrategy, _Mapping]] = ..., actor_id: _Optional[bytes] = ..., task_name: _Optional[str] = ..., grant_or_reject: _Optional[bool] = ..., timeout_ms: _Optional[int] = ..., requester_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ...) -> None: ...
+    placement_resources: _containers.ScalarMap[str, float]
+    def __init__(self, lease_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., resources: _Optional[_Mapping[str, float]] = ..., scheduling_strategy: _Optional[_Union[_common_pb2.SchedulingStrategy, _Mapping]] = ..., actor_id: _Optional[bytes] = ..., task_name: _Optional[str] = ..., grant_or_reject: _Optional[bool] = ..., timeout_ms: _Optional[int] = ..., requester_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., placement_resources: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class RequestWorkerLeaseReply(_message.Message):
     __slots__ = ("worker_address", "worker_pid", "resource_ids", "spillback_node", "infeasible", "canceled")

@@ -1,0 +1,59 @@
+"""Tunables of the runtime. Each can be overridden by an environment variable `RAY_<NAME>`."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+logger = logging.getLogger(__name__)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(f"RAY_{name}")
+    return int(value) if value else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(f"RAY_{name}")
+    return float(value) if value else default
+
+
+# Objects at most this large travel inline in RPCs and live in the owner's memory.
+MAX_INLINE_OBJECT_BYTES = _env_int("MAX_INLINE_OBJECT_BYTES", 100 * 1024)
+# Default object store capacity as a fraction of system memory (capped below).
+OBJECT_STORE_MEMORY_FRACTION = _env_float("OBJECT_STORE_MEMORY_FRACTION", 0.3)
+OBJECT_STORE_MEMORY_CAP_BYTES = _env_int("OBJECT_STORE_MEMORY_CAP_BYTES", 200 * 1024**3)
+# Deadline of ordinary control-plane RPCs.
+RPC_TIMEOUT_S = _env_float("RPC_TIMEOUT_S", 30.0)
+# How long a started process may take to report its port.
+PROCESS_START_TIMEOUT_S = _env_float("PROCESS_START_TIMEOUT_S", 60.0)
+# Node heartbeats, and how many missed ones mark a node dead.
+HEARTBEAT_PERIOD_S = _env_float("HEARTBEAT_PERIOD_S", 0.5)
+NUM_HEARTBEATS_TIMEOUT = _env_int("NUM_HEARTBEATS_TIMEOUT", 20)
+# A lease with no queued task is kept this long before it is returned.
+IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
+# Tasks pushed to one leased worker before the first replies.
+MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 4)
+# Idle workers above the prestarted pool exit after this long.
+IDLE_WORKER_KILL_S = _env_float("IDLE_WORKER_KILL_S", 10.0)
+# Maximum number of worker processes per node beyond num_cpus (for blocked workers).
+MAX_EXTRA_WORKERS = _env_int("MAX_EXTRA_WORKERS", 64)
+# Warn when a task waits this long for resources no node has.
+INFEASIBLE_WARNING_S = _env_float("INFEASIBLE_WARNING_S", 0.0)
+# Poll interval of long-polls (get on borrowed objects, actor state).
+LONG_POLL_S = _env_float("LONG_POLL_S", 5.0)
+# Where sessions live.
+TEMP_DIR = os.environ.get("RAY_TMPDIR", "/tmp/ray")
+# Default retries.
+DEFAULT_TASK_MAX_RETRIES = _env_int("DEFAULT_TASK_MAX_RETRIES", 3)
+DEFAULT_ACTOR_MAX_CONCURRENCY_ASYNC = 1000
+# Lines of a dead worker's stderr shown in WorkerCrashedError.
+STDERR_TAIL_LINES = _env_int("STDERR_TAIL_LINES", 20)
+# gRPC metadata key carrying the cluster token.
+TOKEN_METADATA_KEY = "x-ray-token"
+# Environment variable carrying the token to child processes.
+TOKEN_ENV = "RAY_CLUSTER_TOKEN"
+# Default GCS port of `ray start --head`.
+DEFAULT_GCS_PORT = 6379
+# Max message size on every channel.
+GRPC_MAX_MESSAGE_BYTES = 512 * 1024 * 1024

@@ -1,0 +1,1 @@
+"""The Global Control Store: one per cluster (DESIGN.md section 2)."""

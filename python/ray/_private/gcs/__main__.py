@@ -1,0 +1,3 @@
+from ray._private.gcs.server import main
+
+main()

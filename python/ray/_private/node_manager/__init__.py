@@ -1,0 +1,1 @@
+"""The per-node manager: resources, worker pool, leases and the object store."""

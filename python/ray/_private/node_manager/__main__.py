@@ -1,0 +1,3 @@
+from ray._private.node_manager.main import main
+
+main()

@@ -1,0 +1,73 @@
+"""Entry point of the node manager process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from ray._private import constants, process, rpc
+from ray._private.gcs.client import GcsClient
+from ray._private.generated import node_manager_pb2_grpc
+from ray._private.node_manager.node_manager import NodeManager, new_node_id
+from ray._private.node_manager.service import NodeManagerServicer
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Ray node manager")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--gcs-address", required=True)
+    parser.add_argument("--session-dir", required=True)
+    parser.add_argument("--resources", default="{}", help="JSON map of total resources")
+    parser.add_argument("--object-store-memory", type=int, required=True)
+    parser.add_argument("--node-id", default="")
+    parser.add_argument("--head", action="store_true")
+    parser.add_argument("--prestart-workers", type=int, default=-1)
+    process.add_common_args(parser)
+    opts = parser.parse_args(argv)
+    process.setup_process_logging("node_manager")
+    session_dir = Path(opts.session_dir)
+    token = os.environ.get(constants.TOKEN_ENV) or (session_dir / "token").read_text().strip()
+    resources = json.loads(opts.resources)
+    node_id = bytes.fromhex(opts.node_id) if opts.node_id else new_node_id()
+    prestart = opts.prestart_workers
+    if prestart < 0:
+        prestart = max(1, int(resources.get("CPU", 1)))
+    nm = NodeManager(
+        node_id, session_dir, token, GcsClient(opts.gcs_address, token), resources,
+        opts.object_store_memory, opts.host, opts.head, prestart,
+    )
+    done = threading.Event()
+    server, port = rpc.create_server(
+        [lambda s: node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server(
+            NodeManagerServicer(nm, done), s)],
+        token,
+        host=opts.host,
+        port=opts.port,
+        max_workers=256,
+    )
+
+    def shutdown(*_: object) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    process.watch_lifeline(opts.lifeline_fd, shutdown)
+    nm.start(port)
+    logger.info("node manager %s listening on %s:%d", node_id.hex()[:12], opts.host, port)
+    process.report_ready(opts.ready_fd, port)
+    while not done.wait(1.0):
+        pass
+    nm.stop("shutdown requested")
+    server.stop(grace=0.2).wait(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,481 @@
+"""The node manager's core: leases, the worker pool and the object store, under one lock."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ray._private import constants, ids
+from ray._private.gcs.client import GcsClient
+from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
+from ray._private.node_manager.resources import Allocation, NodeResources, to_fixed
+from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
+from ray._private.object_store import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+# Exit causes kept for GetWorkerFailureCause.
+MAX_REMEMBERED_FAILURES = 1000
+
+
+@dataclass
+class Lease:
+    lease_id: bytes
+    worker: WorkerProcess
+    alloc: Allocation
+    job_id: bytes
+    actor_id: bytes
+    lent_cpu: int = 0
+
+
+@dataclass
+class PendingLease:
+    request: node_manager_pb2.RequestWorkerLeaseRequest
+    need: dict[str, int]
+    place: dict[str, int]
+    event: threading.Event = field(default_factory=threading.Event)
+    reply: node_manager_pb2.RequestWorkerLeaseReply | None = None
+
+
+class NodeManager:
+    """Grants worker leases against the node's resources and runs its object store."""
+
+    def __init__(
+        self,
+        node_id: bytes,
+        session_dir: Path,
+        token: str,
+        gcs: GcsClient,
+        resources: dict[str, float],
+        object_store_memory: int,
+        host: str,
+        is_head: bool,
+        prestart_workers: int,
+    ) -> None:
+        self.node_id = node_id
+        self.session_dir = session_dir
+        self.host = host
+        self.port = 0
+        self.is_head = is_head
+        self.gcs = gcs
+        self.total_resources = dict(resources)
+        self.resources = NodeResources(resources)
+        self.object_store_memory = object_store_memory
+        self._lock = threading.RLock()
+        self._leases: dict[bytes, Lease] = {}
+        self._pending: list[PendingLease] = []
+        self._granted: OrderedDict[bytes, node_manager_pb2.RequestWorkerLeaseReply] = OrderedDict()
+        self._failures: OrderedDict[bytes, gcs_pb2.WorkerExitInfo] = OrderedDict()
+        self._exit_events: dict[bytes, threading.Event] = {}
+        self._prestart = prestart_workers
+        self._max_starting = max(4, int(resources.get("CPU", 1)))
+        self.pool = WorkerPool(
+            lambda: self.port, gcs.address, node_id, session_dir, token,
+            self._on_worker_exit, self._on_worker_output,
+        )
+        name = session_dir.name
+        self.store = ObjectStore(
+            str(Path("/dev/shm") / f"ray_{name[-26:]}_{node_id.hex()[:8]}"),
+            str(session_dir / "spill" / node_id.hex()[:12]),
+            object_store_memory,
+        )
+        self._logs: list[gcs_pb2.PubMessage] = []
+        self._logs_lock = threading.Lock()
+        self.stopped = threading.Event()
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self, port: int) -> None:
+        self.port = port
+        with self._lock:
+            for _ in range(self._prestart):
+                self.pool.start_worker()
+        info = gcs_pb2.NodeInfo(
+            node_id=self.node_id,
+            node_manager_address=self.host,
+            node_manager_port=port,
+            state=gcs_pb2.NODE_STATE_ALIVE,
+            is_head=self.is_head,
+            object_store_memory_bytes=self.object_store_memory,
+            node_name=self.host,
+        )
+        info.resources.total.update(self.total_resources)
+        info.resources.available.update(self.total_resources)
+        self.gcs.register_node(info)
+        for target, name in (
+            (self._heartbeat_loop, "heartbeat"),
+            (self._log_flush_loop, "log-flush"),
+            (self._reaper_loop, "reaper"),
+        ):
+            threading.Thread(target=target, name=name, daemon=True).start()
+
+    def stop(self, reason: str) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        logger.info("node manager stopping: %s", reason)
+        with self._lock:
+            for p in self._pending:
+                p.reply = node_manager_pb2.RequestWorkerLeaseReply(canceled=True)
+                p.event.set()
+            self._pending.clear()
+        self.pool.stop_all()
+        self._flush_logs()
+        try:
+            self.gcs.unregister_node(self.node_id, reason)
+        except Exception as err:  # noqa: BLE001 - the GCS may be gone already
+            logger.debug("unregister failed: %s", err)
+        with self._lock:
+            self.store.shutdown()
+
+    # ---- leases ----------------------------------------------------------------------
+
+    def request_lease(
+        self, request: node_manager_pb2.RequestWorkerLeaseRequest
+    ) -> node_manager_pb2.RequestWorkerLeaseReply:
+        """Blocks until the lease is granted, found infeasible, or the request times out."""
+        with self._lock:
+            done = self._granted.get(request.lease_id)
+            if done is not None:
+                return done
+            need = to_fixed(request.resources)
+            place = to_fixed(request.placement_resources) or need
+            if not self.resources.fits_total(_union(need, place)):
+                return node_manager_pb2.RequestWorkerLeaseReply(infeasible=True)
+            pending = PendingLease(request, need, place)
+            self._pending.append(pending)
+            self._schedule()
+        timeout = request.timeout_ms / 1000 if request.timeout_ms > 0 else constants.LONG_POLL_S
+        pending.event.wait(timeout)
+        with self._lock:
+            if pending.reply is None:
+                if pending in self._pending:
+                    self._pending.remove(pending)
+                return node_manager_pb2.RequestWorkerLeaseReply()
+            return pending.reply
+
+    def cancel_lease(self, lease_id: bytes) -> bool:
+        with self._lock:
+            for p in self._pending:
+                if p.request.lease_id == lease_id:
+                    self._pending.remove(p)
+                    p.reply = node_manager_pb2.RequestWorkerLeaseReply(canceled=True)
+                    p.event.set()
+                    return True
+        return False
+
+    def return_worker(self, lease_id: bytes, disconnect: bool) -> None:
+        with self._lock:
+            lease = self._leases.pop(lease_id, None)
+            self._granted.pop(lease_id, None)
+            if lease is None:
+                return
+            self._release(lease)
+            worker = lease.worker
+            if worker.state == WorkerState.LEASED:
+                worker.lease_id = b""
+                if disconnect or lease.actor_id:
+                    self._kill(worker, force=False)
+                else:
+                    worker.state = WorkerState.IDLE
+                    worker.idle_since = time.monotonic()
+            self._schedule()
+
+    def _release(self, lease: Lease) -> None:
+        if lease.lent_cpu:
+            self.resources.reclaim("CPU", lease.lent_cpu)
+            lease.lent_cpu = 0
+        self.resources.release(lease.alloc)
+
+    def _schedule(self) -> None:
+        """Grants what fits, in FIFO order; starts workers for grants that lack one. Lock held."""
+        waiting_for_worker = 0
+        for p in list(self._pending):
+            if not self.resources.fits_available(_union(p.need, p.place)):
+                continue
+            worker = self._pop_idle()
+            if worker is None:
+                waiting_for_worker += 1
+                continue
+            alloc = self.resources.allocate(p.need)
+            lease = Lease(p.request.lease_id, worker, alloc, p.request.job_id, p.request.actor_id)
+            worker.state = WorkerState.LEASED
+            worker.lease_id = lease.lease_id
+            worker.actor_id = p.request.actor_id
+            self._leases[lease.lease_id] = lease
+            reply = node_manager_pb2.RequestWorkerLeaseReply(
+                worker_address=common_pb2.Address(
+                    node_id=self.node_id, ip_address=self.host, port=worker.port,
+                    worker_id=worker.worker_id,
+                ),
+                worker_pid=worker.pid,
+            )
+            for name, picked in alloc.instances.items():
+                ids_msg = reply.resource_ids[name]
+                for index, share in picked:
+                    ids_msg.ids.add(index=index, quantity=share / 10_000)
+            self._granted[lease.lease_id] = reply
+            while len(self._granted) > 10_000:
+                self._granted.popitem(last=False)
+            self._pending.remove(p)
+            p.reply = reply
+            p.event.set()
+        starting = sum(1 for w in self.pool.workers.values() if w.state == WorkerState.STARTING)
+        for _ in range(min(waiting_for_worker - starting, self._max_starting - starting)):
+            self.pool.start_worker()
+
+    def _pop_idle(self) -> WorkerProcess | None:
+        best = None
+        for w in self.pool.workers.values():
+            if w.state == WorkerState.IDLE and (best is None or w.idle_since > best.idle_since):
+                best = w
+        return best
+
+    def register_worker(self, request: node_manager_pb2.RegisterWorkerRequest) -> bool:
+        with self._lock:
+            worker = self.pool.workers.get(request.worker_id)
+            if worker is None or worker.startup_token != request.startup_token:
+                return False
+            worker.port = request.port
+            if worker.state == WorkerState.STARTING:
+                worker.state = WorkerState.IDLE
+                worker.idle_since = time.monotonic()
+            self._schedule()
+            return True
+
+    def notify_blocked(self, worker_id: bytes, blocked: bool) -> None:
+        with self._lock:
+            worker = self.pool.workers.get(worker_id)
+            if worker is None or worker.state != WorkerState.LEASED:
+                return
+            lease = self._leases.get(worker.lease_id)
+            if lease is None or blocked == worker.blocked:
+                return
+            worker.blocked = blocked
+            cpu = lease.alloc.amounts.get("CPU", 0)
+            if blocked and cpu:
+                self.resources.lend("CPU", cpu)
+                lease.lent_cpu = cpu
+                self._schedule()
+            elif not blocked and lease.lent_cpu:
+                self.resources.reclaim("CPU", lease.lent_cpu)
+                lease.lent_cpu = 0
+
+    # ---- worker exits ----------------------------------------------------------------
+
+    def _on_worker_exit(self, worker: WorkerProcess) -> None:
+        info = worker.exit_info
+        assert info is not None
+        with self._lock:
+            was_state = worker.state
+            worker.state = WorkerState.DEAD
+            self.pool.workers.pop(worker.worker_id, None)
+            lease = self._leases.pop(worker.lease_id, None) if worker.lease_id else None
+            if lease is not None:
+                self._granted.pop(lease.lease_id, None)
+                self._release(lease)
+            self._failures[worker.worker_id] = info
+            while len(self._failures) > MAX_REMEMBERED_FAILURES:
+                self._failures.popitem(last=False)
+            event = self._exit_events.pop(worker.worker_id, None)
+            if not self.stopped.is_set():
+                self._schedule()
+        if event is not None:
+            event.set()
+        if self.stopped.is_set():
+            return
+        if not info.intended:
+            logger.warning("worker %d (%s) %s", worker.pid, was_state.value, info.description)
+        if was_state == WorkerState.LEASED or worker.actor_id:
+            report = gcs_pb2.ReportWorkerFailureRequest(
+                node_id=self.node_id,
+                worker_address=common_pb2.Address(
+                    node_id=self.node_id, ip_address=self.host, port=worker.port,
+                    worker_id=worker.worker_id,
+                ),
+                exit_info=info,
+                actor_id=worker.actor_id,
+            )
+            try:
+                self.gcs.report_worker_failure(report)
+            except Exception as err:  # noqa: BLE001 - best effort
+                logger.debug("could not report worker failure: %s", err)
+
+    def failure_cause(self, worker_id: bytes, timeout_s: float) -> gcs_pb2.WorkerExitInfo | None:
+        with self._lock:
+            info = self._failures.get(worker_id)
+            if info is not None:
+                return info
+            if worker_id not in self.pool.workers:
+                return None
+            event = self._exit_events.setdefault(worker_id, threading.Event())
+        event.wait(timeout_s)
+        with self._lock:
+            return self._failures.get(worker_id)
+
+    def kill_worker(self, worker_id: bytes, force: bool) -> None:
+        with self._lock:
+            worker = self.pool.workers.get(worker_id)
+            if worker is not None:
+                self._kill(worker, force)
+
+    def _kill(self, worker: WorkerProcess, force: bool) -> None:
+        worker.exit_intended = True
+        try:
+            os.close(worker.lifeline_w)
+        except OSError:
+            pass
+        if force:
+            try:
+                worker.popen.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    # ---- objects ---------------------------------------------------------------------
+
+    def create_object(self, object_id: bytes, size: int) -> str:
+        with self._lock:
+            return self.store.create(object_id, size)
+
+    def seal_object(self, object_id: bytes, pin: bool) -> None:
+        with self._lock:
+            self.store.seal(object_id, pin)
+
+    def get_objects(self, object_ids: list[bytes]) -> list[node_manager_pb2.ObjectLocation]:
+        out = []
+        with self._lock:
+            for oid in object_ids:
+                found = self.store.get(oid)
+                if found is None:
+                    out.append(node_manager_pb2.ObjectLocation(object_id=oid, found=False))
+                else:
+                    out.append(
+                        node_manager_pb2.ObjectLocation(
+                            object_id=oid, found=True, path=found[0], size_bytes=found[1]
+                        )
+                    )
+        return out
+
+    def free_objects(self, object_ids: list[bytes]) -> None:
+        with self._lock:
+            self.store.free(object_ids)
+
+    def stats(self) -> node_manager_pb2.GetNodeStatsReply:
+        with self._lock:
+            total, available = self.resources.snapshot()
+            store = self.store.stats()
+            workers = list(self.pool.workers.values())
+            reply = node_manager_pb2.GetNodeStatsReply(
+                node_id=self.node_id,
+                num_workers=len(workers),
+                num_idle_workers=sum(1 for w in workers if w.state == WorkerState.IDLE),
+                worker_pids=[w.pid for w in workers],
+                object_store_used_bytes=store.used_bytes,
+                object_store_capacity_bytes=store.capacity_bytes,
+                num_objects=store.num_objects,
+                num_spilled_objects=store.num_spilled,
+                spilled_bytes=store.spilled_bytes,
+                num_pending_leases=len(self._pending),
+                num_evicted_objects=store.num_evicted,
+            )
+            reply.resources.total.update(total)
+            reply.resources.available.update(available)
+            return reply
+
+    # ---- background loops ------------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        unreachable_since = None
+        limit = constants.HEARTBEAT_PERIOD_S * constants.NUM_HEARTBEATS_TIMEOUT * 2
+        while not self.stopped.wait(constants.HEARTBEAT_PERIOD_S):
+            with self._lock:
+                _, available = self.resources.snapshot()
+            try:
+                alive = self.gcs.report_heartbeat(self.node_id, available)
+                unreachable_since = None
+            except Exception:  # noqa: BLE001 - retried next period
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since > limit:
+                    logger.error("GCS unreachable for %.0fs; exiting", limit)
+                    self._request_exit()
+                    return
+                continue
+            if not alive:
+                logger.error("the GCS declared this node dead; exiting")
+                self._request_exit()
+                return
+
+    def _request_exit(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def _reaper_loop(self) -> None:
+        """Lets idle workers above the prestarted pool exit."""
+        while not self.stopped.wait(1.0):
+            now = time.monotonic()
+            with self._lock:
+                live = [w for w in self.pool.workers.values() if not w.actor_id]
+                idle = sorted(
+                    (w for w in live if w.state == WorkerState.IDLE), key=lambda w: w.idle_since
+                )
+                excess = len(live) - self._prestart
+                for w in idle:
+                    if excess <= 0:
+                        break
+                    if now - w.idle_since > constants.IDLE_WORKER_KILL_S:
+                        w.state = WorkerState.DEAD
+                        self._kill(w, force=False)
+                        excess -= 1
+
+    def _on_worker_output(self, worker: WorkerProcess, is_err: bool, lines: list[str]) -> None:
+        msg = gcs_pb2.PubMessage(channel=gcs_pb2.CHANNEL_LOGS)
+        batch = msg.log_batch
+        batch.node_id = self.node_id
+        batch.pid = worker.pid
+        batch.task_name = worker.task_name
+        batch.is_stderr = is_err
+        batch.job_id = worker.job_id
+        batch.lines.extend(lines)
+        with self._logs_lock:
+            self._logs.append(msg)
+
+    def _flush_logs(self) -> None:
+        with self._logs_lock:
+            logs, self._logs = self._logs, []
+        if not logs:
+            return
+        merged: list[gcs_pb2.PubMessage] = []
+        for msg in logs:
+            last = merged[-1].log_batch if merged else None
+            b = msg.log_batch
+            if last is not None and (last.pid, last.task_name, last.is_stderr, last.job_id) == (
+                b.pid, b.task_name, b.is_stderr, b.job_id
+            ):
+                last.lines.extend(b.lines)
+            else:
+                merged.append(msg)
+        try:
+            self.gcs.publish(merged)
+        except Exception as err:  # noqa: BLE001 - logs are best effort
+            logger.debug("could not publish logs: %s", err)
+
+    def _log_flush_loop(self) -> None:
+        while not self.stopped.wait(0.05):
+            self._flush_logs()
+
+
+def _union(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = max(out.get(k, 0), v)
+    return out
+
+
+def new_node_id() -> bytes:
+    return ids.new_unique_id()

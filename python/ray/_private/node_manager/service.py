@@ -1,0 +1,90 @@
+"""The node manager's gRPC servicer: a thin adapter over `NodeManager`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import grpc
+
+from ray._private.generated import node_manager_pb2 as pb
+from ray._private.generated import node_manager_pb2_grpc
+from ray._private.node_manager.node_manager import NodeManager
+from ray._private.object_store import ObjectExistsError, ObjectStoreFullError
+
+logger = logging.getLogger(__name__)
+
+
+class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
+    def __init__(self, nm: NodeManager, on_shutdown: threading.Event) -> None:
+        self._nm = nm
+        self._on_shutdown = on_shutdown
+
+    def RequestWorkerLease(self, request, context):  # noqa: N802
+        if not request.lease_id:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "lease_id is required")
+        if any(v < 0 for v in request.resources.values()):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "resource amounts must not be negative")
+        return self._nm.request_lease(request)
+
+    def CancelWorkerLease(self, request, context):  # noqa: N802
+        return pb.CancelWorkerLeaseReply(canceled=self._nm.cancel_lease(request.lease_id))
+
+    def ReturnWorker(self, request, context):  # noqa: N802
+        self._nm.return_worker(request.lease_id, request.disconnect_worker)
+        return pb.ReturnWorkerReply()
+
+    def RegisterWorker(self, request, context):  # noqa: N802
+        if not self._nm.register_worker(request):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "this node did not start that worker")
+        return pb.RegisterWorkerReply(node_id=self._nm.node_id)
+
+    def NotifyWorkerBlocked(self, request, context):  # noqa: N802
+        self._nm.notify_blocked(request.worker_id, request.blocked)
+        return pb.NotifyWorkerBlockedReply()
+
+    def GetWorkerFailureCause(self, request, context):  # noqa: N802
+        info = self._nm.failure_cause(request.worker_id, min(request.timeout_ms, 30_000) / 1000)
+        if info is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no exit recorded for that worker")
+        return pb.GetWorkerFailureCauseReply(exit_info=info)
+
+    def KillWorker(self, request, context):  # noqa: N802
+        self._nm.kill_worker(request.worker_id, request.force)
+        return pb.KillWorkerReply()
+
+    def CreateObject(self, request, context):  # noqa: N802
+        if request.size_bytes < 0 or not request.object_id:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "object_id and size_bytes >= 0 required")
+        try:
+            path = self._nm.create_object(request.object_id, request.size_bytes)
+        except ObjectExistsError:
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, "object exists")
+        except ObjectStoreFullError as err:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
+        return pb.CreateObjectReply(path=path)
+
+    def SealObject(self, request, context):  # noqa: N802
+        try:
+            self._nm.seal_object(request.object_id, request.pin)
+        except KeyError:
+            context.abort(grpc.StatusCode.NOT_FOUND, "object was never created (or was freed)")
+        return pb.SealObjectReply()
+
+    def GetObjects(self, request, context):  # noqa: N802
+        try:
+            objects = self._nm.get_objects(list(request.object_ids))
+        except ObjectStoreFullError as err:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
+        return pb.GetObjectsReply(objects=objects)
+
+    def FreeObjects(self, request, context):  # noqa: N802
+        self._nm.free_objects(list(request.object_ids))
+        return pb.FreeObjectsReply()
+
+    def GetNodeStats(self, request, context):  # noqa: N802
+        return self._nm.stats()
+
+    def ShutdownNode(self, request, context):  # noqa: N802
+        self._on_shutdown.set()
+        return pb.ShutdownNodeReply()

@@ -1,0 +1,215 @@
+"""Worker processes of one node: spawning, output capture, exit detection."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ray._private import constants, ids
+from ray._private.generated import gcs_pb2
+
+logger = logging.getLogger(__name__)
+
+# A worker writes this marker (a line of its own) when it starts a task, so
+# its output can be attributed: "\x1eRAYCTX <job hex> <task name>".
+CONTEXT_MARKER = "\x1eRAYCTX "
+
+
+class WorkerState(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    LEASED = "leased"
+    DEAD = "dead"
+
+
+@dataclass
+class WorkerProcess:
+    """One worker process started by this node."""
+
+    worker_id: bytes
+    startup_token: bytes
+    popen: subprocess.Popen
+    lifeline_w: int
+    state: WorkerState = WorkerState.STARTING
+    port: int = 0
+    lease_id: bytes = b""
+    actor_id: bytes = b""
+    idle_since: float = field(default_factory=time.monotonic)
+    stderr_tail: deque = field(default_factory=lambda: deque(maxlen=constants.STDERR_TAIL_LINES))
+    task_name: str = ""
+    job_id: bytes = b""
+    exit_info: gcs_pb2.WorkerExitInfo | None = None
+    exit_intended: bool = False
+    blocked: bool = False
+    oom_kills_at_start: int = 0
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+def _oom_kill_count() -> int:
+    """OOM kills seen by this cgroup so far (0 if unknown)."""
+    try:
+        for line in Path("/sys/fs/cgroup/memory.events").read_text().splitlines():
+            key, value = line.split()
+            if key == "oom_kill":
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class WorkerPool:
+    """Starts workers and watches them. Calls back (without holding its lock) on output and exit."""
+
+    def __init__(
+        self,
+        node_manager_port_fn: Callable[[], int],
+        gcs_address: str,
+        node_id: bytes,
+        session_dir: Path,
+        token: str,
+        on_exit: Callable[[WorkerProcess], None],
+        on_output: Callable[[WorkerProcess, bool, list[str]], None],
+        env_overrides: dict[str, str] | None = None,
+    ) -> None:
+        self._port_fn = node_manager_port_fn
+        self._gcs_address = gcs_address
+        self._node_id = node_id
+        self._session_dir = session_dir
+        self._token = token
+        self._on_exit = on_exit
+        self._on_output = on_output
+        self._env_overrides = env_overrides or {}
+        self.workers: dict[bytes, WorkerProcess] = {}
+
+    def start_worker(self) -> WorkerProcess:
+        """Spawns a worker; it becomes usable when it calls RegisterWorker."""
+        worker_id = ids.new_unique_id()
+        startup_token = os.urandom(8)
+        lifeline_r, lifeline_w = os.pipe()
+        env = dict(os.environ)
+        env.update(self._env_overrides)
+        env[constants.TOKEN_ENV] = self._token
+        env["PYTHONUNBUFFERED"] = "1"
+        cmd = [
+            sys.executable,
+            "-m",
+            "ray._private.worker.worker_main",
+            "--node-manager-port",
+            str(self._port_fn()),
+            "--gcs-address",
+            self._gcs_address,
+            "--node-id",
+            self._node_id.hex(),
+            "--worker-id",
+            worker_id.hex(),
+            "--startup-token",
+            startup_token.hex(),
+            "--session-dir",
+            str(self._session_dir),
+            "--lifeline-fd",
+            str(lifeline_r),
+        ]
+        try:
+            popen = subprocess.Popen(
+                cmd,
+                pass_fds=[lifeline_r],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+        finally:
+            os.close(lifeline_r)
+        worker = WorkerProcess(worker_id, startup_token, popen, lifeline_w)
+        worker.oom_kills_at_start = _oom_kill_count()
+        self.workers[worker_id] = worker
+        logs = self._session_dir / "logs"
+        out_path = logs / f"worker-{worker_id.hex()[:12]}-{popen.pid}.out"
+        err_path = logs / f"worker-{worker_id.hex()[:12]}-{popen.pid}.err"
+        threading.Thread(
+            target=self._pump, args=(worker, popen.stdout, out_path, False), daemon=True,
+            name=f"out-{popen.pid}",
+        ).start()
+        threading.Thread(
+            target=self._pump, args=(worker, popen.stderr, err_path, True), daemon=True,
+            name=f"err-{popen.pid}",
+        ).start()
+        return worker
+
+    def _pump(self, worker: WorkerProcess, stream, path: Path, is_err: bool) -> None:  # noqa: ANN001
+        with open(path, "ab", buffering=0) as log:
+            while True:
+                chunk = stream.readline()
+                if not chunk:
+                    break
+                log.write(chunk)
+                line = chunk.decode(errors="replace").rstrip("\n")
+                if line.startswith(CONTEXT_MARKER):
+                    parts = line[len(CONTEXT_MARKER):].split(" ", 1)
+                    worker.job_id = bytes.fromhex(parts[0]) if parts[0] else b""
+                    worker.task_name = parts[1] if len(parts) > 1 else ""
+                    continue
+                if is_err:
+                    worker.stderr_tail.append(line)
+                self._on_output(worker, is_err, [line])
+        if is_err:
+            self._reap(worker)
+
+    def _reap(self, worker: WorkerProcess) -> None:
+        code = worker.popen.wait()
+        info = gcs_pb2.WorkerExitInfo(
+            worker_id=worker.worker_id, pid=worker.pid, intended=worker.exit_intended
+        )
+        if code < 0:
+            info.signal = -code
+            info.out_of_memory = (
+                -code == signal.SIGKILL and _oom_kill_count() > worker.oom_kills_at_start
+            )
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            info.description = f"killed by signal {-code} ({name})"
+            if info.out_of_memory:
+                info.description += ": the kernel's out-of-memory killer ended it"
+        else:
+            info.exit_code = code
+            info.description = f"exited with code {code}"
+        info.stderr_tail = "\n".join(worker.stderr_tail)
+        worker.exit_info = info
+        try:
+            os.close(worker.lifeline_w)
+        except OSError:
+            pass
+        self._on_exit(worker)
+
+    def stop_all(self, timeout_s: float = 3.0) -> None:
+        """Closes every lifeline, then SIGKILLs what is left."""
+        workers = list(self.workers.values())
+        for w in workers:
+            w.exit_intended = True
+            try:
+                os.close(w.lifeline_w)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout_s
+        for w in workers:
+            try:
+                w.popen.wait(max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
+                w.popen.kill()
+        for w in workers:
+            try:
+                w.popen.wait(2.0)
+            except subprocess.TimeoutExpired:
+                logger.warning("worker %d did not exit", w.pid)

@@ -1,0 +1,194 @@
+"""Starting and stopping the runtime's processes.
+
+Every child gets a lifeline: the read end of a pipe whose write end only its
+parent holds. When the parent dies, even by SIGKILL, the child reads EOF and
+exits, so no process outlives the one that started it. Children report the
+port they bound through a second pipe, so ports are always chosen by the OS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ray._private import constants
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChildProcess:
+    """A process this one started, with the pipes that tie it to us."""
+
+    name: str
+    popen: subprocess.Popen
+    lifeline_w: int | None
+    ready_r: int
+    port: int | None = None
+    stdout_path: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def wait_ready(self, timeout_s: float = constants.PROCESS_START_TIMEOUT_S) -> int:
+        """Waits for the child to report its port.
+
+        Raises:
+            RuntimeError: The child exited or did not report in time (its log is quoted).
+        """
+        deadline = time.monotonic() + timeout_s
+        data = b""
+        while b"\n" not in data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError(f"{self.name} did not start within {timeout_s:.0f}s{self._log_hint()}")
+            ready, _, _ = select.select([self.ready_r], [], [], min(left, 0.1))
+            if ready:
+                chunk = os.read(self.ready_r, 64)
+                if not chunk:
+                    raise RuntimeError(f"{self.name} exited during startup{self._log_hint()}")
+                data += chunk
+        os.close(self.ready_r)
+        self.port = int(data.split(b"\n")[0])
+        return self.port
+
+    def _log_hint(self) -> str:
+        if self.stdout_path is None:
+            return ""
+        try:
+            tail = self.stdout_path.read_text(errors="replace").strip().splitlines()[-15:]
+        except OSError:
+            return ""
+        return f". Its log {self.stdout_path} ends with:\n" + "\n".join(tail)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stops the child and its process group: close the lifeline, SIGTERM, then SIGKILL."""
+        if self.lifeline_w is not None:
+            try:
+                os.close(self.lifeline_w)
+            except OSError:
+                pass
+            self.lifeline_w = None
+        if self.popen.poll() is None:
+            try:
+                self.popen.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                pass
+        kill_group(self.pid)
+        try:
+            self.popen.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            logger.warning("%s (pid %d) did not exit after SIGKILL", self.name, self.pid)
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILLs a process group we created (a no-op when it is gone)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def spawn(
+    name: str,
+    module: str,
+    args: list[str],
+    log_path: Path | None,
+    env: dict[str, str] | None = None,
+    with_lifeline: bool = True,
+    new_group: bool = True,
+    stdout: int | None = None,
+) -> ChildProcess:
+    """Starts `python -m module args...` with a ready pipe and (optionally) a lifeline.
+
+    The child is told the pipe fds with `--ready-fd` and `--lifeline-fd`.
+    """
+    ready_r, ready_w = os.pipe()
+    pass_fds = [ready_w]
+    lifeline_r = lifeline_w = None
+    cmd = [sys.executable, "-m", module, *args, "--ready-fd", str(ready_w)]
+    if with_lifeline:
+        lifeline_r, lifeline_w = os.pipe()
+        pass_fds.append(lifeline_r)
+        cmd += ["--lifeline-fd", str(lifeline_r)]
+    out = None
+    if stdout is not None:
+        out = stdout
+    elif log_path is not None:
+        out = open(log_path, "ab", buffering=0)  # noqa: SIM115
+    try:
+        popen = subprocess.Popen(
+            cmd,
+            pass_fds=pass_fds,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT if out is not None else None,
+            env=env,
+            start_new_session=new_group,
+        )
+    finally:
+        os.close(ready_w)
+        if lifeline_r is not None:
+            os.close(lifeline_r)
+        if out is not None and stdout is None:
+            out.close()
+    return ChildProcess(name, popen, lifeline_w, ready_r, stdout_path=log_path)
+
+
+def report_ready(ready_fd: int | None, port: int) -> None:
+    """Child side: tell the parent which port we bound."""
+    if ready_fd is None or ready_fd < 0:
+        return
+    os.write(ready_fd, f"{port}\n".encode())
+    os.close(ready_fd)
+
+
+def watch_lifeline(lifeline_fd: int | None, on_parent_death: Callable[[], None]) -> None:
+    """Child side: call `on_parent_death` when the parent's end of the lifeline closes."""
+    if lifeline_fd is None or lifeline_fd < 0:
+        return
+
+    def run() -> None:
+        while True:
+            try:
+                data = os.read(lifeline_fd, 1)
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                break
+        on_parent_death()
+
+    threading.Thread(target=run, name="lifeline", daemon=True).start()
+
+
+def add_common_args(parser: object) -> None:
+    """Adds --ready-fd and --lifeline-fd to an argparse parser."""
+    parser.add_argument("--ready-fd", type=int, default=-1)  # type: ignore[attr-defined]
+    parser.add_argument("--lifeline-fd", type=int, default=-1)  # type: ignore[attr-defined]
+
+
+def setup_process_logging(component: str) -> None:
+    """Logging for a runtime process: to stderr (redirected to its log file)."""
+    level = os.environ.get("RAY_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(
+        level=level,
+        format=f"%(asctime)s %(levelname)s {component} %(process)d %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

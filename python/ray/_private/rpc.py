@@ -1,0 +1,176 @@
+"""gRPC plumbing shared by every service and client: servers that check the
+cluster token, channels that send it, and mapping of status codes to errors."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent import futures
+from typing import Any, TypeVar
+
+import grpc
+
+from ray._private import constants
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
+    ("grpc.enable_retries", 0),
+    ("grpc.so_reuseport", 0),
+]
+
+
+class _TokenInterceptor(grpc.ServerInterceptor):
+    """Refuses every call that does not carry the cluster token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+        def deny(request: Any, context: grpc.ServicerContext) -> Any:
+            context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or wrong cluster token: connect with the token from the session "
+                "directory (ray.init(address=...) does this for you)",
+            )
+
+        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
+        self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
+
+    def intercept_service(
+        self, continuation: Callable, handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == constants.TOKEN_METADATA_KEY:
+                if hmac.compare_digest(value.encode(), self._token):
+                    return continuation(handler_call_details)
+                break
+        handler = continuation(handler_call_details)
+        if handler is not None and handler.response_streaming:
+            return self._deny_stream
+        return self._deny_unary
+
+
+def create_server(
+    add_servicers: Iterable[Callable[[grpc.Server], None]],
+    token: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_workers: int = 64,
+) -> tuple[grpc.Server, int]:
+    """Starts a gRPC server that requires `token`.
+
+    Args:
+        add_servicers: Callables that register servicers on the server.
+        token: The cluster token every call must carry.
+        host: Interface to bind (loopback unless told otherwise).
+        port: Port to bind, 0 for any free one.
+        max_workers: Threads serving calls.
+
+    Returns:
+        The started server and the port it bound.
+    """
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
+        interceptors=[_TokenInterceptor(token)],
+        options=_CHANNEL_OPTIONS,
+    )
+    for add in add_servicers:
+        add(server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}: is the port already in use?")
+    server.start()
+    return server, bound
+
+
+class ChannelPool:
+    """One channel per address, shared by every client in the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channels: dict[str, grpc.Channel] = {}
+
+    def get(self, address: str) -> grpc.Channel:
+        channel = self._channels.get(address)
+        if channel is None:
+            with self._lock:
+                channel = self._channels.get(address)
+                if channel is None:
+                    channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+                    self._channels[address] = channel
+        return channel
+
+    def drop(self, address: str) -> None:
+        with self._lock:
+            channel = self._channels.pop(address, None)
+        if channel is not None:
+            channel.close()
+
+    def close(self) -> None:
+        with self._lock:
+            channels = list(self._channels.values())
+            self._channels.clear()
+        for channel in channels:
+            channel.close()
+
+
+CHANNELS = ChannelPool()
+
+
+def token_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    return ((constants.TOKEN_METADATA_KEY, token),)
+
+
+def is_unavailable(err: BaseException) -> bool:
+    """True if the error means the peer is gone (connection refused or reset)."""
+    return isinstance(err, grpc.RpcError) and err.code() in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+    )
+
+
+def status_code(err: BaseException) -> grpc.StatusCode | None:
+    return err.code() if isinstance(err, grpc.RpcError) else None
+
+
+def call_with_retry(
+    fn: Callable[[float], T],
+    what: str,
+    deadline_s: float = constants.RPC_TIMEOUT_S,
+    retry_unavailable: bool = True,
+) -> T:
+    """Calls `fn(timeout)` until it succeeds, retrying UNAVAILABLE with backoff until a deadline.
+
+    Args:
+        fn: Performs one attempt, given the seconds left.
+        what: What is being called, for the error message.
+        deadline_s: Total time allowed.
+        retry_unavailable: Retry while the peer is unreachable.
+
+    Returns:
+        What `fn` returned.
+
+    Raises:
+        grpc.RpcError: The last error, when not retryable or the deadline passed.
+    """
+    deadline = time.monotonic() + deadline_s
+    backoff = 0.01
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return fn(max(left, 0.001))
+        except grpc.RpcError as err:
+            if not (retry_unavailable and err.code() == grpc.StatusCode.UNAVAILABLE):
+                raise
+            if time.monotonic() + backoff >= deadline:
+                logger.debug("%s unreachable until deadline: %s", what, err)
+                raise
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 0.5)

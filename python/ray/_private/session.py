@@ -1,0 +1,112 @@
+"""Session directories, cluster tokens and the files that let drivers find a running cluster."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ray._private import constants
+
+logger = logging.getLogger(__name__)
+
+CURRENT_CLUSTER_FILE = "ray_current_cluster"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session directory: token, logs and spill files of one cluster."""
+
+    session_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.session_dir.name
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.session_dir / "logs"
+
+    @property
+    def token_file(self) -> Path:
+        return self.session_dir / "token"
+
+    def spill_dir(self, node_id: bytes) -> Path:
+        return self.session_dir / "spill" / node_id.hex()[:16]
+
+    def shm_dir(self, node_id: bytes) -> Path:
+        return Path("/dev/shm") / f"ray_{self.name[-24:]}_{node_id.hex()[:12]}"
+
+    def read_token(self) -> str:
+        return self.token_file.read_text().strip()
+
+
+def create_session() -> tuple[Session, str]:
+    """Creates a fresh session directory with a random token (mode 0600).
+
+    Returns:
+        The session and its token.
+    """
+    root = Path(constants.TEMP_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
+    session_dir = root / f"session_{stamp}_{os.getpid()}"
+    session_dir.mkdir(mode=0o700)
+    session = Session(session_dir)
+    session.logs_dir.mkdir()
+    token = secrets.token_hex(16)
+    fd = os.open(session.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    latest = root / "session_latest"
+    try:
+        tmp = root / f".session_latest.{os.getpid()}"
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(session_dir)
+        tmp.replace(latest)
+    except OSError as err:
+        logger.debug("could not update %s: %s", latest, err)
+    return session, token
+
+
+def write_current_cluster(gcs_address: str, session: Session) -> None:
+    """Records a long-lived cluster so `ray.init(address="auto")` and `ray stop` find it."""
+    path = Path(constants.TEMP_DIR) / CURRENT_CLUSTER_FILE
+    tmp = path.with_suffix(f".{os.getpid()}")
+    tmp.write_text(f"{gcs_address}\n{session.session_dir}\n")
+    tmp.replace(path)
+
+
+def read_current_cluster() -> tuple[str, Session] | None:
+    """The cluster started by `ray start` on this machine, if any."""
+    path = Path(constants.TEMP_DIR) / CURRENT_CLUSTER_FILE
+    try:
+        address, session_dir = path.read_text().split("\n")[:2]
+    except (OSError, ValueError):
+        return None
+    return address.strip(), Session(Path(session_dir.strip()))
+
+
+def clear_current_cluster(gcs_address: str | None = None) -> None:
+    path = Path(constants.TEMP_DIR) / CURRENT_CLUSTER_FILE
+    current = read_current_cluster()
+    if current is not None and (gcs_address is None or current[0] == gcs_address):
+        path.unlink(missing_ok=True)
+
+
+def find_token(gcs_address: str) -> str | None:
+    """Finds the token of the cluster at `gcs_address`: env var, `ray start` record, or sessions."""
+    token = os.environ.get(constants.TOKEN_ENV)
+    if token:
+        return token
+    current = read_current_cluster()
+    if current is not None and current[0] == gcs_address:
+        try:
+            return current[1].read_token()
+        except OSError:
+            return None
+    return None

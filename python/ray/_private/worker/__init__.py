@@ -1,0 +1,1 @@
+"""The core worker embedded in every driver and worker process."""

@@ -1,0 +1,133 @@
+"""The in-process store of object values and readiness.
+
+The owner keeps small values here (inline) and, for large ones, where they are
+stored. Borrowers cache what they fetched. Waiters are woken per object, so a
+wait over many objects costs O(1) per arriving object.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ray._private.generated import common_pb2
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A ready object: its frame (inline), or where a node's shared-memory store holds it."""
+
+    data: bytes | None
+    in_store: bool = False
+    node_id: bytes = b""
+    size_bytes: int = 0
+    is_error: bool = False
+    nested_refs: tuple = ()
+
+    def to_proto(self, object_id: bytes) -> common_pb2.ReturnObject:
+        ret = common_pb2.ReturnObject(
+            object_id=object_id, in_store=self.in_store, node_id=self.node_id,
+            size_bytes=self.size_bytes, nested_refs=list(self.nested_refs),
+        )
+        if self.data is not None:
+            ret.data = self.data
+        return ret
+
+
+class _Waiter:
+    __slots__ = ("needed", "event")
+
+    def __init__(self, needed: int) -> None:
+        self.needed = needed
+        self.event = threading.Event()
+
+
+class MemoryStore:
+    """Object id -> StoredObject, with blocking waits and ready callbacks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[bytes, StoredObject] = {}
+        self._waiters: dict[bytes, list[_Waiter]] = {}
+        self._callbacks: dict[bytes, list[Callable[[StoredObject], None]]] = {}
+
+    def put(self, object_id: bytes, obj: StoredObject) -> None:
+        """Stores a ready object and wakes whoever waits for it. A second put is ignored."""
+        with self._lock:
+            if object_id in self._objects:
+                return
+            self._objects[object_id] = obj
+            waiters = self._waiters.pop(object_id, ())
+            for w in waiters:
+                w.needed -= 1
+                if w.needed <= 0:
+                    w.event.set()
+            callbacks = self._callbacks.pop(object_id, ())
+        for cb in callbacks:
+            try:
+                cb(obj)
+            except Exception:  # noqa: BLE001 - a callback must not break the store
+                logger.exception("object ready callback failed")
+
+    def get(self, object_id: bytes) -> StoredObject | None:
+        return self._objects.get(object_id)
+
+    def contains(self, object_id: bytes) -> bool:
+        return object_id in self._objects
+
+    def delete(self, object_ids: Iterable[bytes]) -> None:
+        with self._lock:
+            for oid in object_ids:
+                self._objects.pop(oid, None)
+
+    def on_ready(self, object_id: bytes, callback: Callable[[StoredObject], None]) -> None:
+        """Calls `callback(obj)` when the object is ready (at once if it is)."""
+        with self._lock:
+            obj = self._objects.get(object_id)
+            if obj is None:
+                self._callbacks.setdefault(object_id, []).append(callback)
+                return
+        callback(obj)
+
+    def wait(self, object_ids: list[bytes], num_ready: int, timeout_s: float | None) -> set[bytes]:
+        """Waits until `num_ready` of the (distinct) ids are ready or the timeout passes.
+
+        Returns:
+            The ids that are ready when it returns.
+        """
+        with self._lock:
+            missing = [oid for oid in object_ids if oid not in self._objects]
+            ready_count = len(object_ids) - len(missing)
+            if ready_count >= num_ready or timeout_s == 0:
+                return {oid for oid in object_ids if oid in self._objects}
+            waiter = _Waiter(num_ready - ready_count)
+            for oid in missing:
+                self._waiters.setdefault(oid, []).append(waiter)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        try:
+            while not waiter.event.is_set():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                # Wake regularly so Ctrl-C reaches the main thread.
+                waiter.event.wait(0.5 if left is None else min(left, 0.5))
+        finally:
+            with self._lock:
+                for oid in missing:
+                    lst = self._waiters.get(oid)
+                    if lst is not None:
+                        try:
+                            lst.remove(waiter)
+                        except ValueError:
+                            pass
+                        if not lst:
+                            del self._waiters[oid]
+        return {oid for oid in object_ids if oid in self._objects}
+
+    def __len__(self) -> int:
+        return len(self._objects)
