@@ -33,7 +33,7 @@ NUM_HEARTBEATS_TIMEOUT = _env_int("NUM_HEARTBEATS_TIMEOUT", 20)
 # A lease with no queued task is kept this long before it is returned.
 IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
 # Tasks pushed to one leased worker before the first replies.
-MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 4)
+MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 1)
 # Idle workers above the prestarted pool exit after this long.
 IDLE_WORKER_KILL_S = _env_float("IDLE_WORKER_KILL_S", 10.0)
 # Maximum number of worker processes per node beyond num_cpus (for blocked workers).

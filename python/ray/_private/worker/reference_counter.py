@@ -118,25 +118,47 @@ class ReferenceCounter:
                     self._collect(oid, ref, freed, released)
         self._notify(freed, released)
 
-    def set_nested(self, object_id: bytes, nested: list[tuple[bytes, common_pb2.Address | None]]) -> None:
+    def set_nested(
+        self,
+        object_id: bytes,
+        nested: list[tuple[bytes, common_pb2.Address | None]],
+        my_worker_id: bytes = b"",
+    ) -> None:
         """Records refs contained in an object's value; they live at least as long as it.
 
         Each contained ref gets one local count, released when the container goes.
-        Borrowed ones the caller has registered with their owners already.
+        Borrowed ones are already registered with their owners (by us, or by the
+        worker that returned the container on our behalf). With `my_worker_id`,
+        the worker also registered us as a borrower of contained refs we own
+        ourselves, to keep them alive until now: that self-borrow is dropped here.
+        If the container is already gone, the contained refs are released at once.
         """
         if not nested:
             return
+        freed: list = []
+        released: list = []
         with self._lock:
-            ref = self._refs.get(object_id)
-            if ref is None:
-                return
-            ref.nested.extend(nested)
+            container = self._refs.get(object_id)
+            held = []
             for oid, owner in nested:
                 inner = self._refs.get(oid)
                 if inner is None:
+                    if owner is None:
+                        continue  # an owned object that is already gone
                     inner = _Ref(owner=owner, registered=True)
                     self._refs[oid] = inner
                 inner.local += 1
+                held.append((oid, owner))
+                if owner is None and my_worker_id:
+                    inner.borrowers.pop(my_worker_id, None)
+            if container is not None:
+                container.nested.extend(held)
+            else:
+                for oid, _ in held:
+                    inner = self._refs[oid]
+                    inner.local -= 1
+                    self._collect(oid, inner, freed, released)
+        self._notify(freed, released)
 
     def add_store_location(self, object_id: bytes, node_id: bytes) -> None:
         with self._lock:

@@ -1,0 +1,334 @@
+"""Submits normal tasks: resolves their dependencies, leases workers and pushes tasks to them.
+
+The hot path (DESIGN.md section 3): a lease is requested once per resource
+shape and reused for every queued task of that shape; it is returned when no
+task has needed it for a short while.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import grpc
+
+from ray import exceptions as rex
+from ray._private import constants, ids
+from ray._private.generated import common_pb2, core_worker_pb2, node_manager_pb2
+from ray._private.worker.task_manager import TaskEntry
+
+if TYPE_CHECKING:
+    from ray._private.worker.core_worker import CoreWorker
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class LeasedWorker:
+    lease_id: bytes
+    address: common_pb2.Address
+    pid: int
+    resource_ids: dict[str, list[int]]
+    nm: object
+    in_flight: int = 0
+    dead: bool = False
+    idle_epoch: int = 0
+    tasks: set = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class _KeyState:
+    resources: dict[str, float]
+    strategy: common_pb2.SchedulingStrategy
+    queue: deque = field(default_factory=deque)
+    workers: list[LeasedWorker] = field(default_factory=list)
+    pending_leases: int = 0
+    warned_infeasible: bool = False
+    lease_failures: int = 0
+
+
+class NormalTaskSubmitter:
+    """Queues ready tasks per resource shape and pushes them to leased workers."""
+
+    def __init__(self, cw: CoreWorker) -> None:
+        self._cw = cw
+        self._lock = threading.RLock()
+        self._keys: dict[tuple, _KeyState] = {}
+        self._max_in_flight = constants.MAX_TASKS_IN_FLIGHT_PER_WORKER
+
+    # ---- submission and dependencies -------------------------------------------------
+
+    def submit(self, entry: TaskEntry) -> None:
+        cw = self._cw
+        deps = {
+            arg.object_ref.object_id
+            for arg in entry.spec.args
+            if arg.HasField("object_ref")
+            and cw.refs.owned_by_me(arg.object_ref.object_id)
+            and not cw.memory_store.contains(arg.object_ref.object_id)
+        }
+        if not deps:
+            self._resolve_and_queue(entry)
+            return
+        entry.pending_deps = len(deps)
+        for oid in deps:
+            cw.memory_store.on_ready(oid, lambda _obj, e=entry: self._dep_ready(e))
+
+    def _dep_ready(self, entry: TaskEntry) -> None:
+        with self._lock:
+            entry.pending_deps -= 1
+            if entry.pending_deps > 0:
+                return
+        self._resolve_and_queue(entry)
+
+    def _resolve_and_queue(self, entry: TaskEntry) -> None:
+        """Inlines small owned arguments, propagates failed ones, then queues the task."""
+        cw = self._cw
+        if entry.cancelled:
+            cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
+            return
+        for arg in entry.spec.args:
+            if not arg.HasField("object_ref") or not cw.refs.owned_by_me(arg.object_ref.object_id):
+                continue
+            stored = cw.memory_store.get(arg.object_ref.object_id)
+            if stored is None:
+                continue
+            if stored.is_error:
+                cw.task_manager.fail(entry, frame=stored.data)
+                return
+            if not stored.in_store and stored.data is not None:
+                nested = list(stored.nested_refs)
+                arg.inline_data = stored.data
+                del arg.nested_refs[:]
+                arg.nested_refs.extend(nested)
+        self.queue(entry)
+
+    def queue(self, entry: TaskEntry) -> None:
+        spec = entry.spec
+        key = (tuple(sorted(spec.required_resources.items())), spec.scheduling_strategy.SerializeToString())
+        with self._lock:
+            ks = self._keys.get(key)
+            if ks is None:
+                ks = _KeyState(dict(spec.required_resources), spec.scheduling_strategy)
+                self._keys[key] = ks
+            entry.key = ks
+            ks.queue.append(entry)
+            self._pump(ks)
+
+    # ---- leases ----------------------------------------------------------------------
+
+    def _pump(self, ks: _KeyState) -> None:
+        """Pushes queued tasks to workers with room; asks for a lease if tasks are left. Lock held."""
+        while ks.queue:
+            worker = None
+            for w in ks.workers:
+                if w.in_flight < self._max_in_flight and not w.dead:
+                    if worker is None or w.in_flight < worker.in_flight:
+                        worker = w
+                        if w.in_flight == 0:
+                            break
+            if worker is None:
+                break
+            self._push(worker, ks.queue.popleft())
+        if ks.queue and ks.pending_leases == 0:
+            self._request_lease(ks)
+        for w in ks.workers:
+            if w.in_flight == 0 and not ks.queue:
+                self._schedule_idle_return(ks, w)
+
+    def _request_lease(self, ks: _KeyState, nm: object | None = None) -> None:
+        cw = self._cw
+        nm = nm or cw.nm
+        ks.pending_leases += 1
+        head = ks.queue[0].spec if ks.queue else None
+        req = node_manager_pb2.RequestWorkerLeaseRequest(
+            lease_id=ids.new_unique_id(),
+            job_id=cw.job_id,
+            resources=ks.resources,
+            scheduling_strategy=ks.strategy,
+            task_name=head.name if head else "",
+            timeout_ms=int(constants.LONG_POLL_S * 1000),
+            requester_address=cw.address,
+        )
+        fut = nm.request_lease_future(req, constants.LONG_POLL_S + constants.RPC_TIMEOUT_S)
+        fut.add_done_callback(lambda f: self._on_lease_reply(ks, nm, req.lease_id, f))
+
+    def _on_lease_reply(self, ks: _KeyState, nm: object, lease_id: bytes, fut: grpc.Future) -> None:
+        cw = self._cw
+        try:
+            reply = fut.result()
+        except grpc.RpcError as err:
+            with self._lock:
+                ks.pending_leases -= 1
+                ks.lease_failures += 1
+                failures = ks.lease_failures
+            if cw.shutting_down:
+                return
+            logger.warning("lease request failed (%s); retrying", err.code())
+            if failures > 20:
+                self._fail_queue(ks, rex.RaySystemError(f"the node manager is unreachable: {err.details()}"))
+                return
+            cw.timers.call_later(min(0.1 * failures, 2.0), lambda: self._retry_lease(ks))
+            return
+        with self._lock:
+            ks.pending_leases -= 1
+            ks.lease_failures = 0
+            if reply.worker_address.port:
+                w = LeasedWorker(
+                    lease_id,
+                    reply.worker_address,
+                    reply.worker_pid,
+                    {k: [i.index for i in v.ids] for k, v in reply.resource_ids.items()},
+                    nm,
+                )
+                ks.workers.append(w)
+                self._pump(ks)
+                return
+            if reply.infeasible:
+                if not ks.warned_infeasible:
+                    ks.warned_infeasible = True
+                    cw.warn_infeasible(ks.resources, len(ks.queue))
+                cw.timers.call_later(1.0, lambda: self._retry_lease(ks))
+                return
+            if ks.queue:
+                self._pump(ks)
+
+    def _retry_lease(self, ks: _KeyState) -> None:
+        with self._lock:
+            if ks.queue and ks.pending_leases == 0 and not self._cw.shutting_down:
+                self._request_lease(ks)
+
+    def _schedule_idle_return(self, ks: _KeyState, w: LeasedWorker) -> None:
+        w.idle_epoch += 1
+        epoch = w.idle_epoch
+        self._cw.timers.call_later(constants.IDLE_LEASE_TIMEOUT_S, lambda: self._maybe_return(ks, w, epoch))
+
+    def _maybe_return(self, ks: _KeyState, w: LeasedWorker, epoch: int) -> None:
+        with self._lock:
+            if w.idle_epoch != epoch or w.in_flight or ks.queue or w.dead or w not in ks.workers:
+                return
+            ks.workers.remove(w)
+        self._return(w)
+
+    def _return(self, w: LeasedWorker, disconnect: bool = False) -> None:
+        try:
+            w.nm.return_worker(w.lease_id, disconnect)
+        except Exception as err:  # noqa: BLE001 - the node may be gone
+            logger.debug("return_worker failed: %s", err)
+
+    def return_all(self) -> None:
+        with self._lock:
+            workers = [w for ks in self._keys.values() for w in ks.workers]
+            for ks in self._keys.values():
+                ks.workers.clear()
+        for w in workers:
+            self._return(w)
+
+    def _fail_queue(self, ks: _KeyState, exc: BaseException) -> None:
+        with self._lock:
+            entries = list(ks.queue)
+            ks.queue.clear()
+        for entry in entries:
+            self._cw.task_manager.fail(entry, exc)
+
+    # ---- pushing ---------------------------------------------------------------------
+
+    def _push(self, w: LeasedWorker, entry: TaskEntry) -> None:
+        """Sends one task to a leased worker. Lock held."""
+        w.in_flight += 1
+        w.idle_epoch += 1
+        entry.worker = w
+        w.tasks.add(entry.spec.task_id)
+        req = core_worker_pb2.PushTaskRequest(task_spec=entry.spec)
+        for name, index_list in w.resource_ids.items():
+            req.resource_ids[name].ids.extend(index_list)
+        client = self._cw.worker_client(w.address)
+        fut = client.push_task_future(req)
+        fut.add_done_callback(lambda f: self._on_push_done(w, entry, f))
+
+    def _on_push_done(self, w: LeasedWorker, entry: TaskEntry, fut: grpc.Future) -> None:
+        cw = self._cw
+        ks = entry.key
+        try:
+            reply = fut.result()
+        except grpc.RpcError as err:
+            with self._lock:
+                w.in_flight -= 1
+                w.tasks.discard(entry.spec.task_id)
+                if not w.dead:
+                    w.dead = True
+                    if w in ks.workers:
+                        ks.workers.remove(w)
+            cw.callbacks.submit(self._handle_worker_failure, w, entry, err)
+            return
+        with self._lock:
+            w.in_flight -= 1
+            w.tasks.discard(entry.spec.task_id)
+            if reply.worker_exiting and w in ks.workers:
+                w.dead = True
+                ks.workers.remove(w)
+        if (
+            reply.is_application_error
+            and entry.spec.retry_exceptions
+            and entry.retries_left != 0
+            and not entry.cancelled
+        ):
+            self._retry(entry)
+        else:
+            cw.task_manager.complete(entry, reply)
+        with self._lock:
+            self._pump(ks)
+
+    def _handle_worker_failure(self, w: LeasedWorker, entry: TaskEntry, err: grpc.RpcError) -> None:
+        """The worker died (or is unreachable) with the task: retry it or fail with the cause."""
+        cw = self._cw
+        info = None
+        try:
+            info = w.nm.failure_cause(w.address.worker_id, timeout_s=5.0)
+        except Exception as exc:  # noqa: BLE001 - the node may be gone too
+            logger.debug("no failure cause: %s", exc)
+        if info is None:
+            # Unreachable but maybe alive: make sure the lease ends.
+            self._return(w, disconnect=True)
+        if entry.cancelled:
+            cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
+        elif entry.retries_left != 0 and not cw.shutting_down:
+            logger.info(
+                "task %s failed because its worker died (%s); retrying",
+                entry.spec.name, info.description if info else err.code(),
+            )
+            self._retry(entry)
+        else:
+            cw.task_manager.fail(entry, cw.task_manager.crash_error(entry, info, w.pid))
+        with self._lock:
+            if entry.key is not None:
+                self._pump(entry.key)
+
+    def _retry(self, entry: TaskEntry) -> None:
+        if entry.retries_left > 0:
+            entry.retries_left -= 1
+        entry.spec.attempt_number += 1
+        entry.worker = None
+        with self._lock:
+            entry.key.queue.append(entry)
+            self._pump(entry.key)
+
+    # ---- cancellation ----------------------------------------------------------------
+
+    def cancel(self, entry: TaskEntry, force: bool, recursive: bool) -> None:
+        entry.cancelled = True
+        entry.force_cancel = force
+        with self._lock:
+            ks = entry.key
+            queued = ks is not None and entry in ks.queue
+            if queued:
+                ks.queue.remove(entry)
+            worker = entry.worker
+        if queued or (entry.pending_deps > 0 and worker is None):
+            self._cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
+            return
+        if worker is not None:
+            self._cw.worker_client(worker.address).cancel_task(entry.spec.task_id, force, recursive)
