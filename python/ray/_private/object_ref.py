@@ -42,21 +42,21 @@ class ObjectRef:
             raise ValueError(f"an object id is 28 bytes, got {object_id!r}")
         self._id = object_id
         self._owner = owner
-        self._counted = False
+        self._counted = None
         cw = _core_worker
         if _counted and cw is not None:
             if cw.refs.add_local(object_id, owner):
                 _note_new_borrow(cw, object_id, owner)
-            self._counted = True
+            # The core worker that counts this ref (a later ray.init has its own).
+            self._counted = cw
 
     def __del__(self) -> None:
-        if self._counted:
-            cw = _core_worker
-            if cw is not None:
-                try:
-                    cw.refs.remove_local(self._id)
-                except Exception:  # noqa: BLE001 - interpreter shutdown
-                    pass
+        cw = self._counted
+        if cw is not None:
+            try:
+                cw.refs.remove_local(self._id)
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass
 
     def binary(self) -> bytes:
         """The id as bytes."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import pickle
+import sys
 import threading
 from typing import Any
 
@@ -42,9 +45,11 @@ class FunctionManager:
         return hashlib.sha256(data).digest()[:20], data
 
     def export(self, function_hash: bytes, data: bytes) -> None:
+        """Stores a definition in the GCS, with the exporter's import path (once per process)."""
         if function_hash in self._exported:
             return
-        self._gcs.kv_put(KV_NAMESPACE, function_hash, data, overwrite=False)
+        record = pickle.dumps({"sys_path": [p for p in sys.path if p], "definition": data})
+        self._gcs.kv_put(KV_NAMESPACE, function_hash, record, overwrite=False)
         with self._lock:
             self._exported.add(function_hash)
 
@@ -55,7 +60,12 @@ class FunctionManager:
         data = self._gcs.kv_get(KV_NAMESPACE, function_hash)
         if data is None:
             raise RuntimeError(f"the definition of {name} ({function_hash.hex()[:12]}) is not in the GCS")
-        fn = cloudpickle.loads(data)
+        record = pickle.loads(data)
+        # Definitions pickled by reference import their module: use the exporter's path.
+        for entry in record["sys_path"]:
+            if entry not in sys.path and os.path.isdir(entry):
+                sys.path.append(entry)
+        fn = cloudpickle.loads(record["definition"])
         with self._lock:
             self._loaded[function_hash] = fn
             self._exported.add(function_hash)

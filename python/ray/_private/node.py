@@ -1,0 +1,149 @@
+"""Starting the services of a node: the GCS (head only) and a node manager."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ray._private import constants, process
+from ray._private.session import Session, create_session
+
+logger = logging.getLogger(__name__)
+
+
+def detect_num_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def detect_num_gpus() -> int:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+
+
+def default_object_store_memory() -> int:
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    size = int(total * constants.OBJECT_STORE_MEMORY_FRACTION)
+    try:
+        shm = shutil.disk_usage("/dev/shm")
+        size = min(size, int(shm.free * 0.8))
+    except OSError:
+        pass
+    return max(min(size, constants.OBJECT_STORE_MEMORY_CAP_BYTES), 64 * 1024**2)
+
+
+def build_resources(
+    num_cpus: float | None, num_gpus: float | None, resources: dict[str, float] | None, memory: int | None = None
+) -> dict[str, float]:
+    """The total resources of a node, with CPUs and GPUs detected when not given.
+
+    Raises:
+        ValueError: CPU or GPU given inside `resources`, or a negative amount.
+    """
+    resources = dict(resources or {})
+    for name in ("CPU", "GPU"):
+        if name in resources:
+            raise ValueError(f"Use the num_{name.lower()}s argument instead of resources={{'{name}': ...}}")
+    out = {
+        "CPU": float(detect_num_cpus() if num_cpus is None else num_cpus),
+        "GPU": float(detect_num_gpus() if num_gpus is None else num_gpus),
+    }
+    if memory is not None:
+        out["memory"] = float(memory)
+    out.update({k: float(v) for k, v in resources.items()})
+    for name, value in out.items():
+        if value < 0:
+            raise ValueError(f"resource {name!r} must not be negative, got {value}")
+    return {k: v for k, v in out.items() if v > 0 or k == "CPU"}
+
+
+@dataclass
+class NodeProcesses:
+    """The processes of one node this process started, and how to reach them."""
+
+    session: Session
+    token: str
+    gcs_address: str
+    node_manager_address: str
+    node_id: bytes
+    children: list[process.ChildProcess] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stops the node manager (and its workers), then the GCS."""
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()
+
+
+def start_node(
+    resources: dict[str, float],
+    object_store_memory: int,
+    *,
+    head: bool,
+    session: Session | None = None,
+    token: str | None = None,
+    gcs_address: str | None = None,
+    gcs_port: int = 0,
+    node_manager_port: int = 0,
+    host: str = "127.0.0.1",
+    detached: bool = False,
+) -> NodeProcesses:
+    """Starts a head node (GCS + node manager) or a worker node (node manager joining `gcs_address`).
+
+    With `detached`, the processes outlive this one (for `ray start`); otherwise
+    they exit when this process does, however it ends.
+    """
+    if session is None:
+        session, token = create_session()
+    assert token is not None
+    env = dict(os.environ)
+    env[constants.TOKEN_ENV] = token
+    python_dir = str(Path(__file__).resolve().parent.parent.parent)
+    env["PYTHONPATH"] = python_dir + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else python_dir
+    children: list[process.ChildProcess] = []
+    node_id = os.urandom(28)
+    try:
+        if head:
+            gcs = process.spawn(
+                "GCS", "ray._private.gcs", ["--host", host, "--port", str(gcs_port), "--session-dir", str(session.session_dir)],
+                session.logs_dir / "gcs.log", env=env, with_lifeline=not detached,
+            )
+            children.append(gcs)
+            gcs_address = f"{host}:{gcs.wait_ready()}"
+        assert gcs_address is not None
+        nm = process.spawn(
+            "node manager",
+            "ray._private.node_manager",
+            [
+                "--host", host, "--port", str(node_manager_port), "--gcs-address", gcs_address,
+                "--session-dir", str(session.session_dir), "--resources", json.dumps(resources),
+                "--object-store-memory", str(object_store_memory), "--node-id", node_id.hex(),
+                *(["--head"] if head else []),
+            ],
+            session.logs_dir / f"node_manager-{node_id.hex()[:8]}.log",
+            env=env,
+            with_lifeline=not detached,
+        )
+        children.append(nm)
+        nm_address = f"{host}:{nm.wait_ready()}"
+    except BaseException:
+        for child in reversed(children):
+            child.stop()
+        raise
+    return NodeProcesses(session, token, gcs_address, nm_address, node_id, children)

@@ -1,0 +1,86 @@
+"""`@ray.remote` on functions."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from ray._private import constants, options as opts, runtime
+from ray._private.generated import common_pb2
+from ray._private.worker.function_manager import FunctionManager
+
+logger = logging.getLogger(__name__)
+
+
+class RemoteFunction:
+    """A function that runs as a task: call `.remote(*args)` to get ObjectRef(s)."""
+
+    def __init__(self, function: Any, options: dict[str, Any]) -> None:
+        opts.validate(options, opts.TASK_OPTIONS, "a remote function")
+        self._function = function
+        self._options = options
+        self._name = getattr(function, "__qualname__", getattr(function, "__name__", "function"))
+        self._descriptor: common_pb2.FunctionDescriptor | None = None
+        self._pickled: bytes | None = None
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"Remote functions cannot be called directly. Instead of running '{self._name}()', "
+            f"try '{self._name}.remote()'."
+        )
+
+    def options(self, **options: Any) -> _Bound:
+        """Returns a handle whose `.remote()` uses these options on top of the decorator's."""
+        merged = {**self._options, **options}
+        opts.validate(merged, opts.TASK_OPTIONS, "a remote function")
+        return _Bound(self, merged)
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._remote(args, kwargs, self._options)
+
+    def _remote(self, args: tuple, kwargs: dict, options: dict[str, Any]) -> Any:
+        cw = runtime.core_worker()
+        if self._descriptor is None:
+            function_hash, self._pickled = FunctionManager.pickle(self._function, f"remote function {self._name}")
+            self._descriptor = common_pb2.FunctionDescriptor(
+                language=common_pb2.LANGUAGE_PYTHON,
+                module_name=getattr(self._function, "__module__", "") or "",
+                function_name=self._name,
+                function_hash=function_hash,
+            )
+        assert self._pickled is not None
+        cw.functions.export(self._descriptor.function_hash, self._pickled)
+        num_returns = options.get("num_returns", 1)
+        max_retries = options.get("max_retries")
+        if max_retries is None:
+            max_retries = constants.DEFAULT_TASK_MAX_RETRIES
+        retry_exceptions = options.get("retry_exceptions", False)
+        if isinstance(retry_exceptions, (list, tuple)):
+            retry_exceptions = bool(retry_exceptions)
+        refs = cw.submit_task(
+            self._descriptor,
+            options.get("name") or self._name,
+            args,
+            kwargs,
+            num_returns,
+            opts.resource_request(options, 1),
+            max_retries,
+            bool(retry_exceptions),
+            opts.scheduling_strategy(options.get("scheduling_strategy")),
+        )
+        if num_returns == 1:
+            return refs[0]
+        if num_returns == 0:
+            return None
+        return refs
+
+
+class _Bound:
+    def __init__(self, fn: RemoteFunction, options: dict[str, Any]) -> None:
+        self._fn = fn
+        self._options = options
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fn._remote(args, kwargs, self._options)

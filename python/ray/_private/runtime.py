@@ -1,0 +1,194 @@
+"""The process-wide runtime behind the public API: init, shutdown and the core worker."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ray._private import object_ref as object_ref_mod
+from ray._private import session as session_mod
+from ray._private.gcs.client import GcsClient
+from ray._private.generated import gcs_pb2
+from ray._private.node import NodeProcesses, build_resources, default_object_store_memory, start_node
+from ray._private.worker.core_worker import CoreWorker, WorkerMode
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.RLock()
+_core_worker: CoreWorker | None = None
+_node: NodeProcesses | None = None
+_context: RayContext | None = None
+_is_worker = False
+
+
+@dataclass
+class RayContext:
+    """What `ray.init()` returns: where the cluster is."""
+
+    address_info: dict[str, Any]
+
+    @property
+    def address(self) -> str:
+        return self.address_info["gcs_address"]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.address_info[key]
+
+    def __enter__(self) -> RayContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutdown()
+
+    def disconnect(self) -> None:
+        shutdown()
+
+
+def attach_worker(cw: CoreWorker) -> None:
+    """Used by worker processes: the API works inside tasks against this core worker."""
+    global _core_worker, _is_worker
+    _core_worker = cw
+    _is_worker = True
+
+
+def is_initialized() -> bool:
+    return _core_worker is not None
+
+
+def core_worker() -> CoreWorker:
+    """The core worker, starting a local cluster first if `ray.init()` was not called (as Ray does)."""
+    cw = _core_worker
+    if cw is None:
+        init()
+        cw = _core_worker
+        assert cw is not None
+    return cw
+
+
+def _resolve_address(address: str | None) -> str | None:
+    if address is None:
+        address = os.environ.get("RAY_ADDRESS") or None
+    if address in ("local",):
+        return None
+    if address == "auto":
+        current = session_mod.read_current_cluster()
+        if current is None:
+            raise ConnectionError(
+                "ray.init(address='auto') found no running cluster on this machine; start one with "
+                "`ray start --head` or call ray.init() without an address for a local one"
+            )
+        return current[0]
+    if address and address.startswith("ray://"):
+        address = address[len("ray://"):]
+    return address
+
+
+def init(
+    address: str | None = None,
+    *,
+    num_cpus: float | None = None,
+    num_gpus: float | None = None,
+    resources: dict[str, float] | None = None,
+    object_store_memory: int | None = None,
+    namespace: str | None = None,
+    ignore_reinit_error: bool = False,
+    log_to_driver: bool = True,
+    include_dashboard: bool | None = None,
+    _node_ip_address: str = "127.0.0.1",
+    **kwargs: Any,
+) -> RayContext:
+    global _core_worker, _node, _context
+    with _lock:
+        if _core_worker is not None:
+            if _is_worker:
+                return _context or RayContext({})
+            if ignore_reinit_error:
+                logger.info("Calling ray.init() again after it has already been called.")
+                assert _context is not None
+                return _context
+            raise RuntimeError(
+                "Maybe you called ray.init twice by accident? This error can be suppressed by "
+                "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to 'ray.init()'."
+            )
+        unknown = set(kwargs) - {"runtime_env", "logging_level", "configure_logging", "dashboard_host",
+                                 "dashboard_port", "job_config", "_system_config", "_temp_dir",
+                                 "local_mode", "_redis_password", "log_to_driver", "_plasma_directory"}
+        if unknown:
+            raise TypeError(f"ray.init() got unexpected keyword argument(s): {sorted(unknown)}")
+        gcs_address = _resolve_address(address)
+        namespace = namespace if namespace is not None else os.urandom(8).hex()
+        if gcs_address is None:
+            total = build_resources(num_cpus, num_gpus, resources)
+            store = object_store_memory or default_object_store_memory()
+            node = start_node(total, store, head=True, host=_node_ip_address)
+            token = node.token
+            nm_address = node.node_manager_address
+            node_id = node.node_id
+            gcs_address = node.gcs_address
+            session_dir = str(node.session.session_dir)
+        else:
+            if num_cpus is not None or num_gpus is not None or resources:
+                raise ValueError(
+                    "When connecting to an existing cluster, num_cpus, num_gpus and resources must not "
+                    "be given: they are set when the cluster's nodes start (ray start --num-cpus ...)"
+                )
+            node = None
+            token = session_mod.find_token(gcs_address)
+            if token is None:
+                raise ConnectionError(
+                    f"No token for the cluster at {gcs_address}: this machine did not start it with "
+                    f"`ray start`. Set RAY_CLUSTER_TOKEN to the token printed by `ray start --head`."
+                )
+            gcs = GcsClient(gcs_address, token)
+            info = gcs.get_cluster_info(timeout_s=10)
+            session_dir = info.session_dir
+            nodes = [n for n in gcs.get_all_nodes() if n.state == gcs_pb2.NODE_STATE_ALIVE]
+            local = [n for n in nodes if n.node_manager_address == _node_ip_address] or nodes
+            if not local:
+                raise ConnectionError(f"the cluster at {gcs_address} has no alive node")
+            head = next((n for n in local if n.is_head), local[0])
+            nm_address = f"{head.node_manager_address}:{head.node_manager_port}"
+            node_id = head.node_id
+        try:
+            cw = CoreWorker(
+                WorkerMode.DRIVER, gcs_address, token, nm_address, node_id, session_dir, namespace,
+                host=_node_ip_address, log_to_driver=log_to_driver,
+            )
+        except BaseException:
+            if node is not None:
+                node.stop()
+            raise
+        _core_worker = cw
+        _node = node
+        object_ref_mod.set_core_worker(cw)
+        _context = RayContext({
+            "gcs_address": gcs_address,
+            "address": gcs_address,
+            "node_id": node_id.hex(),
+            "session_dir": session_dir,
+            "namespace": namespace,
+            "job_id": cw.job_id.hex(),
+        })
+        return _context
+
+
+def shutdown(_exiting_interpreter: bool = False) -> None:
+    """Disconnects the driver and stops every process `ray.init()` started."""
+    global _core_worker, _node, _context
+    with _lock:
+        if _is_worker:
+            return
+        cw, node = _core_worker, _node
+        _core_worker = _node = _context = None
+        if cw is not None:
+            cw.shutdown()
+        object_ref_mod.set_core_worker(None)
+        if node is not None:
+            node.stop()
+
+
+atexit.register(shutdown, True)

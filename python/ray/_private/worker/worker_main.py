@@ -1,0 +1,66 @@
+"""Entry point of a worker process started by a node manager."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from ray._private import constants, process
+from ray._private import object_ref as object_ref_mod
+from ray._private.generated import common_pb2, node_manager_pb2
+from ray._private.worker.core_worker import CoreWorker, WorkerMode
+from ray._private.worker.task_executor import TaskExecutor
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Ray worker")
+    parser.add_argument("--node-manager-port", type=int, required=True)
+    parser.add_argument("--gcs-address", required=True)
+    parser.add_argument("--node-id", required=True)
+    parser.add_argument("--worker-id", required=True)
+    parser.add_argument("--startup-token", required=True)
+    parser.add_argument("--session-dir", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    process.add_common_args(parser)
+    opts = parser.parse_args(argv)
+    process.setup_process_logging("worker")
+    # Workers exit as soon as their node manager goes.
+    process.watch_lifeline(opts.lifeline_fd, lambda: os._exit(0))
+    token = os.environ[constants.TOKEN_ENV]
+    cw = CoreWorker(
+        WorkerMode.WORKER,
+        opts.gcs_address,
+        token,
+        f"{opts.host}:{opts.node_manager_port}",
+        bytes.fromhex(opts.node_id),
+        opts.session_dir,
+        namespace="",
+        worker_id=bytes.fromhex(opts.worker_id),
+        host=opts.host,
+    )
+    executor = TaskExecutor(cw)
+    cw.executor = executor
+    object_ref_mod.set_core_worker(cw)
+    from ray._private import runtime
+
+    runtime.attach_worker(cw)
+    cw.nm.register_worker(
+        node_manager_pb2.RegisterWorkerRequest(
+            worker_id=cw.worker_id,
+            pid=os.getpid(),
+            port=cw.address.port,
+            language=common_pb2.LANGUAGE_PYTHON,
+            startup_token=bytes.fromhex(opts.startup_token),
+        )
+    )
+    sys.path.insert(0, os.getcwd())
+    executor.run_forever()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
