@@ -1,15 +1,300 @@
-"""Actors (placeholder while the task path is brought up)."""
+"""Actors: `@ray.remote` on classes, handles, named actors, `ray.kill`, `ray.method`."""
 
 from __future__ import annotations
 
+import inspect
+import logging
+from typing import Any
 
-def get_actor(name, namespace=None):  # noqa: ANN001, ANN201
-    raise NotImplementedError
+import grpc
+
+from ray._private import ids, options as opts, runtime
+from ray._private.generated import common_pb2, gcs_pb2
+from ray._private.object_ref import ObjectRef
+from ray._private.worker.function_manager import FunctionManager
+from ray._private.worker.task_executor import ActorExit
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor", "get_actor", "kill", "method"]
+
+_DEFAULT_ACTOR_OPTIONS = {"max_restarts": 0, "max_task_retries": 0}
 
 
-def kill(actor, *, no_restart=True):  # noqa: ANN001, ANN201
-    raise NotImplementedError
+def method(*args: Any, **kwargs: Any) -> Any:
+    """Annotates an actor method, e.g. `@ray.method(num_returns=2)`."""
+    def annotate(fn: Any) -> Any:
+        if "num_returns" in kwargs:
+            fn.__ray_num_returns__ = kwargs["num_returns"]
+        if "concurrency_group" in kwargs:
+            fn.__ray_concurrency_group__ = kwargs["concurrency_group"]
+        return fn
+
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return annotate(args[0])
+    unknown = set(kwargs) - {"num_returns", "concurrency_group", "max_task_retries", "retry_exceptions"}
+    if args or unknown:
+        raise ValueError("@ray.method only takes keyword options such as num_returns=")
+    return annotate
 
 
-def method(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-    raise NotImplementedError
+def exit_actor() -> None:
+    """Ends the current actor after the running call returns; later calls raise ActorDiedError."""
+    cw = runtime.core_worker()
+    if not getattr(cw, "actor_id", b""):
+        raise TypeError("exit_actor() is only allowed inside an actor method")
+    raise ActorExit()
+
+
+def _method_meta(cls: type) -> tuple[dict[str, int], bool]:
+    meta: dict[str, int] = {}
+    is_async = False
+    for name, member in inspect.getmembers(cls):
+        if not (inspect.isfunction(member) or inspect.ismethod(member)):
+            continue
+        meta[name] = getattr(member, "__ray_num_returns__", 1)
+        if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
+            is_async = True
+    return meta, is_async
+
+
+class ActorClass:
+    """A class made remote: `Cls.remote(*args)` creates an actor and returns its handle."""
+
+    def __init__(self, cls: type, options: dict[str, Any]) -> None:
+        opts.validate(options, opts.ACTOR_OPTIONS, f"actor class {cls.__name__}")
+        self._cls = cls
+        self._options = options
+        self._name = cls.__name__
+        self._meta, self._is_async = _method_meta(cls)
+        self._hash: bytes | None = None
+        self._pickled: bytes | None = None
+        self.__doc__ = cls.__doc__
+
+    @classmethod
+    def _from_class(cls, target: type, options: dict[str, Any]) -> ActorClass:
+        return cls(target, options)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"Actors cannot be instantiated directly. Instead of '{self._name}()', use '{self._name}.remote()'."
+        )
+
+    def options(self, **options: Any) -> _BoundActorClass:
+        merged = {**self._options, **options}
+        opts.validate(merged, opts.ACTOR_OPTIONS, f"actor class {self._name}")
+        return _BoundActorClass(self, merged)
+
+    def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
+        return self._remote(args, kwargs, self._options)
+
+    def _remote(self, args: tuple, kwargs: dict, options: dict[str, Any]) -> ActorHandle:
+        cw = runtime.core_worker()
+        if self._hash is None:
+            self._hash, self._pickled = FunctionManager.pickle(self._cls, f"actor class {self._name}")
+        assert self._pickled is not None
+        cw.functions.export(self._hash, self._pickled)
+        options = {**_DEFAULT_ACTOR_OPTIONS, **options}
+        name = options.get("name") or ""
+        namespace = options.get("namespace")
+        namespace = cw.namespace if namespace is None else namespace
+        detached = options.get("lifetime") == "detached"
+        max_concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
+        job_id = cw.job_id or cw.context.task_id[-4:]
+        actor_id = ids.new_actor_id(job_id)
+        task_args, arg_ids, keep = cw.build_args(args, kwargs)
+        spec = common_pb2.TaskSpec(
+            task_id=ids.new_task_id(job_id),
+            job_id=job_id,
+            type=common_pb2.TASK_TYPE_ACTOR_CREATION,
+            name=f"{self._name}.__init__",
+            function=common_pb2.FunctionDescriptor(
+                language=common_pb2.LANGUAGE_PYTHON,
+                module_name=getattr(self._cls, "__module__", "") or "",
+                class_name=self._name,
+                function_name="__init__",
+                function_hash=self._hash,
+            ),
+            args=task_args,
+            num_returns=1,
+            required_resources=opts.resource_request(options, 0),
+            caller_address=cw.address,
+            parent_task_id=cw.context.task_id,
+        )
+        creation = spec.actor_creation
+        creation.actor_id = actor_id
+        creation.max_restarts = options["max_restarts"]
+        creation.max_task_retries = options["max_task_retries"]
+        creation.max_concurrency = max_concurrency
+        creation.is_async = self._is_async
+        creation.name = name
+        creation.ray_namespace = namespace if name else ""
+        creation.is_detached = detached
+        creation.placement_resources.update(opts.resource_request(options, 1))
+        creation.method_num_returns.update(self._meta)
+        creation.class_name = self._name
+        handle_oid = ids.object_id_for_return(spec.task_id, 1)
+        spec.return_ids.append(handle_oid)
+        cw.refs.add_owned(handle_oid)
+        handle_ref = ObjectRef(handle_oid, None)
+        try:
+            reply = cw.gcs.create_actor(spec, bool(options.get("get_if_exists")))
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.ALREADY_EXISTS:
+                raise ValueError(err.details()) from None
+            raise
+        if reply.already_existed:
+            return ActorHandle._from_info(reply.actor)
+        cw.actor_submitter.register_created(actor_id, self._name, handle_oid, arg_ids, keep, detached)
+        return ActorHandle(actor_id, self._name, self._meta, self._is_async, handle_ref, options["max_task_retries"])
+
+
+class _BoundActorClass:
+    def __init__(self, actor_class: ActorClass, options: dict[str, Any]) -> None:
+        self._actor_class = actor_class
+        self._options = options
+
+    def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
+        return self._actor_class._remote(args, kwargs, self._options)
+
+
+class ActorHandle:
+    """A reference to an actor; pass it to tasks and other actors like any value."""
+
+    def __init__(self, actor_id: bytes, class_name: str, meta: dict[str, int], is_async: bool,
+                 handle_ref: ObjectRef | None, max_task_retries: int) -> None:
+        self._ray_actor_id = actor_id
+        self._ray_class_name = class_name
+        self._ray_meta = meta
+        self._ray_is_async = is_async
+        self._ray_handle_ref = handle_ref
+        self._ray_max_task_retries = max_task_retries
+
+    @classmethod
+    def _from_info(cls, info: gcs_pb2.ActorInfo) -> ActorHandle:
+        creation = info.creation_spec.actor_creation
+        handle_ref = None
+        if info.creation_spec.return_ids:
+            cw = runtime.core_worker()
+            owner = info.owner_address
+            handle_ref = ObjectRef(info.creation_spec.return_ids[0], None if cw.is_me(owner) else owner)
+        return cls(info.actor_id, creation.class_name, dict(creation.method_num_returns), creation.is_async,
+                   handle_ref, creation.max_task_retries)
+
+    @classmethod
+    def _from_actor_id(cls, actor_id: bytes) -> ActorHandle:
+        info = runtime.core_worker().gcs.get_actor_info(actor_id)
+        if info is None:
+            raise ValueError(f"unknown actor {actor_id.hex()}")
+        return cls._from_info(info)
+
+    @property
+    def _actor_id(self) -> Any:
+        return _ActorID(self._ray_actor_id)
+
+    def __getattr__(self, name: str) -> ActorMethod:
+        if name.startswith("_ray_"):
+            raise AttributeError(name)
+        if name in self._ray_meta or name in ("__ray_terminate__", "__ray_ready__"):
+            return ActorMethod(self, name, self._ray_meta.get(name, 1))
+        raise AttributeError(f"'ActorHandle' object for {self._ray_class_name} has no method '{name}'")
+
+    def __reduce__(self) -> tuple:
+        return (
+            ActorHandle,
+            (self._ray_actor_id, self._ray_class_name, self._ray_meta, self._ray_is_async,
+             self._ray_handle_ref, self._ray_max_task_retries),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorHandle) and other._ray_actor_id == self._ray_actor_id
+
+    def __hash__(self) -> int:
+        return hash(self._ray_actor_id)
+
+    def __repr__(self) -> str:
+        return f"Actor({self._ray_class_name}, {self._ray_actor_id.hex()})"
+
+
+class _ActorID:
+    def __init__(self, binary: bytes) -> None:
+        self._binary = binary
+
+    def hex(self) -> str:
+        return self._binary.hex()
+
+    def binary(self) -> bytes:
+        return self._binary
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ActorID) and other._binary == self._binary
+
+    def __hash__(self) -> int:
+        return hash(self._binary)
+
+    def __repr__(self) -> str:
+        return f"ActorID({self._binary.hex()})"
+
+
+class ActorMethod:
+    """`handle.method`: call `.remote(*args)` to run it on the actor."""
+
+    def __init__(self, handle: ActorHandle, name: str, num_returns: int, task_name: str | None = None) -> None:
+        self._handle = handle
+        self._name = name
+        self._num_returns = num_returns
+        self._task_name = task_name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"Actor methods cannot be called directly. Instead of running 'object.{self._name}()', "
+            f"try 'object.{self._name}.remote()'."
+        )
+
+    def options(self, **options: Any) -> ActorMethod:
+        unknown = set(options) - {"num_returns", "name", "concurrency_group", "max_task_retries", "retry_exceptions"}
+        if unknown:
+            raise ValueError(f"Invalid option(s) for an actor method: {sorted(unknown)}")
+        return ActorMethod(self._handle, self._name, options.get("num_returns", self._num_returns),
+                           options.get("name", self._task_name))
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        h = self._handle
+        refs = runtime.core_worker().actor_submitter.submit(
+            h._ray_actor_id, h._ray_class_name, self._name, args, kwargs, self._num_returns,
+            h._ray_max_task_retries, self._task_name,
+        )
+        if self._num_returns == 1:
+            return refs[0]
+        if self._num_returns == 0:
+            return None
+        return refs
+
+
+def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
+    """Returns a handle to the live actor named `name` (in `namespace`, default: the job's).
+
+    Raises:
+        ValueError: No live actor has that name.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("Please supply a non-empty name to get_actor")
+    cw = runtime.core_worker()
+    ns = cw.namespace if namespace is None else namespace
+    info = cw.gcs.get_named_actor(name, ns)
+    if info is None:
+        raise ValueError(
+            f"Failed to look up actor with name '{name}' in namespace '{ns}'. It may have died, never "
+            "existed, or live in another namespace (pass namespace=)."
+        )
+    return ActorHandle._from_info(info)
+
+
+def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
+    """Kills an actor at once; calls in flight fail with RayActorError.
+
+    With `no_restart=False` the actor is restarted if its max_restarts allows.
+    """
+    if not isinstance(actor, ActorHandle):
+        raise ValueError(f"ray.kill() only supports actors. Got: {type(actor)}.")
+    runtime.core_worker().gcs.kill_actor(actor._ray_actor_id, no_restart, force=True, reason="ray.kill() was called")

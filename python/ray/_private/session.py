@@ -35,10 +35,12 @@ class Session:
         return self.session_dir / "token"
 
     def spill_dir(self, node_id: bytes) -> Path:
-        return self.session_dir / "spill" / node_id.hex()[:16]
+        """Spill directory of a node's object store (the name the node manager uses)."""
+        return self.session_dir / "spill" / node_id.hex()[:12]
 
     def shm_dir(self, node_id: bytes) -> Path:
-        return Path("/dev/shm") / f"ray_{self.name[-24:]}_{node_id.hex()[:12]}"
+        """Shared-memory directory of a node's object store (the name the node manager uses)."""
+        return Path("/dev/shm") / f"ray_{self.name[-26:]}_{node_id.hex()[:8]}"
 
     def read_token(self) -> str:
         return self.token_file.read_text().strip()
@@ -73,6 +75,39 @@ def create_session() -> tuple[Session, str]:
     return session, token
 
 
+def join_session(session_name: str, token: str) -> Session:
+    """The local session directory of a node joining an existing cluster, created if missing.
+
+    A node started with `ray start --address` uses the cluster's session name, so on
+    the head's machine it shares the head's directory and elsewhere it gets its own
+    copy (logs, spill files and the token, mode 0600).
+
+    Args:
+        session_name: The cluster's session name (`GetClusterInfo`).
+        token: The cluster token, written to the directory if it has none.
+
+    Returns:
+        The session.
+
+    Raises:
+        ValueError: `session_name` is not a plain session directory name.
+    """
+    if not session_name.startswith("session_") or "/" in session_name or session_name in (".", ".."):
+        raise ValueError(f"not a session name: {session_name!r}")
+    root = Path(constants.TEMP_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    session = Session(root / session_name)
+    session.session_dir.mkdir(mode=0o700, exist_ok=True)
+    session.logs_dir.mkdir(exist_ok=True)
+    try:
+        fd = os.open(session.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return session
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    return session
+
+
 def write_current_cluster(gcs_address: str, session: Session) -> None:
     """Records a long-lived cluster so `ray.init(address="auto")` and `ray stop` find it."""
     path = Path(constants.TEMP_DIR) / CURRENT_CLUSTER_FILE
@@ -88,6 +123,8 @@ def read_current_cluster() -> tuple[str, Session] | None:
         address, session_dir = path.read_text().split("\n")[:2]
     except (OSError, ValueError):
         return None
+    if not address.strip() or not session_dir.strip():
+        return None  # not ours (upstream Ray writes only an address here)
     return address.strip(), Session(Path(session_dir.strip()))
 
 

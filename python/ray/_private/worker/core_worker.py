@@ -30,6 +30,7 @@ from ray._private.object_store import map_object, write_object
 from ray._private.worker import errors
 from ray._private.worker.borrow_notifier import OrderedSender
 from ray._private.worker.client import CoreWorkerClient
+from ray._private.worker.dependency_resolver import DependencyResolver
 from ray._private.worker.function_manager import FunctionManager
 from ray._private.worker.memory_store import MemoryStore, StoredObject
 from ray._private.worker.reference_counter import ReferenceCounter
@@ -87,6 +88,7 @@ class CoreWorker:
         self.owner_sender = OrderedSender("owner-notify")
         self.functions = FunctionManager(self.gcs)
         self.task_manager = TaskManager(self)
+        self.resolver = DependencyResolver(self)
         self.submitter = NormalTaskSubmitter(self)
         self.context = TaskContext()
         self.shutting_down = False
@@ -97,6 +99,7 @@ class CoreWorker:
         self._fetch_lock = threading.Lock()
         self._stop_subscriptions = threading.Event()
         self.executor: Any = None
+        self.actor_id = b""
         from ray._private.worker.actor_submitter import ActorTaskSubmitter
         from ray._private.worker.service import CoreWorkerServicer
 
@@ -382,6 +385,7 @@ class CoreWorker:
     def _on_freed(self, freed: list[tuple[bytes, set[bytes]]]) -> None:
         oids = [oid for oid, _ in freed]
         self.memory_store.delete(oids)
+        self.actor_submitter.on_objects_freed(oids)
         on_nodes: dict[bytes, list[bytes]] = defaultdict(list)
         for oid, nodes in freed:
             for node in nodes:

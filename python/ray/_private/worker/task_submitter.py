@@ -59,52 +59,10 @@ class NormalTaskSubmitter:
         self._keys: dict[tuple, _KeyState] = {}
         self._max_in_flight = constants.MAX_TASKS_IN_FLIGHT_PER_WORKER
 
-    # ---- submission and dependencies -------------------------------------------------
+    # ---- submission ------------------------------------------------------------------
 
     def submit(self, entry: TaskEntry) -> None:
-        cw = self._cw
-        deps = {
-            arg.object_ref.object_id
-            for arg in entry.spec.args
-            if arg.HasField("object_ref")
-            and cw.refs.owned_by_me(arg.object_ref.object_id)
-            and not cw.memory_store.contains(arg.object_ref.object_id)
-        }
-        if not deps:
-            self._resolve_and_queue(entry)
-            return
-        entry.pending_deps = len(deps)
-        for oid in deps:
-            cw.memory_store.on_ready(oid, lambda _obj, e=entry: self._dep_ready(e))
-
-    def _dep_ready(self, entry: TaskEntry) -> None:
-        with self._lock:
-            entry.pending_deps -= 1
-            if entry.pending_deps > 0:
-                return
-        self._resolve_and_queue(entry)
-
-    def _resolve_and_queue(self, entry: TaskEntry) -> None:
-        """Inlines small owned arguments, propagates failed ones, then queues the task."""
-        cw = self._cw
-        if entry.cancelled:
-            cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
-            return
-        for arg in entry.spec.args:
-            if not arg.HasField("object_ref") or not cw.refs.owned_by_me(arg.object_ref.object_id):
-                continue
-            stored = cw.memory_store.get(arg.object_ref.object_id)
-            if stored is None:
-                continue
-            if stored.is_error:
-                cw.task_manager.fail(entry, frame=stored.data)
-                return
-            if not stored.in_store and stored.data is not None:
-                nested = list(stored.nested_refs)
-                arg.inline_data = stored.data
-                del arg.nested_refs[:]
-                arg.nested_refs.extend(nested)
-        self.queue(entry)
+        self._cw.resolver.resolve(entry, self.queue)
 
     def queue(self, entry: TaskEntry) -> None:
         spec = entry.spec
