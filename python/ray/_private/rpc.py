@@ -124,6 +124,27 @@ class ChannelPool:
 CHANNELS = ChannelPool()
 
 
+_inflight: set[grpc.Future] = set()
+_inflight_lock = threading.Lock()
+
+
+def keep(fut: grpc.Future) -> grpc.Future:
+    """Keeps a call's future alive until it completes.
+
+    grpc cancels a call whose future is garbage collected, so fire-and-forget
+    calls (and calls followed only through callbacks) must be held somewhere.
+    """
+    with _inflight_lock:
+        _inflight.add(fut)
+
+    def done(f: grpc.Future) -> None:
+        with _inflight_lock:
+            _inflight.discard(f)
+
+    fut.add_done_callback(done)
+    return fut
+
+
 def token_metadata(token: str) -> tuple[tuple[str, str], ...]:
     return ((constants.TOKEN_METADATA_KEY, token),)
 

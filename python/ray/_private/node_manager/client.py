@@ -27,7 +27,7 @@ class NodeManagerClient:
         return self._md
 
     def request_lease_future(self, request: pb.RequestWorkerLeaseRequest, timeout_s: float) -> grpc.Future:
-        return self.stub.RequestWorkerLease.future(request, timeout=timeout_s, metadata=self._md)
+        return rpc.keep(self.stub.RequestWorkerLease.future(request, timeout=timeout_s, metadata=self._md))
 
     def request_lease(self, request: pb.RequestWorkerLeaseRequest, timeout_s: float) -> pb.RequestWorkerLeaseReply:
         return self.stub.RequestWorkerLease(request, timeout=timeout_s, metadata=self._md)
@@ -38,10 +38,10 @@ class NodeManagerClient:
         )
 
     def return_worker(self, lease_id: bytes, disconnect: bool = False) -> grpc.Future:
-        return self.stub.ReturnWorker.future(
+        return rpc.keep(self.stub.ReturnWorker.future(
             pb.ReturnWorkerRequest(lease_id=lease_id, disconnect_worker=disconnect),
             timeout=constants.RPC_TIMEOUT_S, metadata=self._md,
-        )
+        ))
 
     def register_worker(self, request: pb.RegisterWorkerRequest) -> bytes:
         reply = rpc.call_with_retry(
@@ -94,9 +94,9 @@ class NodeManagerClient:
         return list(reply.objects)
 
     def free_objects(self, object_ids: list[bytes]) -> grpc.Future:
-        return self.stub.FreeObjects.future(
+        return rpc.keep(self.stub.FreeObjects.future(
             pb.FreeObjectsRequest(object_ids=object_ids), timeout=constants.RPC_TIMEOUT_S, metadata=self._md
-        )
+        ))
 
     def stats(self, timeout_s: float = constants.RPC_TIMEOUT_S) -> pb.GetNodeStatsReply:
         return self.stub.GetNodeStats(pb.GetNodeStatsRequest(), timeout=timeout_s, metadata=self._md)

@@ -139,6 +139,7 @@ class TaskExecutor:
 
     def _begin(self, spec: common_pb2.TaskSpec, request: core_worker_pb2.PushTaskRequest) -> None:
         ctx = self.cw.context
+        self.cw.job_id = spec.job_id
         ctx.task_id = spec.task_id
         ctx.task_name = spec.name
         ctx.is_normal_task = spec.type == common_pb2.TASK_TYPE_NORMAL
