@@ -11,12 +11,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ray._private import constants, ids
+import grpc
+
+from ray._private import constants, ids, rpc
 from ray._private.gcs.client import GcsClient
-from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
+from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.resources import Allocation, NodeResources, to_fixed
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
 from ray._private.object_store import ObjectStore
+from ray._private.worker.client import CoreWorkerClient
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ class Lease:
     alloc: Allocation
     job_id: bytes
     actor_id: bytes
+    requester: common_pb2.Address | None = None
     lent_cpu: int = 0
 
 
@@ -88,6 +92,7 @@ class NodeManager:
         self._logs: list[gcs_pb2.PubMessage] = []
         self._logs_lock = threading.Lock()
         self.stopped = threading.Event()
+        self._md = rpc.token_metadata(token)
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -205,6 +210,8 @@ class NodeManager:
                 continue
             alloc = self.resources.allocate(p.need)
             lease = Lease(p.request.lease_id, worker, alloc, p.request.job_id, p.request.actor_id)
+            if p.request.HasField("requester_address"):
+                lease.requester = p.request.requester_address
             worker.state = WorkerState.LEASED
             worker.lease_id = lease.lease_id
             worker.actor_id = p.request.actor_id
@@ -415,9 +422,34 @@ class NodeManager:
     def _request_exit(self) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
+    def _check_requesters(self) -> None:
+        """Ends leases whose holder (a driver or worker) died: their workers are killed."""
+        with self._lock:
+            holders: dict[bytes, tuple[common_pb2.Address, list[bytes]]] = {}
+            for lease in self._leases.values():
+                if lease.requester is not None and lease.requester.port:
+                    holders.setdefault(lease.requester.worker_id, (lease.requester, []))[1].append(lease.lease_id)
+        for address, lease_ids in holders.values():
+            client = CoreWorkerClient(address, self._md)
+            try:
+                client.stub.GetObjectStatus(core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self._md)
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.UNAVAILABLE:
+                    continue
+                logger.info("lease holder %s:%d is gone; ending its %d lease(s)", address.ip_address, address.port, len(lease_ids))
+                for lease_id in lease_ids:
+                    self.return_worker(lease_id, disconnect=True)
+
     def _reaper_loop(self) -> None:
-        """Lets idle workers above the prestarted pool exit."""
+        """Lets idle workers above the prestarted pool exit; ends leases of dead holders."""
+        rounds = 0
         while not self.stopped.wait(1.0):
+            rounds += 1
+            if rounds % 3 == 0:
+                try:
+                    self._check_requesters()
+                except Exception:  # noqa: BLE001 - retried next round
+                    logger.exception("lease holder check failed")
             now = time.monotonic()
             with self._lock:
                 live = [w for w in self.pool.workers.values() if not w.actor_id]

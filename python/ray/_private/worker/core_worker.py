@@ -123,6 +123,7 @@ class CoreWorker:
                     self._stop_subscriptions,
                 )
         self.actor_submitter.start()
+        self._schedule_borrower_check()
 
     # ---- clients ---------------------------------------------------------------------
 
@@ -381,6 +382,36 @@ class CoreWorker:
                 self.owner_sender.call(lambda c=client, o=oids: c.add_borrowers(o, borrower), wait=True)
             except Exception as err:  # noqa: BLE001
                 logger.debug("could not register borrower for returned refs: %s", err)
+
+    def _check_borrowers(self) -> None:
+        """Forgets borrowers that died, so their borrows do not keep objects alive forever."""
+        if self.shutting_down:
+            return
+        try:
+            dead = set()
+            for address in self.refs.borrower_addresses():
+                try:
+                    self.worker_client(address).stub.GetObjectStatus(
+                        core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self.token_md
+                    )
+                except grpc.RpcError as err:
+                    if err.code() == grpc.StatusCode.UNAVAILABLE:
+                        dead.add(address.worker_id)
+            if dead:
+                self.refs.remove_borrowers_on(dead)
+        finally:
+            self._schedule_borrower_check()
+
+    def _schedule_borrower_check(self) -> None:
+        def submit() -> None:
+            if not self.shutting_down:
+                try:
+                    self.callbacks.submit(self._check_borrowers)
+                except RuntimeError:  # the pool closed: shutting down
+                    pass
+
+        if not self.shutting_down:
+            self.timers.call_later(5.0, submit)
 
     def _on_freed(self, freed: list[tuple[bytes, set[bytes]]]) -> None:
         oids = [oid for oid, _ in freed]

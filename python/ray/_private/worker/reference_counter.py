@@ -187,6 +187,14 @@ class ReferenceCounter:
         ref = self._refs.get(object_id)
         return None if ref is None else (ref.local, ref.submitted, len(ref.borrowers))
 
+    def borrower_addresses(self) -> list[common_pb2.Address]:
+        """Distinct processes that borrow objects owned here."""
+        with self._lock:
+            out: dict[bytes, common_pb2.Address] = {}
+            for ref in self._refs.values():
+                out.update(ref.borrowers)
+            return list(out.values())
+
     def num_objects(self) -> int:
         return len(self._refs)
 
