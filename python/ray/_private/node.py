@@ -119,19 +119,16 @@ def start_node(
     children: list[process.ChildProcess] = []
     node_id = os.urandom(28)
     try:
+        # The node manager starts alongside the GCS and reads the GCS address from a pipe.
+        addr_r = addr_w = -1
         if head:
-            gcs = process.spawn(
-                "GCS", "ray._private.gcs", ["--host", host, "--port", str(gcs_port), "--session-dir", str(session.session_dir)],
-                session.logs_dir / "gcs.log", env=env, with_lifeline=not detached,
-            )
-            children.append(gcs)
-            gcs_address = f"{host}:{gcs.wait_ready()}"
-        assert gcs_address is not None
+            addr_r, addr_w = os.pipe()
         nm = process.spawn(
             "node manager",
             "ray._private.node_manager",
             [
-                "--host", host, "--port", str(node_manager_port), "--gcs-address", gcs_address,
+                "--host", host, "--port", str(node_manager_port),
+                *(["--gcs-address-fd", str(addr_r)] if head else ["--gcs-address", str(gcs_address)]),
                 "--session-dir", str(session.session_dir), "--resources", json.dumps(resources),
                 "--object-store-memory", str(object_store_memory), "--node-id", node_id.hex(),
                 *(["--head"] if head else []),
@@ -139,8 +136,23 @@ def start_node(
             session.logs_dir / f"node_manager-{node_id.hex()[:8]}.log",
             env=env,
             with_lifeline=not detached,
+            extra_fds=(addr_r,) if head else (),
         )
         children.append(nm)
+        if head:
+            os.close(addr_r)
+            try:
+                gcs = process.spawn(
+                    "GCS", "ray._private.gcs",
+                    ["--host", host, "--port", str(gcs_port), "--session-dir", str(session.session_dir)],
+                    session.logs_dir / "gcs.log", env=env, with_lifeline=not detached,
+                )
+                children.insert(0, gcs)
+                gcs_address = f"{host}:{gcs.wait_ready()}"
+                os.write(addr_w, f"{gcs_address}\n".encode())
+            finally:
+                os.close(addr_w)
+        assert gcs_address is not None
         nm_address = f"{host}:{nm.wait_ready()}"
     except BaseException:
         for child in reversed(children):

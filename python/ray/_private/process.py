@@ -113,13 +113,14 @@ def spawn(
     with_lifeline: bool = True,
     new_group: bool = True,
     stdout: int | None = None,
+    extra_fds: tuple[int, ...] = (),
 ) -> ChildProcess:
     """Starts `python -m module args...` with a ready pipe and (optionally) a lifeline.
 
     The child is told the pipe fds with `--ready-fd` and `--lifeline-fd`.
     """
     ready_r, ready_w = os.pipe()
-    pass_fds = [ready_w]
+    pass_fds = [ready_w, *extra_fds]
     lifeline_r = lifeline_w = None
     cmd = [sys.executable, "-m", module, *args, "--ready-fd", str(ready_w)]
     if with_lifeline:

@@ -23,7 +23,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Ray node manager")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--gcs-address", required=True)
+    parser.add_argument("--gcs-address", default="", help="HOST:PORT of the GCS")
+    parser.add_argument(
+        "--gcs-address-fd", type=int, default=-1,
+        help="read the GCS address from this pipe instead (lets the node start while the GCS does)",
+    )
     parser.add_argument("--session-dir", required=True)
     parser.add_argument("--resources", default="{}", help="JSON map of total resources")
     parser.add_argument("--object-store-memory", type=int, required=True)
@@ -36,12 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     session_dir = Path(opts.session_dir)
     token = os.environ.get(constants.TOKEN_ENV) or (session_dir / "token").read_text().strip()
     resources = json.loads(opts.resources)
+    gcs_address = opts.gcs_address or _read_address(opts.gcs_address_fd)
     node_id = bytes.fromhex(opts.node_id) if opts.node_id else new_node_id()
     prestart = opts.prestart_workers
     if prestart < 0:
         prestart = max(1, int(resources.get("CPU", 1)))
     nm = NodeManager(
-        node_id, session_dir, token, GcsClient(opts.gcs_address, token), resources,
+        node_id, session_dir, token, GcsClient(gcs_address, token), resources,
         opts.object_store_memory, opts.host, opts.head, prestart,
     )
     done = threading.Event()
@@ -67,6 +72,16 @@ def main(argv: list[str] | None = None) -> None:
         pass
     nm.stop("shutdown requested")
     server.stop(grace=0.2).wait(2)
+
+
+def _read_address(fd: int) -> str:
+    if fd < 0:
+        raise SystemExit("give --gcs-address or --gcs-address-fd")
+    with os.fdopen(fd, "rb") as pipe:
+        line = pipe.readline().decode().strip()
+    if not line:
+        raise SystemExit("the GCS did not start (no address on --gcs-address-fd)")
+    return line
 
 
 if __name__ == "__main__":
