@@ -43,7 +43,7 @@ INFEASIBLE_WARNING_S = _env_float("INFEASIBLE_WARNING_S", 0.0)
 # Poll interval of long-polls (get on borrowed objects, actor state).
 LONG_POLL_S = _env_float("LONG_POLL_S", 5.0)
 # Where sessions live.
-TEMP_DIR = os.environ.get("RAY_TMPDIR", "/tmp/ray")
+TEMP_DIR = os.environ.get("RAY_TMPDIR", "/tmp/openray")
 # Default retries.
 DEFAULT_TASK_MAX_RETRIES = _env_int("DEFAULT_TASK_MAX_RETRIES", 3)
 DEFAULT_ACTOR_MAX_CONCURRENCY_ASYNC = 1000

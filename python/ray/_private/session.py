@@ -92,7 +92,11 @@ def join_session(session_name: str, token: str) -> Session:
     Raises:
         ValueError: `session_name` is not a plain session directory name.
     """
-    if not session_name.startswith("session_") or "/" in session_name or session_name in (".", ".."):
+    if (
+        not session_name.startswith("session_")
+        or "/" in session_name
+        or session_name in (".", "..")
+    ):
         raise ValueError(f"not a session name: {session_name!r}")
     root = Path(constants.TEMP_DIR)
     root.mkdir(parents=True, exist_ok=True)

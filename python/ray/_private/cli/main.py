@@ -1,0 +1,591 @@
+"""The `ray` command line: start, stop and inspect a long-lived cluster.
+
+`ray start --head` starts a GCS and a node manager that outlive the command, and
+`ray start --address HOST:PORT` adds a node manager to a running cluster. Every
+process they start is recorded in `<RAY_TMPDIR>/ray_started_processes.json` (pid,
+start time, role, address, session), so `ray stop` stops exactly those processes
+and never one it did not start. `ray status` prints the nodes, resources and
+object stores of the cluster recorded in `<RAY_TMPDIR>/ray_current_cluster`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+
+import grpc
+from ray._private import constants
+from ray._private import session as session_mod
+from ray._private.cli.processes import (
+    GCS,
+    NODE_MANAGER,
+    Outcome,
+    ProcessRecord,
+    StartedProcess,
+    cleanup_node_files,
+    stop_processes,
+)
+from ray._private.gcs.client import GcsClient, GcsUnavailableError
+from ray._private.generated import gcs_pb2
+from ray._private.node import (
+    build_resources,
+    default_object_store_memory,
+    start_node,
+)
+from ray._private.node_manager.client import NodeManagerClient
+
+logger = logging.getLogger(__name__)
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class CliError(Exception):
+    """A failure reported to the user as one message and a non-zero exit status."""
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _gcs_answers(address: str, token: str, timeout_s: float = 2.0) -> bool:
+    """True if a GCS answers at `address` (even if it refuses the token)."""
+    try:
+        GcsClient(address, token).get_cluster_info(timeout_s=timeout_s)
+    except GcsUnavailableError:
+        return False
+    except grpc.RpcError as err:
+        return err.code() != grpc.StatusCode.DEADLINE_EXCEEDED
+    return True
+
+
+def _read_token(session: session_mod.Session) -> str:
+    try:
+        return session.read_token()
+    except OSError:
+        return ""
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"Port {port} on {host} is already in use (another cluster or program listens "
+                    f"there). Choose another with --port, or --port 0 for any free port."
+                ) from err
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise CliError(
+                    f"{host} is not an address of this machine (--node-ip-address)."
+                ) from err
+            raise CliError(f"Cannot listen on {host}:{port}: {err.strerror}") from err
+
+
+def _parse_resources(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CliError(
+            f"--resources must be a JSON object such as '{{\"accel\": 2}}': {err}"
+        ) from err
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise CliError(f"--resources must map resource names to numbers, got {text!r}")
+    for name in ("CPU", "GPU"):
+        if name in value:
+            raise CliError(f"Give {name}s with --num-{name.lower()}s, not in --resources")
+    return {k: float(v) for k, v in value.items()}
+
+
+def _node_resources(args: argparse.Namespace) -> tuple[dict[str, float], int]:
+    try:
+        resources = build_resources(args.num_cpus, args.num_gpus, _parse_resources(args.resources))
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    store = args.object_store_memory
+    if store is not None and store <= 0:
+        raise CliError(f"--object-store-memory must be positive, got {store}")
+    return resources, store or default_object_store_memory()
+
+
+def _format_amount(name: str, value: float) -> str:
+    if name in ("memory", "object_store_memory"):
+        return _format_bytes(value)
+    return f"{value:g}"
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _format_resources(resources: dict[str, float]) -> str:
+    return (
+        ", ".join(f"{name} {_format_amount(name, v)}" for name, v in _ordered(resources)) or "none"
+    )
+
+
+def _ordered(resources: dict[str, float]) -> list[tuple[str, float]]:
+    first = {"CPU": 0, "GPU": 1, "memory": 2}
+    return sorted(resources.items(), key=lambda kv: (first.get(kv[0], 3), kv[0]))
+
+
+def _start_error(err: BaseException) -> CliError:
+    return CliError(f"Could not start the node: {err}")
+
+
+# ---- ray start ---------------------------------------------------------------------------
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """`ray start`: a head node (`--head`) or a node joining the cluster at `--address`."""
+    if args.head:
+        if args.token:
+            raise CliError("--token is for joining a cluster; a new head makes its own token")
+        if args.port is None:
+            args.port = constants.DEFAULT_GCS_PORT
+        return _start_head(args)
+    if args.port is not None:
+        raise CliError("--port sets the GCS port of a head node; a joining node has no GCS")
+    return _start_worker(args)
+
+
+def _check_no_running_cluster() -> None:
+    current = session_mod.read_current_cluster()
+    if current is None:
+        return
+    address, session = current
+    if _gcs_answers(address, _read_token(session)):
+        raise CliError(
+            f"A Ray cluster started by `ray start` is already running at {address} (session "
+            f"{session.session_dir}). Stop it with `ray stop` first, or add a node to it with "
+            f"`ray start --address {address}`."
+        )
+    print(f"Forgetting the cluster recorded at {address}: it no longer answers.")
+    session_mod.clear_current_cluster(address)
+
+
+def _start_head(args: argparse.Namespace) -> int:
+    host = args.node_ip_address
+    _check_no_running_cluster()
+    resources, store = _node_resources(args)
+    if args.port != 0:
+        _check_port_free(host, args.port)
+    try:
+        node = start_node(
+            resources,
+            store,
+            head=True,
+            gcs_port=args.port,
+            node_manager_port=args.node_manager_port,
+            host=host,
+            detached=True,
+        )
+    except (RuntimeError, OSError) as err:
+        raise _start_error(err) from err
+    try:
+        gcs, nm = node.children
+        ProcessRecord().add(
+            [
+                StartedProcess.of(GCS, gcs.pid, node.gcs_address, node.gcs_address, node.session),
+                StartedProcess.of(
+                    NODE_MANAGER,
+                    nm.pid,
+                    node.node_manager_address,
+                    node.gcs_address,
+                    node.session,
+                    node.node_id,
+                ),
+            ]
+        )
+        session_mod.write_current_cluster(node.gcs_address, node.session)
+    except BaseException:
+        node.stop()
+        raise
+    address = node.gcs_address
+    print(
+        f"Started a Ray head node.\n"
+        f"  GCS address:   {address}  (pid {gcs.pid})\n"
+        f"  Node manager:  {node.node_manager_address}  (pid {nm.pid}, node {node.node_id.hex()[:12]})\n"
+        f"  Resources:     {_format_resources(resources)}; object store {_format_bytes(store)}\n"
+        f"  Session:       {node.session.session_dir}  (logs in logs/)\n"
+        f"\n"
+        f"Connect a driver on this machine with:\n"
+        f"    import ray\n"
+        f'    ray.init(address="auto")   # or ray.init(address="{address}")\n'
+        f"\n"
+        f"Drivers and nodes on other machines need the cluster token:\n"
+        f"    export RAY_CLUSTER_TOKEN={node.token}\n"
+        f"    python -c 'import ray; ray.init(address=\"{address}\")'\n"
+        f"    ray start --address {address} --node-ip-address <that machine's IP>\n"
+    )
+    if host in _LOOPBACK:
+        print(
+            f"The cluster listens on {host} only; to accept other machines, start it with "
+            f"--node-ip-address <this machine's IP>.\n"
+        )
+    print("See the cluster with `ray status`; stop it with `ray stop`.")
+    return 0
+
+
+def _start_worker(args: argparse.Namespace) -> int:
+    address = args.address
+    if address == "auto":
+        current = session_mod.read_current_cluster()
+        if current is None:
+            raise CliError(
+                "--address auto: no cluster was started with `ray start --head` on this machine"
+            )
+        address = current[0]
+    if address.startswith("ray://"):
+        address = address[len("ray://") :]
+    if ":" not in address:
+        raise CliError(f"--address must be HOST:PORT of the head's GCS, got {address!r}")
+    token = args.token or session_mod.find_token(address)
+    if not token:
+        raise CliError(
+            f"No token for the cluster at {address}: pass --token or set {constants.TOKEN_ENV} to the "
+            f"token that `ray start --head` printed."
+        )
+    host = args.node_ip_address
+    if host in _LOOPBACK and address.rsplit(":", 1)[0] not in _LOOPBACK:
+        print(
+            f"Warning: this node listens on {host}, which the head at {address} cannot reach; "
+            f"pass --node-ip-address <this machine's IP>.",
+            file=sys.stderr,
+        )
+    try:
+        info = GcsClient(address, token).get_cluster_info(timeout_s=10)
+    except GcsUnavailableError as err:
+        raise CliError(
+            f"Cannot reach the GCS at {address}: is the head running, and reachable from here?"
+        ) from err
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+            raise CliError(
+                f"The GCS at {address} refused the token: check --token / {constants.TOKEN_ENV}."
+            ) from err
+        raise CliError(f"The GCS at {address} failed: {err.code().name} {err.details()}") from err
+    resources, store = _node_resources(args)
+    try:
+        session = session_mod.join_session(info.session_name, token)
+    except ValueError as err:
+        raise CliError(f"The GCS at {address} reported a bad session name: {err}") from err
+    try:
+        node = start_node(
+            resources,
+            store,
+            head=False,
+            session=session,
+            token=token,
+            gcs_address=address,
+            node_manager_port=args.node_manager_port,
+            host=host,
+            detached=True,
+        )
+    except (RuntimeError, OSError) as err:
+        raise _start_error(err) from err
+    try:
+        (nm,) = node.children
+        ProcessRecord().add(
+            [
+                StartedProcess.of(
+                    NODE_MANAGER, nm.pid, node.node_manager_address, address, session, node.node_id
+                )
+            ]
+        )
+        current = session_mod.read_current_cluster()
+        if (
+            current is None
+            or current[0] == address
+            or not _gcs_answers(current[0], _read_token(current[1]))
+        ):
+            session_mod.write_current_cluster(address, session)
+        else:
+            print(
+                f'Note: `ray.init(address="auto")` here still finds the cluster at {current[0]}; '
+                f'use ray.init(address="{address}") for this one.'
+            )
+    except BaseException:
+        node.stop()
+        raise
+    print(
+        f"Started a Ray node joining the cluster at {address}.\n"
+        f"  Node manager:  {node.node_manager_address}  (pid {nm.pid}, node {node.node_id.hex()[:12]})\n"
+        f"  Resources:     {_format_resources(resources)}; object store {_format_bytes(store)}\n"
+        f"  Session:       {session.session_dir}  (logs in logs/)\n"
+        f"\n"
+        f"See the cluster with `ray status`; stop this machine's processes with `ray stop`."
+    )
+    return 0
+
+
+# ---- ray stop ----------------------------------------------------------------------------
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """`ray stop`: stops what `ray start` started here and forgets the current cluster."""
+    record = ProcessRecord()
+    entries = record.load()
+    results = stop_processes(entries, args.grace_period, args.force)
+    gone = []
+    for entry, outcome in results:
+        if outcome == Outcome.SURVIVED:
+            print(f"{outcome.value} {entry.label}", file=sys.stderr)
+            continue
+        print(f"{outcome.value} {entry.label}")
+        gone.append(entry)
+        for path in cleanup_node_files(entry):
+            print(f"Removed {path}, left behind by node {entry.node_id[:12]}")
+    record.remove(gone)
+    current = session_mod.read_current_cluster()
+    if current is not None:
+        session_mod.clear_current_cluster(current[0])
+        print(f"Removed the record of the cluster at {current[0]}.")
+    survivors = [e for e, outcome in results if outcome == Outcome.SURVIVED]
+    if survivors:
+        pids = ", ".join(str(e.pid) for e in survivors)
+        print(f"Some processes did not exit (pids {pids}); kill them by pid.", file=sys.stderr)
+        return 1
+    stopped = sum(1 for _, outcome in results if outcome in (Outcome.STOPPED, Outcome.KILLED))
+    if stopped:
+        print(f"Stopped {stopped} process(es) started by `ray start`.")
+    else:
+        print("No Ray processes started by `ray start` were running on this machine.")
+    return 0
+
+
+# ---- ray status --------------------------------------------------------------------------
+
+
+def _cluster_to_inspect(args: argparse.Namespace) -> tuple[str, str]:
+    if args.address and args.address != "auto":
+        address = args.address.removeprefix("ray://")
+    else:
+        current = session_mod.read_current_cluster()
+        if current is None:
+            raise CliError(
+                f"No Ray cluster is running on this machine: none is recorded in "
+                f"{Path(constants.TEMP_DIR) / session_mod.CURRENT_CLUSTER_FILE}. Start one with "
+                f"`ray start --head`, or pass --address HOST:PORT."
+            )
+        address = current[0]
+    token = args.token or session_mod.find_token(address)
+    if not token:
+        raise CliError(
+            f"No token for the cluster at {address}: pass --token or set {constants.TOKEN_ENV}."
+        )
+    return address, token
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """`ray status`: nodes, resources and object stores of the cluster."""
+    address, token = _cluster_to_inspect(args)
+    gcs = GcsClient(address, token)
+    try:
+        info = gcs.get_cluster_info(timeout_s=3)
+        nodes = gcs.get_all_nodes()
+    except GcsUnavailableError as err:
+        raise CliError(
+            f"The cluster at {address} does not answer: it was stopped or crashed. "
+            f"`ray stop` cleans up what is left of it."
+        ) from err
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+            raise CliError(
+                f"The GCS at {address} refused the token: check --token / {constants.TOKEN_ENV}."
+            ) from err
+        raise CliError(f"The GCS at {address} failed: {err.code().name} {err.details()}") from err
+    alive = [n for n in nodes if n.state == gcs_pb2.NODE_STATE_ALIVE]
+    dead = [n for n in nodes if n.state != gcs_pb2.NODE_STATE_ALIVE]
+    print(f"======== Cluster {address} ({info.session_name}) ========")
+    print(f"Nodes: {len(alive)} alive, {len(dead)} dead")
+    total: dict[str, float] = {}
+    available: dict[str, float] = {}
+    store_used = store_capacity = 0
+    for node in alive + dead:
+        nm_address = f"{node.node_manager_address}:{node.node_manager_port}"
+        role = "  head" if node.is_head else ""
+        if node.state != gcs_pb2.NODE_STATE_ALIVE:
+            print(
+                f"  DEAD   {node.node_id.hex()[:12]}  {nm_address}{role}  ({node.death_reason or 'no reason'})"
+            )
+            continue
+        print(f"  ALIVE  {node.node_id.hex()[:12]}  {nm_address}{role}")
+        node_total, node_avail = dict(node.resources.total), dict(node.resources.available)
+        try:
+            stats = NodeManagerClient(nm_address, token).stats(timeout_s=5)
+        except grpc.RpcError as err:
+            stats = None
+            objects = f"unknown: the node manager did not answer ({err.code().name})"
+        if stats is not None:
+            node_total, node_avail = dict(stats.resources.total), dict(stats.resources.available)
+            store_used += stats.object_store_used_bytes
+            store_capacity += stats.object_store_capacity_bytes
+            objects = (
+                f"{_format_bytes(stats.object_store_used_bytes)} used of "
+                f"{_format_bytes(stats.object_store_capacity_bytes)}, {stats.num_objects} object(s), "
+                f"{stats.num_spilled_objects} spilled ({_format_bytes(stats.spilled_bytes)}); "
+                f"{stats.num_workers} worker(s), {stats.num_pending_leases} pending lease(s)"
+            )
+        usage = ", ".join(
+            f"{name} {_format_amount(name, node_avail.get(name, 0.0))}/{_format_amount(name, value)}"
+            for name, value in _ordered(node_total)
+        )
+        print(f"         resources (available/total): {usage}")
+        print(f"         object store: {objects}")
+        for name, value in node_total.items():
+            total[name] = total.get(name, 0.0) + value
+            available[name] = available.get(name, 0.0) + node_avail.get(name, 0.0)
+    print("Resources (available / total):")
+    width = max((len(name) for name in total), default=0)
+    for name, value in _ordered(total):
+        print(
+            f"  {name:<{width}}  {_format_amount(name, available[name])} / {_format_amount(name, value)}"
+        )
+    print(f"Object store: {_format_bytes(store_used)} used of {_format_bytes(store_capacity)}")
+    return 0
+
+
+# ---- ray version -------------------------------------------------------------------------
+
+
+def version_string() -> str:
+    """What `ray --version` prints."""
+    import ray
+
+    return f"ray, version {ray.__version__}"
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    """`ray version`."""
+    print(version_string())
+    return 0
+
+
+# ---- entry point -------------------------------------------------------------------------
+
+
+def _add_node_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--num-cpus", type=float, default=None, help="CPUs of this node (default: detected)"
+    )
+    parser.add_argument(
+        "--num-gpus", type=float, default=None, help="GPUs of this node (default: detected)"
+    )
+    parser.add_argument(
+        "--resources", default=None, metavar="JSON", help="custom resources, e.g. '{\"accel\": 2}'"
+    )
+    parser.add_argument(
+        "--object-store-memory",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="object store capacity (default: a share of memory and /dev/shm)",
+    )
+    parser.add_argument(
+        "--node-ip-address",
+        default="127.0.0.1",
+        help="address this node's services listen on and advertise (default: 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--node-manager-port", type=int, default=0, help="node manager port (default: any free)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `ray` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="ray", description="Start, stop and inspect a Ray cluster."
+    )
+    parser.add_argument("--version", action="version", version=version_string())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    start = sub.add_parser("start", help="start a head node, or a node joining a cluster")
+    role = start.add_mutually_exclusive_group(required=True)
+    role.add_argument("--head", action="store_true", help="start a new cluster: GCS + node manager")
+    role.add_argument(
+        "--address", metavar="HOST:PORT", help="join the cluster whose GCS listens there"
+    )
+    start.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"GCS port of a head node (default {constants.DEFAULT_GCS_PORT}; 0 = any free port)",
+    )
+    start.add_argument(
+        "--token",
+        default=None,
+        help=f"cluster token when joining (default: ${constants.TOKEN_ENV})",
+    )
+    _add_node_args(start)
+    start.set_defaults(func=cmd_start)
+
+    stop = sub.add_parser("stop", help="stop every process `ray start` started on this machine")
+    stop.add_argument(
+        "-f", "--force", action="store_true", help="SIGKILL at once instead of asking"
+    )
+    stop.add_argument(
+        "-g",
+        "--grace-period",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for a clean exit before SIGKILL (default 10)",
+    )
+    stop.set_defaults(func=cmd_stop)
+
+    status = sub.add_parser(
+        "status", help="print the nodes, resources and object stores of the cluster"
+    )
+    status.add_argument(
+        "--address", default=None, help="GCS address (default: the cluster started here)"
+    )
+    status.add_argument(
+        "--token", default=None, help=f"cluster token (default: ${constants.TOKEN_ENV})"
+    )
+    status.set_defaults(func=cmd_status)
+
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the `ray` command line.
+
+    Args:
+        argv: The arguments (default: `sys.argv[1:]`).
+
+    Returns:
+        The exit status: 0 on success, 1 on failure, 2 on a usage error.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

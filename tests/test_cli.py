@@ -1,0 +1,378 @@
+"""The `ray` command line: start, stop, status and version, with real detached processes.
+
+Every test runs the CLI and its drivers as subprocesses with its own RAY_TMPDIR,
+so it never sees a developer's cluster. The `cli` fixture always runs `ray stop`
+at the end and checks that every process the cluster recorded (and everything
+those spawned) is gone, by pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import psutil
+import pytest
+from ray._private.cli.processes import STARTED_PROCESSES_FILE
+from ray._private.generated import gcs_pb2, gcs_pb2_grpc
+from ray._private.session import CURRENT_CLUSTER_FILE, Session
+
+TIMEOUT_S = 120
+pytestmark = pytest.mark.timeout(240)
+
+
+def wait_for_condition(
+    pred: Callable[[], Any], timeout: float = 30, what: str = "condition"
+) -> Any:
+    """Polls `pred` until it returns something truthy; fails with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
+
+
+class Cli:
+    """Runs `ray ...` and drivers against one isolated RAY_TMPDIR."""
+
+    def __init__(self, tmpdir: Path) -> None:
+        self.tmpdir = tmpdir
+        self.env = {
+            k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_CLUSTER_TOKEN")
+        }
+        self.env["RAY_TMPDIR"] = str(tmpdir)
+        script = Path(sys.executable).parent / "ray"
+        self.command = (
+            [str(script)] if script.exists() else [sys.executable, "-m", "ray._private.cli.main"]
+        )
+        # Every process a cluster recorded while the test ran (and their children), to check at the end.
+        self.seen: dict[int, psutil.Process] = {}
+
+    def run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [*self.command, *args],
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+        self.remember_processes()
+        if check:
+            assert result.returncode == 0, (
+                f"ray {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def driver(
+        self, code: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
+        if check:
+            assert result.returncode == 0, f"driver failed:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def recorded(self) -> list[dict[str, Any]]:
+        path = self.tmpdir / STARTED_PROCESSES_FILE
+        return json.loads(path.read_text())["processes"] if path.exists() else []
+
+    def current_cluster(self) -> tuple[str, Session] | None:
+        path = self.tmpdir / CURRENT_CLUSTER_FILE
+        if not path.exists():
+            return None
+        address, session_dir = path.read_text().split("\n")[:2]
+        return address, Session(Path(session_dir))
+
+    def address(self) -> str:
+        current = self.current_cluster()
+        assert current is not None, "no cluster recorded"
+        return current[0]
+
+    def token(self) -> str:
+        current = self.current_cluster()
+        assert current is not None, "no cluster recorded"
+        return current[1].read_token()
+
+    def remember_processes(self) -> None:
+        for entry in self.recorded():
+            try:
+                proc = psutil.Process(entry["pid"])
+                if abs(proc.create_time() - entry["create_time"]) > 0.5:
+                    continue
+                for p in [proc, *proc.children(recursive=True)]:
+                    self.seen.setdefault(p.pid, p)
+            except psutil.Error:
+                continue
+
+    def node_shm_dirs(self) -> list[Path]:
+        """The /dev/shm directories of the node managers recorded so far."""
+        out = []
+        for entry in self.recorded():
+            if entry["node_id"]:
+                out.append(
+                    Session(Path(entry["session_dir"])).shm_dir(bytes.fromhex(entry["node_id"]))
+                )
+        return out
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    c = Cli(tmp_path / "ray")
+    shm_dirs: set[Path] = set()
+    try:
+        yield c
+    finally:
+        c.remember_processes()
+        shm_dirs.update(c.node_shm_dirs())
+        stop = c.run("stop", check=False)
+        survivors = [p for p in c.seen.values() if _alive(p)]
+        deadline = time.monotonic() + 30
+        while survivors and time.monotonic() < deadline:
+            time.sleep(0.05)
+            survivors = [p for p in survivors if _alive(p)]
+        for p in survivors:  # clean up by pid before failing
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        assert not survivors, (
+            f"processes survived `ray stop`: {survivors}\n{stop.stdout}\n{stop.stderr}"
+        )
+        assert stop.returncode == 0, f"ray stop failed:\n{stop.stdout}\n{stop.stderr}"
+        assert c.recorded() == []
+        assert c.current_cluster() is None
+        leaked = [d for d in shm_dirs if d.exists()]
+        assert not leaked, f"shared memory left behind: {leaked}"
+
+
+def _start_head(cli: Cli, *args: str) -> subprocess.CompletedProcess:
+    result = cli.run("start", "--head", "--port", "0", *args)
+    assert cli.current_cluster() is not None
+    return result
+
+
+RUN_TASK = """
+import ray
+ray.init(address={address!r})
+@ray.remote
+def double(x):
+    return 2 * x
+assert ray.get(double.remote(21)) == 42
+print("RESOURCES", ray.cluster_resources())
+"""
+
+
+def test_version(cli: Cli) -> None:
+    import ray
+
+    for args in (["--version"], ["version"]):
+        out = cli.run(*args).stdout
+        assert ray.__version__ in out, out
+
+
+def test_stop_when_nothing_runs(cli: Cli) -> None:
+    result = cli.run("stop")
+    assert "No Ray processes" in result.stdout
+
+
+def test_status_without_cluster_fails(cli: Cli) -> None:
+    result = cli.run("status", check=False)
+    assert result.returncode != 0
+    assert "No Ray cluster is running" in result.stderr
+    assert "ray start --head" in result.stderr
+
+
+def test_head_outlives_drivers(cli: Cli) -> None:
+    out = _start_head(cli, "--num-cpus", "2").stdout
+    address = cli.address()
+    host, port = address.rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) > 0, "--port 0 must record the port the GCS bound"
+    assert address in out and 'ray.init(address="auto")' in out and "ray stop" in out
+    assert f"RAY_CLUSTER_TOKEN={cli.token()}" in out
+    gcs = next(e for e in cli.recorded() if e["kind"] == "gcs")
+
+    cli.driver(RUN_TASK.format(address="auto"))
+    # The driver is gone; the cluster is not.
+    assert psutil.pid_exists(gcs["pid"])
+    status = cli.run("status").stdout
+    assert "1 alive, 0 dead" in status
+    cli.driver(RUN_TASK.format(address="auto"))
+    cli.driver(RUN_TASK.format(address=address))
+    assert "1 alive, 0 dead" in cli.run("status").stdout
+
+
+def test_status_shows_resources(cli: Cli) -> None:
+    store = 100 * 1024**2
+    _start_head(
+        cli, "--num-cpus", "3", "--resources", '{"accel": 2}', "--object-store-memory", str(store)
+    )
+    status = cli.run("status").stdout
+    lines = [line.split() for line in status.splitlines()]
+    assert ["CPU", "3", "/", "3"] in lines, status
+    assert ["accel", "2", "/", "2"] in lines, status
+    assert "100.0 MiB" in status, status
+    out = cli.driver(RUN_TASK.format(address="auto")).stdout
+    assert "'CPU': 3.0" in out and "'accel': 2.0" in out, out
+
+
+def test_stop_leaves_no_process_and_no_shared_memory(cli: Cli) -> None:
+    _start_head(cli, "--num-cpus", "2")
+    cli.driver(
+        """
+        import numpy as np
+        import ray
+        ray.init(address="auto")
+        big = ray.put(np.ones(1 << 20))  # goes to the node's shared-memory store
+        assert ray.get(big).sum() == 1 << 20
+        """
+    )
+    cli.remember_processes()
+    shm_dirs = cli.node_shm_dirs()
+    assert shm_dirs and all(d.exists() for d in shm_dirs), shm_dirs
+    processes = list(cli.seen.values())
+    assert len(processes) >= 3, "expected the GCS, the node manager and its workers"
+
+    result = cli.run("stop")
+    assert "Stopped GCS" in result.stdout and "Stopped node manager" in result.stdout, result.stdout
+    wait_for_condition(
+        lambda: not [p for p in processes if _alive(p)], what="the cluster's processes to exit"
+    )
+    assert not [d for d in shm_dirs if d.exists()]
+    assert cli.recorded() == [] and cli.current_cluster() is None
+    assert cli.run("status", check=False).returncode != 0
+    assert "No Ray processes" in cli.run("stop").stdout
+
+
+def test_second_head_fails_while_one_runs(cli: Cli) -> None:
+    _start_head(cli)
+    address = cli.address()
+    result = cli.run("start", "--head", "--port", "0", check=False)
+    assert result.returncode != 0
+    assert "already running" in result.stderr and address in result.stderr, result.stderr
+    assert len(cli.recorded()) == 2
+    assert cli.address() == address
+    cli.run("status")
+
+
+def test_head_on_taken_port_fails(cli: Cli) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = cli.run("start", "--head", "--port", str(port), check=False)
+    assert result.returncode != 0
+    assert "already in use" in result.stderr, result.stderr
+    assert cli.recorded() == [] and cli.current_cluster() is None
+
+
+def test_gcs_refuses_calls_without_token(cli: Cli) -> None:
+    _start_head(cli)
+    channel = grpc.insecure_channel(cli.address())
+    try:
+        stub = gcs_pb2_grpc.GcsServiceStub(channel)
+        for metadata in ((), (("x-ray-token", "wrong"),)):
+            with pytest.raises(grpc.RpcError) as info:
+                stub.GetAllNodes(gcs_pb2.GetAllNodesRequest(), timeout=10, metadata=metadata)
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        reply = stub.GetClusterInfo(
+            gcs_pb2.GetClusterInfoRequest(), timeout=10, metadata=(("x-ray-token", cli.token()),)
+        )
+        assert reply.session_name == cli.current_cluster()[1].name
+    finally:
+        channel.close()
+
+
+def test_node_joins_cluster(cli: Cli) -> None:
+    _start_head(cli, "--num-cpus", "1")
+    address = cli.address()
+    out = cli.run(
+        "start", "--address", address, "--num-cpus", "1", "--resources", '{"side": 1}'
+    ).stdout
+    assert address in out
+    assert [e["kind"] for e in cli.recorded()] == ["gcs", "node_manager", "node_manager"]
+    cli.driver(
+        """
+        import time
+        import ray
+        ray.init(address="auto")
+        deadline = time.monotonic() + 60
+        while len([n for n in ray.nodes() if n["Alive"]]) < 2:
+            assert time.monotonic() < deadline, ray.nodes()
+            time.sleep(0.05)
+        assert ray.cluster_resources()["side"] == 1.0
+        """
+    )
+    status = cli.run("status").stdout
+    assert "2 alive, 0 dead" in status and ["side", "1", "/", "1"] in [
+        s.split() for s in status.splitlines()
+    ]
+    result = cli.run("stop")
+    assert result.stdout.count("Stopped node manager") == 2, result.stdout
+
+
+def test_join_needs_the_right_token(cli: Cli) -> None:
+    _start_head(cli)
+    address = cli.address()
+    env = dict(cli.env, RAY_CLUSTER_TOKEN="not-the-token")
+    result = cli.run("start", "--address", address, check=False, env=env)
+    assert result.returncode != 0 and "refused the token" in result.stderr, result.stderr
+    assert len(cli.recorded()) == 2
+    # With the token from the environment, as on another machine.
+    env = dict(cli.env, RAY_CLUSTER_TOKEN=cli.token())
+    cli.run("start", "--address", address, "--num-cpus", "0", env=env)
+    assert len(cli.recorded()) == 3
+
+
+def test_crashed_cluster_is_reported_and_cleaned_up(cli: Cli) -> None:
+    _start_head(cli)
+    cli.remember_processes()
+    recorded = cli.recorded()
+    shm_dirs = cli.node_shm_dirs()
+    for entry in recorded:  # a crash: SIGKILL, no chance to clean up
+        psutil.Process(entry["pid"]).kill()
+    wait_for_condition(lambda: not [p for p in cli.seen.values() if _alive(p)], what="the crash")
+    status = cli.run("status", check=False)
+    assert status.returncode != 0 and "does not answer" in status.stderr, status.stderr
+    # A new head replaces the dead one; `ray stop` stops it and cleans up after the crashed one.
+    _start_head(cli)
+    cli.run("status")
+    result = cli.run("stop")
+    assert result.stdout.count("Already gone") == 2, result.stdout
+    assert not [d for d in shm_dirs if d.exists()], result.stdout
+
+
+def test_stop_force_kills_and_cleans_up(cli: Cli) -> None:
+    _start_head(cli)
+    cli.remember_processes()
+    processes = list(cli.seen.values())
+    shm_dirs = cli.node_shm_dirs()
+    result = cli.run("stop", "--force")
+    assert "Killed GCS" in result.stdout and "Killed node manager" in result.stdout, result.stdout
+    wait_for_condition(lambda: not [p for p in processes if _alive(p)], what="the killed processes")
+    assert not [d for d in shm_dirs if d.exists()], result.stdout
