@@ -78,6 +78,7 @@ class NodeManager:
         self._failures: OrderedDict[bytes, gcs_pb2.WorkerExitInfo] = OrderedDict()
         self._exit_events: dict[bytes, threading.Event] = {}
         self._prestart = prestart_workers
+        self._visible_gpus = _visible_gpu_ids()
         self._max_starting = max(4, int(resources.get("CPU", 1)))
         self.pool = WorkerPool(
             lambda: self.port, gcs.address, node_id, session_dir, token,
@@ -140,6 +141,12 @@ class NodeManager:
             self.store.shutdown()
 
     # ---- leases ----------------------------------------------------------------------
+
+    def _device_id(self, name: str, index: int) -> int:
+        """The id a worker sees for instance `index`: the node's own CUDA_VISIBLE_DEVICES entry, as in Ray."""
+        if name == "GPU" and index < len(self._visible_gpus):
+            return self._visible_gpus[index]
+        return index
 
     def request_lease(
         self, request: node_manager_pb2.RequestWorkerLeaseRequest
@@ -226,7 +233,7 @@ class NodeManager:
             for name, picked in alloc.instances.items():
                 ids_msg = reply.resource_ids[name]
                 for index, share in picked:
-                    ids_msg.ids.add(index=index, quantity=share / 10_000)
+                    ids_msg.ids.add(index=self._device_id(name, index), quantity=share / 10_000)
             self._granted[lease.lease_id] = reply
             while len(self._granted) > 10_000:
                 self._granted.popitem(last=False)
@@ -334,10 +341,7 @@ class NodeManager:
 
     def _kill(self, worker: WorkerProcess, force: bool) -> None:
         worker.exit_intended = True
-        try:
-            os.close(worker.lifeline_w)
-        except OSError:
-            pass
+        worker.close_lifeline()
         if force:
             try:
                 worker.popen.send_signal(signal.SIGKILL)
@@ -500,6 +504,15 @@ class NodeManager:
     def _log_flush_loop(self) -> None:
         while not self.stopped.wait(0.05):
             self._flush_logs()
+
+
+def _visible_gpu_ids() -> list[int]:
+    """The devices listed in this process's CUDA_VISIBLE_DEVICES (empty if unset or not numeric)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    entries = [d.strip() for d in visible.split(",") if d.strip()]
+    if not entries or not all(d.isdigit() for d in entries):
+        return []
+    return [int(d) for d in entries]
 
 
 def _union(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

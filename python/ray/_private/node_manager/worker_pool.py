@@ -52,10 +52,25 @@ class WorkerProcess:
     exit_intended: bool = False
     blocked: bool = False
     oom_kills_at_start: int = 0
+    _lifeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def pid(self) -> int:
         return self.popen.pid
+
+    def close_lifeline(self) -> None:
+        """Closes our end of the worker's lifeline (it then exits); safe to call twice.
+
+        The fd number is cleared under a lock: closing it twice could close an
+        unrelated file that reused the number.
+        """
+        with self._lifeline_lock:
+            fd, self.lifeline_w = self.lifeline_w, -1
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def _oom_kill_count() -> int:
@@ -187,10 +202,7 @@ class WorkerPool:
             info.description = f"exited with code {code}"
         info.stderr_tail = "\n".join(worker.stderr_tail)
         worker.exit_info = info
-        try:
-            os.close(worker.lifeline_w)
-        except OSError:
-            pass
+        worker.close_lifeline()
         self._on_exit(worker)
 
     def stop_all(self, timeout_s: float = 3.0) -> None:
@@ -198,10 +210,7 @@ class WorkerPool:
         workers = list(self.workers.values())
         for w in workers:
             w.exit_intended = True
-            try:
-                os.close(w.lifeline_w)
-            except OSError:
-                pass
+            w.close_lifeline()
         deadline = time.monotonic() + timeout_s
         for w in workers:
             try:
