@@ -90,12 +90,48 @@ def create_server(
     return server, bound
 
 
+# Channels whose callback thread is kept running (see `_keep_spin_thread`).
+MAX_PINNED_CHANNELS = 64
+
+
+def _keep_spin_thread(channel: grpc.Channel) -> bool:
+    """Keeps the channel's callback ("spin") thread alive between calls.
+
+    grpc's sync channels run future callbacks on a thread that exits whenever
+    no call is in flight, and start a new one with the next call. On the task
+    hot path (one call in flight at a time) that thread start costs about as
+    much as the RPC itself. Counting one permanent pseudo-call keeps the
+    thread. Relies on grpc internals; if they change, nothing breaks, calls
+    are just slower.
+    """
+    state = getattr(channel, "_call_state", None)
+    try:
+        from grpc import _channel as grpc_channel
+
+        start = grpc_channel._run_channel_spin_thread
+        with state.lock:  # type: ignore[union-attr]
+            if state.managed_calls == 0:  # type: ignore[union-attr]
+                state.managed_calls = 1  # type: ignore[union-attr]
+                start(state)
+            else:
+                state.managed_calls += 1  # type: ignore[union-attr]
+        return True
+    except (AttributeError, ImportError, TypeError) as err:
+        logger.debug("cannot keep the channel's spin thread: %s", err)
+        return False
+
+
 class ChannelPool:
-    """One channel per address, shared by every client in the process."""
+    """One channel per address, shared by every client in the process.
+
+    Channels live as long as the process (the first MAX_PINNED_CHANNELS keep a
+    callback thread running for fast future callbacks).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._channels: dict[str, grpc.Channel] = {}
+        self._pinned = 0
 
     def get(self, address: str) -> grpc.Channel:
         channel = self._channels.get(address)
@@ -105,20 +141,9 @@ class ChannelPool:
                 if channel is None:
                     channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
                     self._channels[address] = channel
+                    if self._pinned < MAX_PINNED_CHANNELS and _keep_spin_thread(channel):
+                        self._pinned += 1
         return channel
-
-    def drop(self, address: str) -> None:
-        with self._lock:
-            channel = self._channels.pop(address, None)
-        if channel is not None:
-            channel.close()
-
-    def close(self) -> None:
-        with self._lock:
-            channels = list(self._channels.values())
-            self._channels.clear()
-        for channel in channels:
-            channel.close()
 
 
 CHANNELS = ChannelPool()
