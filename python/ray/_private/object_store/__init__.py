@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from .errors import ObjectExistsError, ObjectStoreFullError
-from .shm import map_object, write_object
+from .shm import map_object, write_object, write_object_fd
 from .store import ObjectStore, StoreStats
 
 logger = logging.getLogger(__name__)
@@ -22,4 +22,5 @@ __all__ = [
     "StoreStats",
     "map_object",
     "write_object",
+    "write_object_fd",
 ]

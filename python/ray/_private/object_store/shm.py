@@ -76,6 +76,27 @@ def _release(view: memoryview) -> None:
         logger.debug("object view still exported after write; not released")
 
 
+def write_object_fd(path: str, writer: Callable[[int], None]) -> None:
+    """Creates the object file at ``path`` and lets ``writer`` fill it through its fd.
+
+    Faster than :func:`write_object` for large objects (no page fault per page).
+    If ``writer`` raises, the partial file is removed.
+
+    Raises:
+        FileExistsError: ``path`` already exists.
+        OSError: The file could not be created or written (e.g. /dev/shm is full).
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+    try:
+        writer(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    finally:
+        os.close(fd)
+
+
 def map_object(path: str, size: int) -> memoryview:
     """Maps a sealed object file read-only and returns a view of its bytes.
 

@@ -19,6 +19,7 @@ This module knows nothing about what the header means; see ``xlang.py`` and
 from __future__ import annotations
 
 import logging
+import os
 import struct
 from typing import Any
 
@@ -165,6 +166,22 @@ class SerializedObject:
             if own_view:
                 view.release()
 
+    def write_to_fd(self, fd: int) -> None:
+        """Writes the whole frame to a new (empty or zero-filled) file with pwrite.
+
+        On tmpfs this is about twice as fast as copying into a fresh mapping,
+        which pays a page fault per page. Padding is left as the file's zeros.
+
+        Args:
+            fd: A file descriptor open for writing; the file is sized to the frame.
+        """
+        prefix, header_start, offsets, total = self._layout or self._compute_layout()
+        os.ftruncate(fd, total)
+        head = prefix + self.header
+        _pwrite_all(fd, memoryview(head), 0)
+        for buf, offset in zip(self.buffers, offsets, strict=True):
+            _pwrite_all(fd, buf, offset)
+
     def to_bytes(self) -> bytes:
         """Returns the whole frame as one bytes object (each buffer copied once).
 
@@ -189,6 +206,16 @@ class SerializedObject:
             f"buffers={[b.nbytes for b in self.buffers]}, "
             f"contained_refs={len(self.contained_refs)})"
         )
+
+
+_PWRITE_CHUNK = 64 << 20
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    pos = 0
+    size = data.nbytes
+    while pos < size:
+        pos += os.pwrite(fd, data[pos : pos + _PWRITE_CHUNK], offset + pos)
 
 
 def parse_frame(data: Any) -> tuple[int, memoryview, list[memoryview]]:

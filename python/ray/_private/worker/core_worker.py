@@ -26,7 +26,7 @@ from ray._private.gcs.client import GcsClient
 from ray._private.generated import common_pb2, core_worker_pb2, core_worker_pb2_grpc, gcs_pb2
 from ray._private.node_manager.client import NodeManagerClient
 from ray._private.object_ref import ObjectRef, collect_borrows
-from ray._private.object_store import map_object, write_object
+from ray._private.object_store import map_object, write_object_fd
 from ray._private.worker import errors
 from ray._private.worker.borrow_notifier import OrderedSender
 from ray._private.worker.client import CoreWorkerClient
@@ -96,6 +96,8 @@ class CoreWorker:
         self._clients: dict[bytes, CoreWorkerClient] = {}
         self._clients_lock = threading.Lock()
         self._fetching: set[bytes] = set()
+        # Mappings of store objects this process read, kept while it references them.
+        self._mapped: dict[bytes, memoryview] = {}
         self._fetch_lock = threading.Lock()
         self._stop_subscriptions = threading.Event()
         self.executor: Any = None
@@ -178,7 +180,7 @@ class CoreWorker:
                 raise rex.ObjectStoreFullError(err.details()) from None
             raise
         try:
-            write_object(path, size, ser.write_to)
+            write_object_fd(path, ser.write_to_fd)
         except OSError as err:
             raise rex.ObjectStoreFullError(
                 f"could not write a {size}-byte object to shared memory ({err}); free space in /dev/shm "
@@ -234,15 +236,24 @@ class CoreWorker:
         if not oids:
             return {}
         views: dict[bytes, memoryview] = {}
-        for attempt in range(3):
+        for oid in oids:
+            view = self._mapped.get(oid)
+            if view is not None:
+                views[oid] = view
+        if len(views) == len(oids):
+            return views
+        for _attempt in range(3):
             locations = self.nm.get_objects([o for o in oids if o not in views])
             for loc in locations:
                 if not loc.found:
                     raise rex.ObjectLostError(loc.object_id.hex(), "")
                 try:
-                    views[loc.object_id] = map_object(loc.path, loc.size_bytes)
+                    view = map_object(loc.path, loc.size_bytes)
                 except FileNotFoundError:
                     continue  # spilled or evicted between the lookup and the map: look again
+                views[loc.object_id] = view
+                if self.refs.has(loc.object_id):
+                    self._mapped[loc.object_id] = view
             if len(views) == len(oids):
                 return views
         raise rex.ObjectLostError(next(o for o in oids if o not in views).hex(), "")
@@ -416,6 +427,8 @@ class CoreWorker:
     def _on_freed(self, freed: list[tuple[bytes, set[bytes]]]) -> None:
         oids = [oid for oid, _ in freed]
         self.memory_store.delete(oids)
+        for oid in oids:
+            self._mapped.pop(oid, None)
         self.actor_submitter.on_objects_freed(oids)
         on_nodes: dict[bytes, list[bytes]] = defaultdict(list)
         for oid, nodes in freed:
@@ -439,6 +452,8 @@ class CoreWorker:
 
     def _on_released(self, released: list[tuple[common_pb2.Address, bytes]]) -> None:
         self.memory_store.delete([oid for _, oid in released])
+        for _, oid in released:
+            self._mapped.pop(oid, None)
         if self.shutting_down:
             return
         by_owner: dict[bytes, tuple[common_pb2.Address, list[bytes]]] = {}
