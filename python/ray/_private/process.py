@@ -185,11 +185,15 @@ def add_common_args(parser: object) -> None:
     parser.add_argument("--lifeline-fd", type=int, default=-1)  # type: ignore[attr-defined]
 
 
-def setup_process_logging(component: str) -> None:
-    """Logging for a runtime process: to stderr (redirected to its log file)."""
+def setup_process_logging(component: str, log_file: str | None = None) -> None:
+    """Logging for a runtime process: to stderr (redirected to its log file), or to `log_file`.
+
+    Workers log to a file of their own, so their stderr carries only what user
+    code writes (it is forwarded to the driver).
+    """
     level = os.environ.get("RAY_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        level=level,
-        format=f"%(asctime)s %(levelname)s {component} %(process)d %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    fmt = f"%(asctime)s %(levelname)s {component} %(process)d %(name)s: %(message)s"
+    if log_file is not None:
+        logging.basicConfig(level=level, format=fmt, filename=log_file)
+    else:
+        logging.basicConfig(level=level, format=fmt, stream=sys.stderr)

@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     process.add_common_args(parser)
     opts = parser.parse_args(argv)
-    process.setup_process_logging("worker")
+    process.setup_process_logging(
+        "worker", os.path.join(opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log")
+    )
     # Workers exit as soon as their node manager goes.
     process.watch_lifeline(opts.lifeline_fd, lambda: os._exit(0))
     token = os.environ[constants.TOKEN_ENV]
