@@ -143,9 +143,9 @@ class ActorManager:
             address = common_pb2.Address()
             address.CopyFrom(actor.info.address)
             nm = actor.lease_nm
-            state = actor.info.state
         why = reason or "ray.kill() was called on it"
-        if no_restart and state != gcs_pb2.ACTOR_STATE_ALIVE:
+        if no_restart:
+            # Dead from now on (names are released at once); the worker stops next.
             self._mark_dead(actor, _death(common_pb2.ERROR_TYPE_ACTOR_DIED, f"The actor was killed: {why}.", actor_id))
         if address.port:
             self._stop_worker(address, nm, force, why)
