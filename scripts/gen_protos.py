@@ -70,7 +70,9 @@ def main() -> int:
                 return 1
             _, mismatch, errors = filecmp.cmpfiles(tmp_dir, OUT_DIR, fresh, shallow=False)
             if mismatch or errors:
-                print(f"stale stubs: {mismatch + errors}; run scripts/gen_protos.py", file=sys.stderr)
+                print(
+                    f"stale stubs: {mismatch + errors}; run scripts/gen_protos.py", file=sys.stderr
+                )
                 return 1
             return 0
         if OUT_DIR.exists():

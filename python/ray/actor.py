@@ -8,7 +8,8 @@ from typing import Any
 
 import grpc
 
-from ray._private import ids, options as opts, runtime
+from ray._private import ids, runtime
+from ray._private import options as opts
 from ray._private.generated import common_pb2, gcs_pb2
 from ray._private.object_ref import ObjectRef
 from ray._private.worker.function_manager import FunctionManager
@@ -23,6 +24,7 @@ _DEFAULT_ACTOR_OPTIONS = {"max_restarts": 0, "max_task_retries": 0}
 
 def method(*args: Any, **kwargs: Any) -> Any:
     """Annotates an actor method, e.g. `@ray.method(num_returns=2)`."""
+
     def annotate(fn: Any) -> Any:
         if "num_returns" in kwargs:
             fn.__ray_num_returns__ = kwargs["num_returns"]
@@ -32,7 +34,12 @@ def method(*args: Any, **kwargs: Any) -> Any:
 
     if len(args) == 1 and callable(args[0]) and not kwargs:
         return annotate(args[0])
-    unknown = set(kwargs) - {"num_returns", "concurrency_group", "max_task_retries", "retry_exceptions"}
+    unknown = set(kwargs) - {
+        "num_returns",
+        "concurrency_group",
+        "max_task_retries",
+        "retry_exceptions",
+    }
     if args or unknown:
         raise ValueError("@ray.method only takes keyword options such as num_returns=")
     return annotate
@@ -91,7 +98,9 @@ class ActorClass:
     def _remote(self, args: tuple, kwargs: dict, options: dict[str, Any]) -> ActorHandle:
         cw = runtime.core_worker()
         if self._hash is None:
-            self._hash, self._pickled = FunctionManager.pickle(self._cls, f"actor class {self._name}")
+            self._hash, self._pickled = FunctionManager.pickle(
+                self._cls, f"actor class {self._name}"
+            )
         assert self._pickled is not None
         cw.functions.export(self._hash, self._pickled)
         options = {**_DEFAULT_ACTOR_OPTIONS, **options}
@@ -145,8 +154,17 @@ class ActorClass:
             raise
         if reply.already_existed:
             return ActorHandle._from_info(reply.actor)
-        cw.actor_submitter.register_created(actor_id, self._name, handle_oid, arg_ids, keep, detached)
-        return ActorHandle(actor_id, self._name, self._meta, self._is_async, handle_ref, options["max_task_retries"])
+        cw.actor_submitter.register_created(
+            actor_id, self._name, handle_oid, arg_ids, keep, detached
+        )
+        return ActorHandle(
+            actor_id,
+            self._name,
+            self._meta,
+            self._is_async,
+            handle_ref,
+            options["max_task_retries"],
+        )
 
 
 class _BoundActorClass:
@@ -161,8 +179,15 @@ class _BoundActorClass:
 class ActorHandle:
     """A reference to an actor; pass it to tasks and other actors like any value."""
 
-    def __init__(self, actor_id: bytes, class_name: str, meta: dict[str, int], is_async: bool,
-                 handle_ref: ObjectRef | None, max_task_retries: int) -> None:
+    def __init__(
+        self,
+        actor_id: bytes,
+        class_name: str,
+        meta: dict[str, int],
+        is_async: bool,
+        handle_ref: ObjectRef | None,
+        max_task_retries: int,
+    ) -> None:
         self._ray_actor_id = actor_id
         self._ray_class_name = class_name
         self._ray_meta = meta
@@ -177,9 +202,17 @@ class ActorHandle:
         if info.creation_spec.return_ids:
             cw = runtime.core_worker()
             owner = info.owner_address
-            handle_ref = ObjectRef(info.creation_spec.return_ids[0], None if cw.is_me(owner) else owner)
-        return cls(info.actor_id, creation.class_name, dict(creation.method_num_returns), creation.is_async,
-                   handle_ref, creation.max_task_retries)
+            handle_ref = ObjectRef(
+                info.creation_spec.return_ids[0], None if cw.is_me(owner) else owner
+            )
+        return cls(
+            info.actor_id,
+            creation.class_name,
+            dict(creation.method_num_returns),
+            creation.is_async,
+            handle_ref,
+            creation.max_task_retries,
+        )
 
     @classmethod
     def _from_actor_id(cls, actor_id: bytes) -> ActorHandle:
@@ -197,13 +230,21 @@ class ActorHandle:
             raise AttributeError(name)
         if name in self._ray_meta or name in ("__ray_terminate__", "__ray_ready__"):
             return ActorMethod(self, name, self._ray_meta.get(name, 1))
-        raise AttributeError(f"'ActorHandle' object for {self._ray_class_name} has no method '{name}'")
+        raise AttributeError(
+            f"'ActorHandle' object for {self._ray_class_name} has no method '{name}'"
+        )
 
     def __reduce__(self) -> tuple:
         return (
             ActorHandle,
-            (self._ray_actor_id, self._ray_class_name, self._ray_meta, self._ray_is_async,
-             self._ray_handle_ref, self._ray_max_task_retries),
+            (
+                self._ray_actor_id,
+                self._ray_class_name,
+                self._ray_meta,
+                self._ray_is_async,
+                self._ray_handle_ref,
+                self._ray_max_task_retries,
+            ),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -239,7 +280,9 @@ class _ActorID:
 class ActorMethod:
     """`handle.method`: call `.remote(*args)` to run it on the actor."""
 
-    def __init__(self, handle: ActorHandle, name: str, num_returns: int, task_name: str | None = None) -> None:
+    def __init__(
+        self, handle: ActorHandle, name: str, num_returns: int, task_name: str | None = None
+    ) -> None:
         self._handle = handle
         self._name = name
         self._num_returns = num_returns
@@ -252,17 +295,33 @@ class ActorMethod:
         )
 
     def options(self, **options: Any) -> ActorMethod:
-        unknown = set(options) - {"num_returns", "name", "concurrency_group", "max_task_retries", "retry_exceptions"}
+        unknown = set(options) - {
+            "num_returns",
+            "name",
+            "concurrency_group",
+            "max_task_retries",
+            "retry_exceptions",
+        }
         if unknown:
             raise ValueError(f"Invalid option(s) for an actor method: {sorted(unknown)}")
-        return ActorMethod(self._handle, self._name, options.get("num_returns", self._num_returns),
-                           options.get("name", self._task_name))
+        return ActorMethod(
+            self._handle,
+            self._name,
+            options.get("num_returns", self._num_returns),
+            options.get("name", self._task_name),
+        )
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         h = self._handle
         refs = runtime.core_worker().actor_submitter.submit(
-            h._ray_actor_id, h._ray_class_name, self._name, args, kwargs, self._num_returns,
-            h._ray_max_task_retries, self._task_name,
+            h._ray_actor_id,
+            h._ray_class_name,
+            self._name,
+            args,
+            kwargs,
+            self._num_returns,
+            h._ray_max_task_retries,
+            self._task_name,
         )
         if self._num_returns == 1:
             return refs[0]
@@ -297,4 +356,6 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
     """
     if not isinstance(actor, ActorHandle):
         raise ValueError(f"ray.kill() only supports actors. Got: {type(actor)}.")
-    runtime.core_worker().gcs.kill_actor(actor._ray_actor_id, no_restart, force=True, reason="ray.kill() was called")
+    runtime.core_worker().gcs.kill_actor(
+        actor._ray_actor_id, no_restart, force=True, reason="ray.kill() was called"
+    )

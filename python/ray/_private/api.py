@@ -101,7 +101,9 @@ def wait(
         raise TypeError(f"wait() expected a list of ray.ObjectRef, got {type(object_refs)}")
     for r in object_refs:
         if not isinstance(r, ObjectRef):
-            raise TypeError(f"wait() expected a list of ray.ObjectRef, got a list containing {type(r)}")
+            raise TypeError(
+                f"wait() expected a list of ray.ObjectRef, got a list containing {type(r)}"
+            )
     timeout = _check_timeout(timeout)
     if len(set(object_refs)) != len(object_refs):
         raise ValueError("Wait requires a list of unique object refs.")
@@ -124,7 +126,9 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
 
 
 def _alive_nodes() -> list[gcs_pb2.NodeInfo]:
-    return [n for n in runtime.core_worker().gcs.get_all_nodes() if n.state == gcs_pb2.NODE_STATE_ALIVE]
+    return [
+        n for n in runtime.core_worker().gcs.get_all_nodes() if n.state == gcs_pb2.NODE_STATE_ALIVE
+    ]
 
 
 def cluster_resources() -> dict[str, float]:
@@ -154,17 +158,19 @@ def nodes() -> list[dict[str, Any]]:
     """Every node the cluster knows, alive or dead, in Ray's format."""
     out = []
     for node in runtime.core_worker().gcs.get_all_nodes():
-        out.append({
-            "NodeID": node.node_id.hex(),
-            "Alive": node.state == gcs_pb2.NODE_STATE_ALIVE,
-            "NodeManagerAddress": node.node_manager_address,
-            "NodeManagerHostname": node.node_name,
-            "NodeManagerPort": node.node_manager_port,
-            "Resources": dict(node.resources.total),
-            "ObjectStoreMemory": node.object_store_memory_bytes,
-            "IsHead": node.is_head,
-            "DeathReason": node.death_reason,
-        })
+        out.append(
+            {
+                "NodeID": node.node_id.hex(),
+                "Alive": node.state == gcs_pb2.NODE_STATE_ALIVE,
+                "NodeManagerAddress": node.node_manager_address,
+                "NodeManagerHostname": node.node_name,
+                "NodeManagerPort": node.node_manager_port,
+                "Resources": dict(node.resources.total),
+                "ObjectStoreMemory": node.object_store_memory_bytes,
+                "IsHead": node.is_head,
+                "DeathReason": node.death_reason,
+            }
+        )
     return out
 
 

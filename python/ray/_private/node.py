@@ -49,7 +49,10 @@ def default_object_store_memory() -> int:
 
 
 def build_resources(
-    num_cpus: float | None, num_gpus: float | None, resources: dict[str, float] | None, memory: int | None = None
+    num_cpus: float | None,
+    num_gpus: float | None,
+    resources: dict[str, float] | None,
+    memory: int | None = None,
 ) -> dict[str, float]:
     """The total resources of a node, with CPUs and GPUs detected when not given.
 
@@ -59,7 +62,9 @@ def build_resources(
     resources = dict(resources or {})
     for name in ("CPU", "GPU"):
         if name in resources:
-            raise ValueError(f"Use the num_{name.lower()}s argument instead of resources={{'{name}': ...}}")
+            raise ValueError(
+                f"Use the num_{name.lower()}s argument instead of resources={{'{name}': ...}}"
+            )
     out = {
         "CPU": float(detect_num_cpus() if num_cpus is None else num_cpus),
         "GPU": float(detect_num_gpus() if num_gpus is None else num_gpus),
@@ -115,7 +120,9 @@ def start_node(
     env = dict(os.environ)
     env[constants.TOKEN_ENV] = token
     python_dir = str(Path(__file__).resolve().parent.parent.parent)
-    env["PYTHONPATH"] = python_dir + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else python_dir
+    env["PYTHONPATH"] = (
+        python_dir + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else python_dir
+    )
     children: list[process.ChildProcess] = []
     node_id = os.urandom(28)
     try:
@@ -127,10 +134,23 @@ def start_node(
             "node manager",
             "ray._private.node_manager",
             [
-                "--host", host, "--port", str(node_manager_port),
-                *(["--gcs-address-fd", str(addr_r)] if head else ["--gcs-address", str(gcs_address)]),
-                "--session-dir", str(session.session_dir), "--resources", json.dumps(resources),
-                "--object-store-memory", str(object_store_memory), "--node-id", node_id.hex(),
+                "--host",
+                host,
+                "--port",
+                str(node_manager_port),
+                *(
+                    ["--gcs-address-fd", str(addr_r)]
+                    if head
+                    else ["--gcs-address", str(gcs_address)]
+                ),
+                "--session-dir",
+                str(session.session_dir),
+                "--resources",
+                json.dumps(resources),
+                "--object-store-memory",
+                str(object_store_memory),
+                "--node-id",
+                node_id.hex(),
                 *(["--head"] if head else []),
             ],
             session.logs_dir / f"node_manager-{node_id.hex()[:8]}.log",
@@ -143,9 +163,19 @@ def start_node(
             os.close(addr_r)
             try:
                 gcs = process.spawn(
-                    "GCS", "ray._private.gcs",
-                    ["--host", host, "--port", str(gcs_port), "--session-dir", str(session.session_dir)],
-                    session.logs_dir / "gcs.log", env=env, with_lifeline=not detached,
+                    "GCS",
+                    "ray._private.gcs",
+                    [
+                        "--host",
+                        host,
+                        "--port",
+                        str(gcs_port),
+                        "--session-dir",
+                        str(session.session_dir),
+                    ],
+                    session.logs_dir / "gcs.log",
+                    env=env,
+                    with_lifeline=not detached,
                 )
                 children.insert(0, gcs)
                 gcs_address = f"{host}:{gcs.wait_ready()}"

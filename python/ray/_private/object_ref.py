@@ -37,7 +37,9 @@ class ObjectRef:
 
     __slots__ = ("_id", "_owner", "_counted", "__weakref__")
 
-    def __init__(self, object_id: bytes, owner: common_pb2.Address | None = None, _counted: bool = True) -> None:
+    def __init__(
+        self, object_id: bytes, owner: common_pb2.Address | None = None, _counted: bool = True
+    ) -> None:
         if not isinstance(object_id, bytes) or len(object_id) != 28:
             raise ValueError(f"an object id is 28 bytes, got {object_id!r}")
         self._id = object_id
@@ -106,7 +108,9 @@ class ObjectRef:
             except BaseException as err:  # noqa: BLE001 - delivered through the future
                 fut.set_exception(err)
 
-        _core_worker.on_object_ready(self, lambda: threading.Thread(target=run, daemon=True).start())
+        _core_worker.on_object_ready(
+            self, lambda: threading.Thread(target=run, daemon=True).start()
+        )
         return fut
 
     def __await__(self):  # noqa: ANN204

@@ -10,15 +10,33 @@ from ray._private.generated import common_pb2
 logger = logging.getLogger(__name__)
 
 COMMON_OPTIONS = {
-    "num_cpus", "num_gpus", "memory", "resources", "accelerator_type", "runtime_env",
-    "scheduling_strategy", "name", "namespace", "object_store_memory", "label_selector",
-    "_metadata", "placement_group", "placement_group_bundle_index",
-    "placement_group_capture_child_tasks", "enable_task_events",
+    "num_cpus",
+    "num_gpus",
+    "memory",
+    "resources",
+    "accelerator_type",
+    "runtime_env",
+    "scheduling_strategy",
+    "name",
+    "namespace",
+    "object_store_memory",
+    "label_selector",
+    "_metadata",
+    "placement_group",
+    "placement_group_bundle_index",
+    "placement_group_capture_child_tasks",
+    "enable_task_events",
 }
 TASK_OPTIONS = COMMON_OPTIONS | {"num_returns", "max_retries", "retry_exceptions", "max_calls"}
 ACTOR_OPTIONS = COMMON_OPTIONS | {
-    "max_restarts", "max_task_retries", "max_concurrency", "lifetime", "get_if_exists",
-    "concurrency_groups", "max_pending_calls", "allow_out_of_order_execution",
+    "max_restarts",
+    "max_task_retries",
+    "max_concurrency",
+    "lifetime",
+    "get_if_exists",
+    "concurrency_groups",
+    "max_pending_calls",
+    "allow_out_of_order_execution",
 }
 
 
@@ -26,10 +44,14 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
     """Raises ValueError for unknown or malformed options."""
     unknown = set(options) - allowed
     if unknown:
-        raise ValueError(f"Invalid option(s) for {what}: {sorted(unknown)}. Valid options: {sorted(allowed)}")
+        raise ValueError(
+            f"Invalid option(s) for {what}: {sorted(unknown)}. Valid options: {sorted(allowed)}"
+        )
     for key in ("num_cpus", "num_gpus", "memory"):
         value = options.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+        if value is not None and (
+            not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
+        ):
             raise ValueError(f"{key} must be a non-negative number, got {value!r}")
     gpus = options.get("num_gpus")
     if gpus is not None and gpus > 1 and float(gpus) != int(gpus):
@@ -40,7 +62,9 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
             raise TypeError(f"resources must be a dict, got {type(res).__name__}")
         for name, value in res.items():
             if name in ("CPU", "GPU"):
-                raise ValueError(f"Use the num_{name.lower()}s option instead of resources={{'{name}': ...}}")
+                raise ValueError(
+                    f"Use the num_{name.lower()}s option instead of resources={{'{name}': ...}}"
+                )
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"resource {name!r} must be a non-negative number, got {value!r}")
     nr = options.get("num_returns")
@@ -84,7 +108,11 @@ def scheduling_strategy(value: Any) -> common_pb2.SchedulingStrategy | None:
         return strategy
     node_id = getattr(value, "node_id", None)
     if node_id is not None:
-        strategy.node_affinity.node_id = bytes.fromhex(node_id) if isinstance(node_id, str) else node_id
+        strategy.node_affinity.node_id = (
+            bytes.fromhex(node_id) if isinstance(node_id, str) else node_id
+        )
         strategy.node_affinity.soft = bool(getattr(value, "soft", False))
         return strategy
-    raise ValueError(f"unsupported scheduling_strategy {value!r}: use 'DEFAULT', 'SPREAD' or NodeAffinitySchedulingStrategy")
+    raise ValueError(
+        f"unsupported scheduling_strategy {value!r}: use 'DEFAULT', 'SPREAD' or NodeAffinitySchedulingStrategy"
+    )

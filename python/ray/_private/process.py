@@ -52,7 +52,9 @@ class ChildProcess:
         while b"\n" not in data:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise RuntimeError(f"{self.name} did not start within {timeout_s:.0f}s{self._log_hint()}")
+                raise RuntimeError(
+                    f"{self.name} did not start within {timeout_s:.0f}s{self._log_hint()}"
+                )
             ready, _, _ = select.select([self.ready_r], [], [], min(left, 0.1))
             if ready:
                 chunk = os.read(self.ready_r, 64)

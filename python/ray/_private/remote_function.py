@@ -6,7 +6,8 @@ import functools
 import logging
 from typing import Any
 
-from ray._private import constants, options as opts, runtime
+from ray._private import constants, runtime
+from ray._private import options as opts
 from ray._private.generated import common_pb2
 from ray._private.worker.function_manager import FunctionManager
 
@@ -24,6 +25,14 @@ class RemoteFunction:
         self._descriptor: common_pb2.FunctionDescriptor | None = None
         self._pickled: bytes | None = None
         functools.update_wrapper(self, function)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A task that calls another remote function captures it: pickle the function and its
+        # options, not the per-process export cache (a protobuf message is not picklable).
+        state = dict(self.__dict__)
+        state["_descriptor"] = None
+        state["_pickled"] = None
+        return state
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
@@ -43,7 +52,9 @@ class RemoteFunction:
     def _remote(self, args: tuple, kwargs: dict, options: dict[str, Any]) -> Any:
         cw = runtime.core_worker()
         if self._descriptor is None:
-            function_hash, self._pickled = FunctionManager.pickle(self._function, f"remote function {self._name}")
+            function_hash, self._pickled = FunctionManager.pickle(
+                self._function, f"remote function {self._name}"
+            )
             self._descriptor = common_pb2.FunctionDescriptor(
                 language=common_pb2.LANGUAGE_PYTHON,
                 module_name=getattr(self._function, "__module__", "") or "",

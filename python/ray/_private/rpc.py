@@ -12,7 +12,6 @@ from concurrent import futures
 from typing import Any, TypeVar
 
 import grpc
-
 from ray._private import constants
 
 logger = logging.getLogger(__name__)

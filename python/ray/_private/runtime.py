@@ -13,7 +13,12 @@ from ray._private import object_ref as object_ref_mod
 from ray._private import session as session_mod
 from ray._private.gcs.client import GcsClient
 from ray._private.generated import gcs_pb2
-from ray._private.node import NodeProcesses, build_resources, default_object_store_memory, start_node
+from ray._private.node import (
+    NodeProcesses,
+    build_resources,
+    default_object_store_memory,
+    start_node,
+)
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 
 logger = logging.getLogger(__name__)
@@ -83,7 +88,7 @@ def _resolve_address(address: str | None) -> str | None:
             )
         return current[0]
     if address and address.startswith("ray://"):
-        address = address[len("ray://"):]
+        address = address[len("ray://") :]
     return address
 
 
@@ -114,9 +119,20 @@ def init(
                 "Maybe you called ray.init twice by accident? This error can be suppressed by "
                 "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to 'ray.init()'."
             )
-        unknown = set(kwargs) - {"runtime_env", "logging_level", "configure_logging", "dashboard_host",
-                                 "dashboard_port", "job_config", "_system_config", "_temp_dir",
-                                 "local_mode", "_redis_password", "log_to_driver", "_plasma_directory"}
+        unknown = set(kwargs) - {
+            "runtime_env",
+            "logging_level",
+            "configure_logging",
+            "dashboard_host",
+            "dashboard_port",
+            "job_config",
+            "_system_config",
+            "_temp_dir",
+            "local_mode",
+            "_redis_password",
+            "log_to_driver",
+            "_plasma_directory",
+        }
         if unknown:
             raise TypeError(f"ray.init() got unexpected keyword argument(s): {sorted(unknown)}")
         gcs_address = _resolve_address(address)
@@ -155,8 +171,15 @@ def init(
             node_id = head.node_id
         try:
             cw = CoreWorker(
-                WorkerMode.DRIVER, gcs_address, token, nm_address, node_id, session_dir, namespace,
-                host=_node_ip_address, log_to_driver=log_to_driver,
+                WorkerMode.DRIVER,
+                gcs_address,
+                token,
+                nm_address,
+                node_id,
+                session_dir,
+                namespace,
+                host=_node_ip_address,
+                log_to_driver=log_to_driver,
             )
         except BaseException:
             if node is not None:
@@ -165,14 +188,16 @@ def init(
         _core_worker = cw
         _node = node
         object_ref_mod.set_core_worker(cw)
-        _context = RayContext({
-            "gcs_address": gcs_address,
-            "address": gcs_address,
-            "node_id": node_id.hex(),
-            "session_dir": session_dir,
-            "namespace": namespace,
-            "job_id": cw.job_id.hex(),
-        })
+        _context = RayContext(
+            {
+                "gcs_address": gcs_address,
+                "address": gcs_address,
+                "node_id": node_id.hex(),
+                "session_dir": session_dir,
+                "namespace": namespace,
+                "job_id": cw.job_id.hex(),
+            }
+        )
         return _context
 
 

@@ -90,7 +90,9 @@ class ActorPool:
         self._return_actor(actor)
         return ray.get(future)
 
-    def get_next_unordered(self, timeout: float | None = None, ignore_if_timedout: bool = False) -> Any:
+    def get_next_unordered(
+        self, timeout: float | None = None, ignore_if_timedout: bool = False
+    ) -> Any:
         """Any next result, as soon as one is ready."""
         if not self.has_next():
             raise StopIteration("No more results to get")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import grpc
-
 from ray._private import constants, ids, rpc, serialization
 from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.client import NodeManagerClient
@@ -40,14 +39,18 @@ class _Actor:
     incarnation: int = 0
 
 
-def _death(kind: int, message: str, actor_id: bytes, cause: common_pb2.ErrorInfo | None = None) -> common_pb2.ErrorInfo:
+def _death(
+    kind: int, message: str, actor_id: bytes, cause: common_pb2.ErrorInfo | None = None
+) -> common_pb2.ErrorInfo:
     if cause is not None:
         info = common_pb2.ErrorInfo()
         info.CopyFrom(cause)
         info.type = kind
         info.actor_id = actor_id
         return info
-    return common_pb2.ErrorInfo(type=kind, message=message, actor_id=actor_id, language=common_pb2.LANGUAGE_PYTHON)
+    return common_pb2.ErrorInfo(
+        type=kind, message=message, actor_id=actor_id, language=common_pb2.LANGUAGE_PYTHON
+    )
 
 
 class ActorManager:
@@ -63,7 +66,9 @@ class ActorManager:
 
     # ---- RPC entry points ------------------------------------------------------------
 
-    def create_actor(self, request: gcs_pb2.CreateActorRequest, context: grpc.ServicerContext) -> gcs_pb2.CreateActorReply:
+    def create_actor(
+        self, request: gcs_pb2.CreateActorRequest, context: grpc.ServicerContext
+    ) -> gcs_pb2.CreateActorReply:
         spec = request.creation_spec
         creation = spec.actor_creation
         if not creation.actor_id:
@@ -77,7 +82,9 @@ class ActorManager:
                 other = self._names.get(key)
                 if other is not None and self._actors[other].info.state != gcs_pb2.ACTOR_STATE_DEAD:
                     if request.get_if_exists:
-                        return gcs_pb2.CreateActorReply(actor=self._actors[other].info, already_existed=True)
+                        return gcs_pb2.CreateActorReply(
+                            actor=self._actors[other].info, already_existed=True
+                        )
                     context.abort(
                         grpc.StatusCode.ALREADY_EXISTS,
                         f"The name {creation.name!r} (namespace={creation.ray_namespace!r}) is already "
@@ -127,7 +134,9 @@ class ActorManager:
             out = []
             for (ns, _), actor_id in self._names.items():
                 actor = self._actors[actor_id]
-                if actor.info.state != gcs_pb2.ACTOR_STATE_DEAD and (all_namespaces or ns == namespace):
+                if actor.info.state != gcs_pb2.ACTOR_STATE_DEAD and (
+                    all_namespaces or ns == namespace
+                ):
                     out.append(self._copy(actor.info))
             return out
 
@@ -146,7 +155,10 @@ class ActorManager:
         why = reason or "ray.kill() was called on it"
         if no_restart:
             # Dead from now on (names are released at once); the worker stops next.
-            self._mark_dead(actor, _death(common_pb2.ERROR_TYPE_ACTOR_DIED, f"The actor was killed: {why}.", actor_id))
+            self._mark_dead(
+                actor,
+                _death(common_pb2.ERROR_TYPE_ACTOR_DIED, f"The actor was killed: {why}.", actor_id),
+            )
         if address.port:
             self._stop_worker(address, nm, force, why)
         return True
@@ -170,7 +182,11 @@ class ActorManager:
 
     def on_node_dead(self, node_id: bytes) -> None:
         with self._lock:
-            victims = [a for a in self._actors.values() if a.node_id == node_id and a.info.state != gcs_pb2.ACTOR_STATE_DEAD]
+            victims = [
+                a
+                for a in self._actors.values()
+                if a.node_id == node_id and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
+            ]
         for actor in victims:
             info = gcs_pb2.WorkerExitInfo(description=f"its node {node_id.hex()[:12]} died")
             self._on_actor_failure(actor, info, intended=False)
@@ -178,8 +194,11 @@ class ActorManager:
     def on_job_finished(self, job_id: bytes) -> None:
         with self._lock:
             victims = [
-                a for a in self._actors.values()
-                if a.spec.job_id == job_id and not a.info.is_detached and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
+                a
+                for a in self._actors.values()
+                if a.spec.job_id == job_id
+                and not a.info.is_detached
+                and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
             ]
         for actor in victims:
             self.kill_actor(actor.info.actor_id, True, True, "the job that owns it finished")
@@ -196,12 +215,16 @@ class ActorManager:
         for owner, actor_ids in owners.values():
             client = CoreWorkerClient(owner, self._md)
             try:
-                client.stub.GetObjectStatus(core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self._md)
+                client.stub.GetObjectStatus(
+                    core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self._md
+                )
             except grpc.RpcError as err:
                 if err.code() != grpc.StatusCode.UNAVAILABLE:
                     continue
                 for actor_id in actor_ids:
-                    self.kill_actor(actor_id, True, True, "its owner (the process that created it) died")
+                    self.kill_actor(
+                        actor_id, True, True, "its owner (the process that created it) died"
+                    )
 
     def stop(self) -> None:
         with self._lock:
@@ -211,7 +234,9 @@ class ActorManager:
     # ---- creation --------------------------------------------------------------------
 
     def _start_creation(self, actor: _Actor) -> None:
-        threading.Thread(target=self._create, args=(actor, actor.incarnation), name="actor-create", daemon=True).start()
+        threading.Thread(
+            target=self._create, args=(actor, actor.incarnation), name="actor-create", daemon=True
+        ).start()
 
     def _create(self, actor: _Actor, incarnation: int) -> None:
         actor_id = actor.info.actor_id
@@ -222,14 +247,20 @@ class ActorManager:
                 if self._stopped or actor.killed or actor.incarnation != incarnation:
                     return
             nodes = [n for n in self._gcs.nodes.alive()]
-            node = self._pick_node(nodes, dict(actor.spec.required_resources), dict(creation.placement_resources))
+            node = self._pick_node(
+                nodes, dict(actor.spec.required_resources), dict(creation.placement_resources)
+            )
             if node is None:
                 if not warned:
                     warned = True
-                    self._warn_driver(actor, "no node can ever hold this actor's resources; it stays pending")
+                    self._warn_driver(
+                        actor, "no node can ever hold this actor's resources; it stays pending"
+                    )
                 time.sleep(0.5)
                 continue
-            nm = NodeManagerClient(f"{node.node_manager_address}:{node.node_manager_port}", self._gcs.token)
+            nm = NodeManagerClient(
+                f"{node.node_manager_address}:{node.node_manager_port}", self._gcs.token
+            )
             request = node_manager_pb2.RequestWorkerLeaseRequest(
                 lease_id=ids.new_unique_id(),
                 job_id=actor.spec.job_id,
@@ -248,7 +279,9 @@ class ActorManager:
             if reply.infeasible:
                 if not warned:
                     warned = True
-                    self._warn_driver(actor, "no node can ever hold this actor's resources; it stays pending")
+                    self._warn_driver(
+                        actor, "no node can ever hold this actor's resources; it stays pending"
+                    )
                 time.sleep(0.5)
                 continue
             if not reply.worker_address.port:
@@ -256,18 +289,28 @@ class ActorManager:
             if self._run_creation_task(actor, incarnation, nm, reply):
                 return
 
-    def _pick_node(self, nodes: list[gcs_pb2.NodeInfo], need: dict[str, float], place: dict[str, float]) -> gcs_pb2.NodeInfo | None:
+    def _pick_node(
+        self, nodes: list[gcs_pb2.NodeInfo], need: dict[str, float], place: dict[str, float]
+    ) -> gcs_pb2.NodeInfo | None:
         want = dict(need)
         for k, v in place.items():
             want[k] = max(want.get(k, 0.0), v)
-        fits = [n for n in nodes if all(n.resources.total.get(k, 0.0) >= v for k, v in want.items())]
+        fits = [
+            n for n in nodes if all(n.resources.total.get(k, 0.0) >= v for k, v in want.items())
+        ]
         if not fits:
             return None
-        free = [n for n in fits if all(n.resources.available.get(k, 0.0) >= v for k, v in want.items())]
+        free = [
+            n for n in fits if all(n.resources.available.get(k, 0.0) >= v for k, v in want.items())
+        ]
         return (free or fits)[0]
 
     def _run_creation_task(
-        self, actor: _Actor, incarnation: int, nm: NodeManagerClient, lease: node_manager_pb2.RequestWorkerLeaseReply
+        self,
+        actor: _Actor,
+        incarnation: int,
+        nm: NodeManagerClient,
+        lease: node_manager_pb2.RequestWorkerLeaseReply,
     ) -> bool:
         """Runs __init__ on the leased worker. Returns False to retry with another lease."""
         actor_id = actor.info.actor_id
@@ -292,7 +335,9 @@ class ActorManager:
                 value = serialization.deserialize(reply.return_objects[0].data)
                 if isinstance(value, serialization.ErrorValue):
                     cause = value.info
-            self._mark_dead(actor, _death(common_pb2.ERROR_TYPE_ACTOR_DIED, "__init__ failed", actor_id, cause))
+            self._mark_dead(
+                actor, _death(common_pb2.ERROR_TYPE_ACTOR_DIED, "__init__ failed", actor_id, cause)
+            )
             self._stop_worker(lease.worker_address, nm, True, "actor creation failed")
             return True
         with self._lock:
@@ -305,15 +350,26 @@ class ActorManager:
         if stale:
             self._stop_worker(lease.worker_address, nm, True, "actor was killed while starting")
             return True
-        logger.info("actor %s (%s) is alive, pid %d", ids.short(actor_id), actor.info.class_name, lease.worker_pid)
+        logger.info(
+            "actor %s (%s) is alive, pid %d",
+            ids.short(actor_id),
+            actor.info.class_name,
+            lease.worker_pid,
+        )
         self._publish(actor)
         return True
 
-    def _on_actor_failure(self, actor: _Actor, exit_info: gcs_pb2.WorkerExitInfo, intended: bool) -> None:
+    def _on_actor_failure(
+        self, actor: _Actor, exit_info: gcs_pb2.WorkerExitInfo, intended: bool
+    ) -> None:
         actor_id = actor.info.actor_id
         with self._lock:
             restarts = actor.info.num_restarts
-            can_restart = not intended and not actor.killed and (actor.max_restarts < 0 or restarts < actor.max_restarts)
+            can_restart = (
+                not intended
+                and not actor.killed
+                and (actor.max_restarts < 0 or restarts < actor.max_restarts)
+            )
             if can_restart:
                 actor.incarnation += 1
                 actor.info.num_restarts += 1
@@ -321,8 +377,13 @@ class ActorManager:
                 actor.info.ClearField("address")
                 self._lock.notify_all()
         if can_restart:
-            logger.info("actor %s died (%s); restarting (%d/%s)", ids.short(actor_id), exit_info.description,
-                        restarts + 1, actor.max_restarts if actor.max_restarts >= 0 else "inf")
+            logger.info(
+                "actor %s died (%s); restarting (%d/%s)",
+                ids.short(actor_id),
+                exit_info.description,
+                restarts + 1,
+                actor.max_restarts if actor.max_restarts >= 0 else "inf",
+            )
             self._publish(actor)
             self._start_creation(actor)
             return
@@ -335,7 +396,9 @@ class ActorManager:
             if exit_info.out_of_memory:
                 message += " The node ran out of memory."
             if actor.max_restarts:
-                message += f" It was restarted {restarts} time(s) (max_restarts={actor.max_restarts})."
+                message += (
+                    f" It was restarted {restarts} time(s) (max_restarts={actor.max_restarts})."
+                )
             if exit_info.stderr_tail:
                 message += "\nLast lines of its stderr:\n" + exit_info.stderr_tail
         self._mark_dead(actor, _death(common_pb2.ERROR_TYPE_ACTOR_DIED, message, actor_id))
@@ -353,7 +416,9 @@ class ActorManager:
             self._lock.notify_all()
         self._publish(actor)
 
-    def _stop_worker(self, address: common_pb2.Address, nm: NodeManagerClient | None, force: bool, reason: str) -> None:
+    def _stop_worker(
+        self, address: common_pb2.Address, nm: NodeManagerClient | None, force: bool, reason: str
+    ) -> None:
         if nm is not None:
             try:
                 nm.kill_worker(address.worker_id, force, reason)
@@ -369,15 +434,15 @@ class ActorManager:
         with self._lock:
             info = self._copy(actor.info)
         info.ClearField("creation_spec")
-        self._gcs.publisher.publish(gcs_pb2.PubMessage(channel=gcs_pb2.CHANNEL_ACTOR_STATE, actor_info=info))
+        self._gcs.publisher.publish(
+            gcs_pb2.PubMessage(channel=gcs_pb2.CHANNEL_ACTOR_STATE, actor_info=info)
+        )
 
     def _warn_driver(self, actor: _Actor, text: str) -> None:
         msg = gcs_pb2.PubMessage(channel=gcs_pb2.CHANNEL_ERRORS)
         msg.driver_message.job_id = actor.spec.job_id
         msg.driver_message.kind = "Warning"
-        msg.driver_message.message = (
-            f"The actor {actor.info.class_name} needs {dict(actor.spec.actor_creation.placement_resources) or dict(actor.spec.required_resources)}: {text}."
-        )
+        msg.driver_message.message = f"The actor {actor.info.class_name} needs {dict(actor.spec.actor_creation.placement_resources) or dict(actor.spec.required_resources)}: {text}."
         self._gcs.publisher.publish(msg)
 
     @staticmethod

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable, Iterator
 
 import grpc
-
 from ray._private import constants, rpc
 from ray._private.generated import common_pb2, gcs_pb2, gcs_pb2_grpc
 
@@ -26,7 +25,13 @@ class GcsClient:
         self._md = rpc.token_metadata(token)
         self._stub = gcs_pb2_grpc.GcsServiceStub(rpc.CHANNELS.get(address))
 
-    def _call(self, method: str, request: object, timeout_s: float = constants.RPC_TIMEOUT_S, retry: bool = True) -> object:
+    def _call(
+        self,
+        method: str,
+        request: object,
+        timeout_s: float = constants.RPC_TIMEOUT_S,
+        retry: bool = True,
+    ) -> object:
         fn = getattr(self._stub, method)
         try:
             return rpc.call_with_retry(
@@ -42,14 +47,21 @@ class GcsClient:
                 ) from err
             raise
 
-    def get_cluster_info(self, timeout_s: float = constants.RPC_TIMEOUT_S) -> gcs_pb2.GetClusterInfoReply:
+    def get_cluster_info(
+        self, timeout_s: float = constants.RPC_TIMEOUT_S
+    ) -> gcs_pb2.GetClusterInfoReply:
         return self._call("GetClusterInfo", gcs_pb2.GetClusterInfoRequest(), timeout_s)
 
     def register_node(self, node: gcs_pb2.NodeInfo) -> None:
         self._call("RegisterNode", gcs_pb2.RegisterNodeRequest(node=node))
 
     def unregister_node(self, node_id: bytes, reason: str, timeout_s: float = 2.0) -> None:
-        self._call("UnregisterNode", gcs_pb2.UnregisterNodeRequest(node_id=node_id, reason=reason), timeout_s, retry=False)
+        self._call(
+            "UnregisterNode",
+            gcs_pb2.UnregisterNodeRequest(node_id=node_id, reason=reason),
+            timeout_s,
+            retry=False,
+        )
 
     def report_heartbeat(self, node_id: bytes, available: dict[str, float]) -> bool:
         """Returns False when the GCS says the node is dead."""
@@ -71,13 +83,17 @@ class GcsClient:
 
     def register_job(self, driver_address: common_pb2.Address, pid: int, namespace: str) -> bytes:
         req = gcs_pb2.RegisterJobRequest(
-            driver_address=driver_address, driver_pid=pid, ray_namespace=namespace,
+            driver_address=driver_address,
+            driver_pid=pid,
+            ray_namespace=namespace,
             language=common_pb2.LANGUAGE_PYTHON,
         )
         return self._call("RegisterJob", req).job_id
 
     def mark_job_finished(self, job_id: bytes, timeout_s: float = 5.0) -> None:
-        self._call("MarkJobFinished", gcs_pb2.MarkJobFinishedRequest(job_id=job_id), timeout_s, retry=False)
+        self._call(
+            "MarkJobFinished", gcs_pb2.MarkJobFinishedRequest(job_id=job_id), timeout_s, retry=False
+        )
 
     def kv_put(self, namespace: str, key: bytes, value: bytes, overwrite: bool = True) -> bool:
         req = gcs_pb2.KvPutRequest(namespace=namespace, key=key, value=value, overwrite=overwrite)
@@ -92,14 +108,22 @@ class GcsClient:
         return self._call("KvDel", req).deleted_count
 
     def kv_keys(self, namespace: str, prefix: bytes = b"") -> list[bytes]:
-        return list(self._call("KvKeys", gcs_pb2.KvKeysRequest(namespace=namespace, prefix=prefix)).keys)
+        return list(
+            self._call("KvKeys", gcs_pb2.KvKeysRequest(namespace=namespace, prefix=prefix)).keys
+        )
 
-    def create_actor(self, spec: common_pb2.TaskSpec, get_if_exists: bool) -> gcs_pb2.CreateActorReply:
+    def create_actor(
+        self, spec: common_pb2.TaskSpec, get_if_exists: bool
+    ) -> gcs_pb2.CreateActorReply:
         req = gcs_pb2.CreateActorRequest(creation_spec=spec, get_if_exists=get_if_exists)
         return self._call("CreateActor", req)
 
-    def get_actor_info(self, actor_id: bytes, wait_timeout_s: float = 0.0) -> gcs_pb2.ActorInfo | None:
-        req = gcs_pb2.GetActorInfoRequest(actor_id=actor_id, wait_timeout_ms=int(wait_timeout_s * 1000))
+    def get_actor_info(
+        self, actor_id: bytes, wait_timeout_s: float = 0.0
+    ) -> gcs_pb2.ActorInfo | None:
+        req = gcs_pb2.GetActorInfoRequest(
+            actor_id=actor_id, wait_timeout_ms=int(wait_timeout_s * 1000)
+        )
         try:
             return self._call("GetActorInfo", req, constants.RPC_TIMEOUT_S + wait_timeout_s).actor
         except grpc.RpcError as err:
@@ -120,8 +144,12 @@ class GcsClient:
         req = gcs_pb2.ListNamedActorsRequest(ray_namespace=namespace, all_namespaces=all_namespaces)
         return list(self._call("ListNamedActors", req).actors)
 
-    def kill_actor(self, actor_id: bytes, no_restart: bool, force: bool = True, reason: str = "") -> None:
-        req = gcs_pb2.KillActorViaGcsRequest(actor_id=actor_id, no_restart=no_restart, force=force, reason=reason)
+    def kill_actor(
+        self, actor_id: bytes, no_restart: bool, force: bool = True, reason: str = ""
+    ) -> None:
+        req = gcs_pb2.KillActorViaGcsRequest(
+            actor_id=actor_id, no_restart=no_restart, force=force, reason=reason
+        )
         self._call("KillActorViaGcs", req)
 
     def report_worker_failure(self, report: gcs_pb2.ReportWorkerFailureRequest) -> None:

@@ -29,7 +29,12 @@ class NodeTable:
         with self._lock:
             self._nodes[info.node_id] = info
             self._last_seen[info.node_id] = time.monotonic()
-        logger.info("node %s registered at %s:%d", info.node_id.hex()[:12], info.node_manager_address, info.node_manager_port)
+        logger.info(
+            "node %s registered at %s:%d",
+            info.node_id.hex()[:12],
+            info.node_manager_address,
+            info.node_manager_port,
+        )
         self._on_change(info)
 
     def heartbeat(self, node_id: bytes, available: dict[str, float]) -> bool:

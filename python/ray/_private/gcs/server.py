@@ -21,7 +21,9 @@ logger = logging.getLogger(__name__)
 class GcsServer:
     """Holds the cluster's control state. RPCs reach it through `GcsServicer`."""
 
-    def __init__(self, session_name: str, session_dir: str, token: str, storage: KvStorage | None = None) -> None:
+    def __init__(
+        self, session_name: str, session_dir: str, token: str, storage: KvStorage | None = None
+    ) -> None:
         self.session_name = session_name
         self.session_dir = session_dir
         self.token = token
@@ -85,7 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     process.add_common_args(parser)
     opts = parser.parse_args(argv)
     process.setup_process_logging("gcs")
-    token = os.environ.get(constants.TOKEN_ENV) or open(os.path.join(opts.session_dir, "token")).read().strip()
+    token = (
+        os.environ.get(constants.TOKEN_ENV)
+        or open(os.path.join(opts.session_dir, "token")).read().strip()
+    )
     from ray._private.gcs.service import GcsServicer
 
     gcs = GcsServer(os.path.basename(opts.session_dir), opts.session_dir, token)

@@ -6,9 +6,8 @@ import logging
 import queue
 
 import grpc
-
-from ray._private.generated import gcs_pb2, gcs_pb2_grpc
 from ray._private.gcs.server import GcsServer
+from ray._private.generated import gcs_pb2, gcs_pb2_grpc
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +42,9 @@ class GcsServicer(gcs_pb2_grpc.GcsServiceServicer):
         return gcs_pb2.GetAllNodesReply(nodes=self._gcs.nodes.all())
 
     def RegisterJob(self, request, context):  # noqa: N802
-        entry = self._gcs.jobs.add(request.driver_address, request.driver_pid, request.ray_namespace)
+        entry = self._gcs.jobs.add(
+            request.driver_address, request.driver_pid, request.ray_namespace
+        )
         return gcs_pb2.RegisterJobReply(job_id=entry.job_id)
 
     def MarkJobFinished(self, request, context):  # noqa: N802

@@ -20,12 +20,18 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
+    import faulthandler
+    import sys as _sys  # QA-DEBUG
+
+    faulthandler.register(signal.SIGUSR1, file=_sys.stderr, all_threads=True)  # QA-DEBUG
     parser = argparse.ArgumentParser(description="Ray node manager")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--gcs-address", default="", help="HOST:PORT of the GCS")
     parser.add_argument(
-        "--gcs-address-fd", type=int, default=-1,
+        "--gcs-address-fd",
+        type=int,
+        default=-1,
         help="read the GCS address from this pipe instead (lets the node start while the GCS does)",
     )
     parser.add_argument("--session-dir", required=True)
@@ -46,13 +52,23 @@ def main(argv: list[str] | None = None) -> None:
     if prestart < 0:
         prestart = max(1, int(resources.get("CPU", 1)))
     nm = NodeManager(
-        node_id, session_dir, token, GcsClient(gcs_address, token), resources,
-        opts.object_store_memory, opts.host, opts.head, prestart,
+        node_id,
+        session_dir,
+        token,
+        GcsClient(gcs_address, token),
+        resources,
+        opts.object_store_memory,
+        opts.host,
+        opts.head,
+        prestart,
     )
     done = threading.Event()
     server, port = rpc.create_server(
-        [lambda s: node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server(
-            NodeManagerServicer(nm, done), s)],
+        [
+            lambda s: node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server(
+                NodeManagerServicer(nm, done), s
+            )
+        ],
         token,
         host=opts.host,
         port=opts.port,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-
 from ray._private import constants, ids, rpc
 from ray._private.gcs.client import GcsClient
 from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_manager_pb2
@@ -81,8 +80,13 @@ class NodeManager:
         self._visible_gpus = _visible_gpu_ids()
         self._max_starting = max(4, int(resources.get("CPU", 1)))
         self.pool = WorkerPool(
-            lambda: self.port, gcs.address, node_id, session_dir, token,
-            self._on_worker_exit, self._on_worker_output,
+            lambda: self.port,
+            gcs.address,
+            node_id,
+            session_dir,
+            token,
+            self._on_worker_exit,
+            self._on_worker_output,
         )
         name = session_dir.name
         self.store = ObjectStore(
@@ -225,7 +229,9 @@ class NodeManager:
             self._leases[lease.lease_id] = lease
             reply = node_manager_pb2.RequestWorkerLeaseReply(
                 worker_address=common_pb2.Address(
-                    node_id=self.node_id, ip_address=self.host, port=worker.port,
+                    node_id=self.node_id,
+                    ip_address=self.host,
+                    port=worker.port,
                     worker_id=worker.worker_id,
                 ),
                 worker_pid=worker.pid,
@@ -310,7 +316,9 @@ class NodeManager:
             report = gcs_pb2.ReportWorkerFailureRequest(
                 node_id=self.node_id,
                 worker_address=common_pb2.Address(
-                    node_id=self.node_id, ip_address=self.host, port=worker.port,
+                    node_id=self.node_id,
+                    ip_address=self.host,
+                    port=worker.port,
                     worker_id=worker.worker_id,
                 ),
                 exit_info=info,
@@ -432,15 +440,24 @@ class NodeManager:
             holders: dict[bytes, tuple[common_pb2.Address, list[bytes]]] = {}
             for lease in self._leases.values():
                 if lease.requester is not None and lease.requester.port:
-                    holders.setdefault(lease.requester.worker_id, (lease.requester, []))[1].append(lease.lease_id)
+                    holders.setdefault(lease.requester.worker_id, (lease.requester, []))[1].append(
+                        lease.lease_id
+                    )
         for address, lease_ids in holders.values():
             client = CoreWorkerClient(address, self._md)
             try:
-                client.stub.GetObjectStatus(core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self._md)
+                client.stub.GetObjectStatus(
+                    core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self._md
+                )
             except grpc.RpcError as err:
                 if err.code() != grpc.StatusCode.UNAVAILABLE:
                     continue
-                logger.info("lease holder %s:%d is gone; ending its %d lease(s)", address.ip_address, address.port, len(lease_ids))
+                logger.info(
+                    "lease holder %s:%d is gone; ending its %d lease(s)",
+                    address.ip_address,
+                    address.port,
+                    len(lease_ids),
+                )
                 for lease_id in lease_ids:
                     self.return_worker(lease_id, disconnect=True)
 
@@ -491,7 +508,10 @@ class NodeManager:
             last = merged[-1].log_batch if merged else None
             b = msg.log_batch
             if last is not None and (last.pid, last.task_name, last.is_stderr, last.job_id) == (
-                b.pid, b.task_name, b.is_stderr, b.job_id
+                b.pid,
+                b.task_name,
+                b.is_stderr,
+                b.job_id,
             ):
                 last.lines.extend(b.lines)
             else:

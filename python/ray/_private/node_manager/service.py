@@ -6,7 +6,6 @@ import logging
 import threading
 
 import grpc
-
 from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
 from ray._private.node_manager.node_manager import NodeManager
@@ -55,7 +54,9 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
 
     def CreateObject(self, request, context):  # noqa: N802
         if request.size_bytes < 0 or not request.object_id:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "object_id and size_bytes >= 0 required")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "object_id and size_bytes >= 0 required"
+            )
         try:
             path = self._nm.create_object(request.object_id, request.size_bytes)
         except ObjectExistsError:

@@ -155,11 +155,15 @@ class WorkerPool:
         out_path = logs / f"worker-{worker_id.hex()[:12]}-{popen.pid}.out"
         err_path = logs / f"worker-{worker_id.hex()[:12]}-{popen.pid}.err"
         threading.Thread(
-            target=self._pump, args=(worker, popen.stdout, out_path, False), daemon=True,
+            target=self._pump,
+            args=(worker, popen.stdout, out_path, False),
+            daemon=True,
             name=f"out-{popen.pid}",
         ).start()
         threading.Thread(
-            target=self._pump, args=(worker, popen.stderr, err_path, True), daemon=True,
+            target=self._pump,
+            args=(worker, popen.stderr, err_path, True),
+            daemon=True,
             name=f"err-{popen.pid}",
         ).start()
         return worker
@@ -173,7 +177,7 @@ class WorkerPool:
                 log.write(chunk)
                 line = chunk.decode(errors="replace").rstrip("\n")
                 if line.startswith(CONTEXT_MARKER):
-                    parts = line[len(CONTEXT_MARKER):].split(" ", 1)
+                    parts = line[len(CONTEXT_MARKER) :].split(" ", 1)
                     worker.job_id = bytes.fromhex(parts[0]) if parts[0] else b""
                     worker.task_name = parts[1] if len(parts) > 1 else ""
                     continue
@@ -193,7 +197,11 @@ class WorkerPool:
             info.out_of_memory = (
                 -code == signal.SIGKILL and _oom_kill_count() > worker.oom_kills_at_start
             )
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            name = (
+                signal.Signals(-code).name
+                if -code in signal.Signals._value2member_map_
+                else str(-code)
+            )
             info.description = f"killed by signal {-code} ({name})"
             if info.out_of_memory:
                 info.description += ": the kernel's out-of-memory killer ended it"

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
-
 from ray import exceptions as rex
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2
@@ -72,8 +71,15 @@ class ActorTaskSubmitter:
 
     # ---- creation --------------------------------------------------------------------
 
-    def register_created(self, actor_id: bytes, class_name: str, handle_oid: bytes, arg_ids: list[bytes],
-                         keep: list, detached: bool) -> None:
+    def register_created(
+        self,
+        actor_id: bytes,
+        class_name: str,
+        handle_oid: bytes,
+        arg_ids: list[bytes],
+        keep: list,
+        detached: bool,
+    ) -> None:
         """Called by the creator: it owns the actor's lifetime (unless detached)."""
         cw = self._cw
         cw.refs.add_submitted(arg_ids)
@@ -95,8 +101,17 @@ class ActorTaskSubmitter:
 
     # ---- calls -----------------------------------------------------------------------
 
-    def submit(self, actor_id: bytes, class_name: str, method: str, args: tuple, kwargs: dict,
-               num_returns: int, max_task_retries: int, name: str | None = None) -> list[ObjectRef]:
+    def submit(
+        self,
+        actor_id: bytes,
+        class_name: str,
+        method: str,
+        args: tuple,
+        kwargs: dict,
+        num_returns: int,
+        max_task_retries: int,
+        name: str | None = None,
+    ) -> list[ObjectRef]:
         cw = self._cw
         task_args, arg_ids, keep = cw.build_args(args, kwargs)
         spec = common_pb2.TaskSpec(
@@ -154,13 +169,17 @@ class ActorTaskSubmitter:
             aq.next_seq += 1
             entry.worker = aq.address
             aq.in_flight[entry.spec.task_id] = entry
-            req = core_worker_pb2.PushTaskRequest(task_spec=entry.spec, caller_worker_id=cw.worker_id)
+            req = core_worker_pb2.PushTaskRequest(
+                task_spec=entry.spec, caller_worker_id=cw.worker_id
+            )
             fut = cw.worker_client(aq.address).push_task_future(req)
             address = aq.address
             fut.add_done_callback(lambda f, e=entry, a=address: self._on_done(aq, e, a, f))
         self._maybe_kill_out_of_scope(aq)
 
-    def _on_done(self, aq: _ActorQueue, entry: TaskEntry, address: common_pb2.Address, fut: grpc.Future) -> None:
+    def _on_done(
+        self, aq: _ActorQueue, entry: TaskEntry, address: common_pb2.Address, fut: grpc.Future
+    ) -> None:
         cw = self._cw
         try:
             reply = fut.result()
@@ -186,7 +205,11 @@ class ActorTaskSubmitter:
             aq.in_flight.pop(entry.spec.task_id, None)
         cw.task_manager.complete(entry, reply)
         with self._lock:
-            if reply.worker_exiting and aq.address is not None and aq.address.worker_id == address.worker_id:
+            if (
+                reply.worker_exiting
+                and aq.address is not None
+                and aq.address.worker_id == address.worker_id
+            ):
                 aq.address = None
                 aq.failed_worker = address.worker_id
                 self._start_resolving(aq)
@@ -204,7 +227,9 @@ class ActorTaskSubmitter:
         if aq.resolving or aq.dead is not None:
             return
         aq.resolving = True
-        threading.Thread(target=self._resolve, args=(aq,), name="actor-resolve", daemon=True).start()
+        threading.Thread(
+            target=self._resolve, args=(aq,), name="actor-resolve", daemon=True
+        ).start()
 
     def _resolve(self, aq: _ActorQueue) -> None:
         cw = self._cw
@@ -221,21 +246,30 @@ class ActorTaskSubmitter:
             if info.state == gcs_pb2.ACTOR_STATE_DEAD:
                 self._on_dead(aq, info.death_cause)
                 return
-            if info.state == gcs_pb2.ACTOR_STATE_ALIVE and info.address.worker_id != aq.failed_worker:
+            if (
+                info.state == gcs_pb2.ACTOR_STATE_ALIVE
+                and info.address.worker_id != aq.failed_worker
+            ):
                 with self._lock:
                     aq.resolving = False
-                    new_worker = aq.address is None or aq.address.worker_id != info.address.worker_id
+                    new_worker = (
+                        aq.address is None or aq.address.worker_id != info.address.worker_id
+                    )
                     aq.address = info.address
                     if new_worker:
                         aq.next_seq = 0
                     lost, aq.lost = aq.lost, []
                     self._release_creation_args(aq)
                 for entry in lost:
-                    self._fail(entry, common_pb2.ErrorInfo(
-                        type=common_pb2.ERROR_TYPE_ACTOR_DIED, actor_id=aq.actor_id,
-                        message="The actor died unexpectedly before finishing this task; it has been "
-                        "restarted. Set max_task_retries to retry calls that were running.",
-                    ))
+                    self._fail(
+                        entry,
+                        common_pb2.ErrorInfo(
+                            type=common_pb2.ERROR_TYPE_ACTOR_DIED,
+                            actor_id=aq.actor_id,
+                            message="The actor died unexpectedly before finishing this task; it has been "
+                            "restarted. Set max_task_retries to retry calls that were running.",
+                        ),
+                    )
                 with self._lock:
                     self._send(aq)
                 return
@@ -276,7 +310,13 @@ class ActorTaskSubmitter:
                     self._maybe_kill_out_of_scope(aq)
 
     def _maybe_kill_out_of_scope(self, aq: _ActorQueue) -> None:
-        if not aq.out_of_scope or aq.killed_for_scope or aq.pending or aq.in_flight or aq.dead is not None:
+        if (
+            not aq.out_of_scope
+            or aq.killed_for_scope
+            or aq.pending
+            or aq.in_flight
+            or aq.dead is not None
+        ):
             return
         aq.killed_for_scope = True
         cw = self._cw
@@ -285,7 +325,12 @@ class ActorTaskSubmitter:
 
         def kill() -> None:
             try:
-                cw.gcs.kill_actor(aq.actor_id, no_restart=True, force=False, reason="all handles went out of scope")
+                cw.gcs.kill_actor(
+                    aq.actor_id,
+                    no_restart=True,
+                    force=False,
+                    reason="all handles went out of scope",
+                )
             except Exception as err:  # noqa: BLE001
                 logger.debug("out-of-scope kill failed: %s", err)
 

@@ -20,7 +20,9 @@ class OrderedSender:
     """Runs submitted calls one at a time, in submission order."""
 
     def __init__(self, name: str) -> None:
-        self._queue: queue.Queue[tuple[Callable[[], Any], threading.Event | None, list] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Callable[[], Any], threading.Event | None, list] | None] = (
+            queue.Queue()
+        )
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 

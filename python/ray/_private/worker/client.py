@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 
 import grpc
-
 from ray._private import constants, rpc
-from ray._private.generated import common_pb2
+from ray._private.generated import common_pb2, core_worker_pb2_grpc
 from ray._private.generated import core_worker_pb2 as pb
-from ray._private.generated import core_worker_pb2_grpc
 
 logger = logging.getLogger(__name__)
 
@@ -24,20 +22,30 @@ class CoreWorkerClient:
     def __init__(self, address: common_pb2.Address, token_md: tuple) -> None:
         self.address = address
         self._md = token_md
-        self.stub = core_worker_pb2_grpc.CoreWorkerServiceStub(rpc.CHANNELS.get(address_str(address)))
+        self.stub = core_worker_pb2_grpc.CoreWorkerServiceStub(
+            rpc.CHANNELS.get(address_str(address))
+        )
 
-    def push_task_future(self, request: pb.PushTaskRequest, timeout_s: float | None = None) -> grpc.Future:
+    def push_task_future(
+        self, request: pb.PushTaskRequest, timeout_s: float | None = None
+    ) -> grpc.Future:
         return rpc.keep(self.stub.PushTask.future(request, timeout=timeout_s, metadata=self._md))
 
-    def get_object_status_future(self, object_ids: list[bytes], wait_s: float, num_ready: int = 0) -> grpc.Future:
+    def get_object_status_future(
+        self, object_ids: list[bytes], wait_s: float, num_ready: int = 0
+    ) -> grpc.Future:
         req = pb.GetObjectStatusRequest(
             object_ids=object_ids, wait_timeout_ms=int(wait_s * 1000), num_ready=num_ready
         )
         return rpc.keep(
-            self.stub.GetObjectStatus.future(req, timeout=wait_s + constants.RPC_TIMEOUT_S, metadata=self._md)
+            self.stub.GetObjectStatus.future(
+                req, timeout=wait_s + constants.RPC_TIMEOUT_S, metadata=self._md
+            )
         )
 
-    def add_borrowers(self, object_ids: list[bytes], borrower: common_pb2.Address) -> pb.AddBorrowersReply:
+    def add_borrowers(
+        self, object_ids: list[bytes], borrower: common_pb2.Address
+    ) -> pb.AddBorrowersReply:
         req = pb.AddBorrowersRequest(object_ids=object_ids, borrower_address=borrower)
         return self.stub.AddBorrowers(req, timeout=constants.RPC_TIMEOUT_S, metadata=self._md)
 
@@ -47,7 +55,9 @@ class CoreWorkerClient:
 
     def cancel_task(self, task_id: bytes, force: bool, recursive: bool) -> grpc.Future:
         req = pb.CancelTaskRequest(task_id=task_id, force=force, recursive=recursive)
-        return rpc.keep(self.stub.CancelTask.future(req, timeout=constants.RPC_TIMEOUT_S, metadata=self._md))
+        return rpc.keep(
+            self.stub.CancelTask.future(req, timeout=constants.RPC_TIMEOUT_S, metadata=self._md)
+        )
 
     def kill_actor(self, actor_id: bytes, force: bool, reason: str) -> None:
         req = pb.KillActorRequest(actor_id=actor_id, force=force, reason=reason)

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
-
 from ray import exceptions as rex
 from ray._private import constants, ids, rpc, serialization
 from ray._private.gcs.client import GcsClient
@@ -107,13 +106,19 @@ class CoreWorker:
 
         self.actor_submitter = ActorTaskSubmitter(self)
         self._server, port = rpc.create_server(
-            [lambda s: core_worker_pb2_grpc.add_CoreWorkerServiceServicer_to_server(CoreWorkerServicer(self), s)],
+            [
+                lambda s: core_worker_pb2_grpc.add_CoreWorkerServiceServicer_to_server(
+                    CoreWorkerServicer(self), s
+                )
+            ],
             token,
             host=host,
             port=0,
             max_workers=128,
         )
-        self.address = common_pb2.Address(node_id=node_id, ip_address=host, port=port, worker_id=self.worker_id)
+        self.address = common_pb2.Address(
+            node_id=node_id, ip_address=host, port=port, worker_id=self.worker_id
+        )
         if mode == WorkerMode.DRIVER:
             self.job_id = self.gcs.register_job(self.address, os.getpid(), namespace)
             if log_to_driver:
@@ -121,7 +126,9 @@ class CoreWorker:
 
                 printer = LogPrinter(self.job_id)
                 self.gcs.subscribe(
-                    [gcs_pb2.CHANNEL_LOGS, gcs_pb2.CHANNEL_ERRORS], self.job_id, printer.handle,
+                    [gcs_pb2.CHANNEL_LOGS, gcs_pb2.CHANNEL_ERRORS],
+                    self.job_id,
+                    printer.handle,
                     self._stop_subscriptions,
                 )
         self.actor_submitter.start()
@@ -161,17 +168,26 @@ class CoreWorker:
 
     def _hold_nested(self, oid: bytes, contained: list) -> None:
         if contained:
-            self.refs.set_nested(oid, [(r._id, None if self.is_me(r._owner) else r._owner) for r in contained])
+            self.refs.set_nested(
+                oid, [(r._id, None if self.is_me(r._owner) else r._owner) for r in contained]
+            )
 
     def _store_serialized(
-        self, oid: bytes, ser: serialization.SerializedObject, owner: common_pb2.Address | None = None
+        self,
+        oid: bytes,
+        ser: serialization.SerializedObject,
+        owner: common_pb2.Address | None = None,
     ) -> StoredObject:
         """Keeps a small value inline, or writes a large one to this node's shared-memory store."""
         size = ser.total_size
         nested = tuple(self._ref_proto(r) for r in ser.contained_refs)
         if size <= constants.MAX_INLINE_OBJECT_BYTES:
-            return StoredObject(ser.to_bytes(), size_bytes=size, nested_refs=nested,
-                                is_error=ser.format == common_pb2.OBJECT_FORMAT_ERROR)
+            return StoredObject(
+                ser.to_bytes(),
+                size_bytes=size,
+                nested_refs=nested,
+                is_error=ser.format == common_pb2.OBJECT_FORMAT_ERROR,
+            )
         owner = owner or self.address
         try:
             path = self.nm.create_object(oid, size, owner)
@@ -189,10 +205,14 @@ class CoreWorker:
         self.nm.seal_object(oid, True, owner)
         if owner is self.address:
             self.refs.add_store_location(oid, self.node_id)
-        return StoredObject(None, in_store=True, node_id=self.node_id, size_bytes=size, nested_refs=nested)
+        return StoredObject(
+            None, in_store=True, node_id=self.node_id, size_bytes=size, nested_refs=nested
+        )
 
     def _ref_proto(self, ref: ObjectRef) -> common_pb2.ObjectReference:
-        return common_pb2.ObjectReference(object_id=ref._id, owner_address=ref._owner or self.address)
+        return common_pb2.ObjectReference(
+            object_id=ref._id, owner_address=ref._owner or self.address
+        )
 
     # ---- get / wait ------------------------------------------------------------------
 
@@ -216,7 +236,9 @@ class CoreWorker:
                     f"not ready yet (first: {', '.join(not_ready[:3])})."
                 )
         stored = {oid: self.memory_store.get(oid) for oid in unique}
-        views = self._load_from_store([oid for oid, s in stored.items() if s is not None and s.in_store], refs)
+        views = self._load_from_store(
+            [oid for oid, s in stored.items() if s is not None and s.in_store], refs
+        )
         out = []
         for oid in oids:
             s = stored[oid]
@@ -259,7 +281,11 @@ class CoreWorker:
         raise rex.ObjectLostError(next(o for o in oids if o not in views).hex(), "")
 
     def wait(
-        self, refs: list[ObjectRef], num_returns: int, timeout: float | None, fetch_local: bool = True
+        self,
+        refs: list[ObjectRef],
+        num_returns: int,
+        timeout: float | None,
+        fetch_local: bool = True,
     ) -> tuple[list[ObjectRef], list[ObjectRef]]:
         oids = [r._id for r in refs]
         missing = [r for r in refs if not self.memory_store.contains(r._id)]
@@ -293,7 +319,11 @@ class CoreWorker:
         by_owner: dict[bytes, tuple[common_pb2.Address, list[bytes]]] = {}
         with self._fetch_lock:
             for r in refs:
-                if self.is_me(r._owner) or r._id in self._fetching or self.memory_store.contains(r._id):
+                if (
+                    self.is_me(r._owner)
+                    or r._id in self._fetching
+                    or self.memory_store.contains(r._id)
+                ):
                     continue
                 self._fetching.add(r._id)
                 by_owner.setdefault(r._owner.worker_id, (r._owner, []))[1].append(r._id)
@@ -327,13 +357,24 @@ class CoreWorker:
             oid = entry.object_id
             if entry.status == core_worker_pb2.OBJECT_STATUS_READY:
                 obj = entry.object
-                self.memory_store.put(oid, StoredObject(
-                    obj.data if not obj.in_store else None, obj.in_store, obj.node_id, obj.size_bytes,
-                    is_error=not obj.in_store and serialization.frame_format(obj.data) == common_pb2.OBJECT_FORMAT_ERROR,
-                    nested_refs=tuple(obj.nested_refs),
-                ))
+                self.memory_store.put(
+                    oid,
+                    StoredObject(
+                        obj.data if not obj.in_store else None,
+                        obj.in_store,
+                        obj.node_id,
+                        obj.size_bytes,
+                        is_error=not obj.in_store
+                        and serialization.frame_format(obj.data) == common_pb2.OBJECT_FORMAT_ERROR,
+                        nested_refs=tuple(obj.nested_refs),
+                    ),
+                )
             elif entry.status == core_worker_pb2.OBJECT_STATUS_UNKNOWN:
-                frame = errors.error_frame(rex.ReferenceCountingAssertionError(oid.hex(), f"{owner.ip_address}:{owner.port}"))
+                frame = errors.error_frame(
+                    rex.ReferenceCountingAssertionError(
+                        oid.hex(), f"{owner.ip_address}:{owner.port}"
+                    )
+                )
                 self.memory_store.put(oid, StoredObject(frame, is_error=True))
             elif self.refs.has(oid):
                 pending.append(oid)
@@ -344,18 +385,27 @@ class CoreWorker:
 
     # ---- owner services --------------------------------------------------------------
 
-    def object_status(self, oids: list[bytes], wait_s: float, num_ready: int) -> core_worker_pb2.GetObjectStatusReply:
-        known = [oid for oid in oids if self.refs.owned_by_me(oid) or self.memory_store.contains(oid)]
+    def object_status(
+        self, oids: list[bytes], wait_s: float, num_ready: int
+    ) -> core_worker_pb2.GetObjectStatusReply:
+        known = [
+            oid for oid in oids if self.refs.owned_by_me(oid) or self.memory_store.contains(oid)
+        ]
         pending = [oid for oid in known if not self.memory_store.contains(oid)]
         if pending and wait_s > 0:
-            want = len(pending) if num_ready <= 0 else max(1, num_ready - (len(known) - len(pending)))
+            want = (
+                len(pending) if num_ready <= 0 else max(1, num_ready - (len(known) - len(pending)))
+            )
             self.memory_store.wait(pending, want, wait_s)
         reply = core_worker_pb2.GetObjectStatusReply()
         for oid in oids:
             stored = self.memory_store.get(oid)
             if stored is not None:
-                reply.objects.add(object_id=oid, status=core_worker_pb2.OBJECT_STATUS_READY,
-                                  object=stored.to_proto(oid))
+                reply.objects.add(
+                    object_id=oid,
+                    status=core_worker_pb2.OBJECT_STATUS_READY,
+                    object=stored.to_proto(oid),
+                )
             elif oid in known and self.refs.has(oid):
                 reply.objects.add(object_id=oid, status=core_worker_pb2.OBJECT_STATUS_PENDING)
             else:
@@ -379,18 +429,24 @@ class CoreWorker:
             except Exception as err:  # noqa: BLE001 - owner gone: gets will say so
                 logger.debug("could not register borrow with owner: %s", err)
 
-    def add_borrowers_for(self, refs: list[common_pb2.ObjectReference], borrower: common_pb2.Address) -> None:
+    def add_borrowers_for(
+        self, refs: list[common_pb2.ObjectReference], borrower: common_pb2.Address
+    ) -> None:
         """Registers `borrower` (the caller of a task) for refs inside a returned value."""
         by_owner: dict[bytes, tuple[common_pb2.Address, list[bytes]]] = {}
         for r in refs:
             if self.is_me(r.owner_address):
                 self.refs.add_borrower(r.object_id, borrower)
             else:
-                by_owner.setdefault(r.owner_address.worker_id, (r.owner_address, []))[1].append(r.object_id)
+                by_owner.setdefault(r.owner_address.worker_id, (r.owner_address, []))[1].append(
+                    r.object_id
+                )
         for owner, oids in by_owner.values():
             client = self.worker_client(owner)
             try:
-                self.owner_sender.call(lambda c=client, o=oids: c.add_borrowers(o, borrower), wait=True)
+                self.owner_sender.call(
+                    lambda c=client, o=oids: c.add_borrowers(o, borrower), wait=True
+                )
             except Exception as err:  # noqa: BLE001
                 logger.debug("could not register borrower for returned refs: %s", err)
 
@@ -403,7 +459,9 @@ class CoreWorker:
             for address in self.refs.borrower_addresses():
                 try:
                     self.worker_client(address).stub.GetObjectStatus(
-                        core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self.token_md
+                        core_worker_pb2.GetObjectStatusRequest(),
+                        timeout=2.0,
+                        metadata=self.token_md,
                     )
                 except grpc.RpcError as err:
                     if err.code() == grpc.StatusCode.UNAVAILABLE:
@@ -447,7 +505,9 @@ class CoreWorker:
     def _node_client(self, node_id: bytes) -> NodeManagerClient | None:
         for node in self.gcs.get_all_nodes():
             if node.node_id == node_id and node.state == gcs_pb2.NODE_STATE_ALIVE:
-                return NodeManagerClient(f"{node.node_manager_address}:{node.node_manager_port}", self.token)
+                return NodeManagerClient(
+                    f"{node.node_manager_address}:{node.node_manager_port}", self.token
+                )
         return None
 
     def _on_released(self, released: list[tuple[common_pb2.Address, bytes]]) -> None:
@@ -461,7 +521,9 @@ class CoreWorker:
             by_owner.setdefault(owner.worker_id, (owner, []))[1].append(oid)
         for owner, oids in by_owner.values():
             client = self.worker_client(owner)
-            self.owner_sender.call(lambda c=client, o=oids: c.remove_borrowers(o, self.address), wait=False)
+            self.owner_sender.call(
+                lambda c=client, o=oids: c.remove_borrowers(o, self.address), wait=False
+            )
 
     # ---- tasks -----------------------------------------------------------------------
 
@@ -555,7 +617,10 @@ class CoreWorker:
     def store_returned_object(self, ret: common_pb2.ReturnObject) -> None:
         """Caller side: records a task's return object (or frees it if nobody wants it)."""
         oid = ret.object_id
-        nested = [(r.object_id, None if self.is_me(r.owner_address) else r.owner_address) for r in ret.nested_refs]
+        nested = [
+            (r.object_id, None if self.is_me(r.owner_address) else r.owner_address)
+            for r in ret.nested_refs
+        ]
         if not self.refs.has(oid):
             if ret.in_store:
                 self._on_freed([(oid, {ret.node_id})])
@@ -564,20 +629,34 @@ class CoreWorker:
         if ret.in_store:
             self.refs.add_store_location(oid, ret.node_id)
         self.refs.set_nested(oid, nested, self.worker_id)
-        is_error = not ret.in_store and serialization.frame_format(ret.data) == common_pb2.OBJECT_FORMAT_ERROR
-        self.memory_store.put(oid, StoredObject(
-            None if ret.in_store else ret.data, ret.in_store, ret.node_id, ret.size_bytes,
-            is_error=is_error, nested_refs=tuple(ret.nested_refs),
-        ))
+        is_error = (
+            not ret.in_store
+            and serialization.frame_format(ret.data) == common_pb2.OBJECT_FORMAT_ERROR
+        )
+        self.memory_store.put(
+            oid,
+            StoredObject(
+                None if ret.in_store else ret.data,
+                ret.in_store,
+                ret.node_id,
+                ret.size_bytes,
+                is_error=is_error,
+                nested_refs=tuple(ret.nested_refs),
+            ),
+        )
 
     def cancel(self, ref: ObjectRef, force: bool, recursive: bool) -> None:
         if not self.is_me(ref._owner):
-            raise ValueError("ray.cancel() works only on refs returned by tasks this process submitted")
+            raise ValueError(
+                "ray.cancel() works only on refs returned by tasks this process submitted"
+            )
         entry = self.task_manager.get(ids.task_id_of_object(ref._id))
         if entry is None:
             return
         if entry.spec.type == common_pb2.TASK_TYPE_ACTOR and force:
-            raise ValueError("force=True is not supported for actor tasks; use ray.kill() on the actor")
+            raise ValueError(
+                "force=True is not supported for actor tasks; use ray.kill() on the actor"
+            )
         if entry.spec.type == common_pb2.TASK_TYPE_ACTOR:
             self.actor_submitter.cancel(entry)
         else:
@@ -596,7 +675,9 @@ class CoreWorker:
             "A task needs %s but no node in the cluster has that much (cluster total: %s). "
             "It stays pending until a node that fits joins; %d task(s) are waiting. "
             "Lower the task's resource request or add a node with these resources.",
-            dict(resources), dict(total), num_tasks,
+            dict(resources),
+            dict(total),
+            num_tasks,
         )
         print(
             f"Warning: The following resource request cannot be scheduled right now: {dict(resources)}. "

@@ -11,7 +11,6 @@ import threading
 from typing import Any
 
 import cloudpickle
-
 from ray._private.gcs.client import GcsClient
 
 logger = logging.getLogger(__name__)
@@ -59,7 +58,9 @@ class FunctionManager:
             return fn
         data = self._gcs.kv_get(KV_NAMESPACE, function_hash)
         if data is None:
-            raise RuntimeError(f"the definition of {name} ({function_hash.hex()[:12]}) is not in the GCS")
+            raise RuntimeError(
+                f"the definition of {name} ({function_hash.hex()[:12]}) is not in the GCS"
+            )
         record = pickle.loads(data)
         # Definitions pickled by reference import their module: use the exporter's path.
         for entry in record["sys_path"]:

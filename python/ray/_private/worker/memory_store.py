@@ -31,8 +31,11 @@ class StoredObject:
 
     def to_proto(self, object_id: bytes) -> common_pb2.ReturnObject:
         ret = common_pb2.ReturnObject(
-            object_id=object_id, in_store=self.in_store, node_id=self.node_id,
-            size_bytes=self.size_bytes, nested_refs=list(self.nested_refs),
+            object_id=object_id,
+            in_store=self.in_store,
+            node_id=self.node_id,
+            size_bytes=self.size_bytes,
+            nested_refs=list(self.nested_refs),
         )
         if self.data is not None:
             ret.data = self.data

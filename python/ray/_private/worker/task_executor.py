@@ -171,7 +171,9 @@ class TaskExecutor:
             job.reply = self._execute(spec)
         except BaseException as err:  # noqa: BLE001 - every task gets a reply
             logger.exception("internal error executing %s", spec.name)
-            job.reply = self._error_reply(spec, rex.RaySystemError(f"internal error: {err!r}"), True)
+            job.reply = self._error_reply(
+                spec, rex.RaySystemError(f"internal error: {err!r}"), True
+            )
         finally:
             self.cw.context.task_id = b""
             self.cw.context.is_normal_task = False
@@ -213,7 +215,9 @@ class TaskExecutor:
             self._begin(spec, request)
             try:
                 if spec.task_id in self._cancelled:
-                    job.reply = self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
+                    job.reply = self._error_reply(
+                        spec, rex.TaskCancelledError(spec.task_id.hex()), False
+                    )
                     return
                 fn = self._resolve_function(spec)
                 args, kwargs = self._resolve_args(spec)
@@ -225,11 +229,15 @@ class TaskExecutor:
                 self._exiting = True
                 job.reply = self._make_reply(spec, None)
             except asyncio.CancelledError:
-                job.reply = self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
+                job.reply = self._error_reply(
+                    spec, rex.TaskCancelledError(spec.task_id.hex()), False
+                )
             except Exception as exc:  # noqa: BLE001 - user code
                 job.reply = self._user_error_reply(spec, exc)
             except BaseException as err:  # noqa: BLE001
-                job.reply = self._error_reply(spec, rex.RaySystemError(f"internal error: {err!r}"), True)
+                job.reply = self._error_reply(
+                    spec, rex.RaySystemError(f"internal error: {err!r}"), True
+                )
             finally:
                 job.event.set()
         if self._exiting:
@@ -255,7 +263,9 @@ class TaskExecutor:
             for i, arg in enumerate(spec.args):
                 if arg.HasField("object_ref"):
                     owner = arg.object_ref.owner_address
-                    ref = ObjectRef(arg.object_ref.object_id, None if self.cw.is_me(owner) else owner)
+                    ref = ObjectRef(
+                        arg.object_ref.object_id, None if self.cw.is_me(owner) else owner
+                    )
                     fetch.append((i, ref))
                 else:
                     values[i] = serialization.deserialize(arg.inline_data)
@@ -264,18 +274,20 @@ class TaskExecutor:
                 raise errors.to_exception(values[i].info)
         if fetch:
             fetched = self.cw.get_objects([r for _, r in fetch], None)
-            for (i, _), value in zip(fetch, fetched):
+            for (i, _), value in zip(fetch, fetched, strict=True):
                 values[i] = value
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
-        for arg, value in zip(spec.args, values):
+        for arg, value in zip(spec.args, values, strict=True):
             if arg.keyword:
                 kwargs[arg.keyword] = value
             else:
                 args.append(value)
         return args, kwargs
 
-    def _create_actor(self, spec: common_pb2.TaskSpec, cls: Any, args: list, kwargs: dict) -> core_worker_pb2.PushTaskReply:
+    def _create_actor(
+        self, spec: common_pb2.TaskSpec, cls: Any, args: list, kwargs: dict
+    ) -> core_worker_pb2.PushTaskReply:
         creation = spec.actor_creation
         self.actor_id = creation.actor_id
         self.actor_spec = creation
@@ -288,7 +300,9 @@ class TaskExecutor:
         try:
             self.actor = cls(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - user code
-            err = errors.task_error(f"{creation.class_name}.__init__", exc, self._pid, self.cw.address.ip_address)
+            err = errors.task_error(
+                f"{creation.class_name}.__init__", exc, self._pid, self.cw.address.ip_address
+            )
             self._actor_failed = rex.ActorDiedError(
                 creation.actor_id.hex(),
                 f"The actor {creation.class_name} died because its __init__ raised:\n{err}",
@@ -329,13 +343,21 @@ class TaskExecutor:
             values = [result]
         else:
             if not isinstance(result, (tuple, list)) or len(result) != n:
-                got = f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else type(result).__name__
-                return self._user_error_reply(spec, ValueError(
-                    f"Task {spec.name} has num_returns={n} but returned {got}; return a tuple or list of {n} values"
-                ))
+                got = (
+                    f"a {type(result).__name__} of length {len(result)}"
+                    if isinstance(result, (tuple, list))
+                    else type(result).__name__
+                )
+                return self._user_error_reply(
+                    spec,
+                    ValueError(
+                        f"Task {spec.name} has num_returns={n} but returned {got}; return a tuple or list of {n} values"
+                    ),
+                )
             values = list(result)
         cw = self.cw
-        for oid, value in zip(spec.return_ids, values):
+        # Actor creation has a return id (the handle object) but no value.
+        for oid, value in zip(spec.return_ids, values, strict=False):
             try:
                 ser = serialization.serialize(value, path="return value")
                 stored = cw._store_serialized(oid, ser, owner=spec.caller_address)
@@ -349,14 +371,18 @@ class TaskExecutor:
             reply.worker_exiting = True
         return reply
 
-    def _user_error_reply(self, spec: common_pb2.TaskSpec, exc: BaseException) -> core_worker_pb2.PushTaskReply:
+    def _user_error_reply(
+        self, spec: common_pb2.TaskSpec, exc: BaseException
+    ) -> core_worker_pb2.PushTaskReply:
         if isinstance(exc, rex.RayError) and not isinstance(exc, rex.RaySerializationError):
             err: BaseException = exc
         else:
             err = errors.task_error(spec.name, exc, self._pid, self.cw.address.ip_address)
         return self._error_reply(spec, err, True)
 
-    def _error_reply(self, spec: common_pb2.TaskSpec, exc: BaseException, app_error: bool) -> core_worker_pb2.PushTaskReply:
+    def _error_reply(
+        self, spec: common_pb2.TaskSpec, exc: BaseException, app_error: bool
+    ) -> core_worker_pb2.PushTaskReply:
         frame = errors.error_frame(exc, spec.task_id)
         reply = core_worker_pb2.PushTaskReply(is_application_error=app_error)
         for oid in spec.return_ids:
@@ -379,7 +405,9 @@ class TaskExecutor:
         if ident == threading.main_thread().ident:
             signal.pthread_kill(ident, signal.SIGINT)
         else:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt))
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt)
+            )
         return True
 
     def kill_actor(self, force: bool, reason: str) -> None:

@@ -72,7 +72,9 @@ class TaskManager:
             cw.store_returned_object(ret)
         cw.refs.remove_submitted(entry.arg_ids)
 
-    def fail(self, entry: TaskEntry, exc: BaseException | None = None, frame: bytes | None = None) -> None:
+    def fail(
+        self, entry: TaskEntry, exc: BaseException | None = None, frame: bytes | None = None
+    ) -> None:
         """Makes every return of the task raise `exc` (or hold the given ERROR frame)."""
         if not self._finish(entry):
             return

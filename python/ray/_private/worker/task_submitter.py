@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import grpc
-
 from ray import exceptions as rex
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, core_worker_pb2, node_manager_pb2
@@ -66,7 +65,10 @@ class NormalTaskSubmitter:
 
     def queue(self, entry: TaskEntry) -> None:
         spec = entry.spec
-        key = (tuple(sorted(spec.required_resources.items())), spec.scheduling_strategy.SerializeToString())
+        key = (
+            tuple(sorted(spec.required_resources.items())),
+            spec.scheduling_strategy.SerializeToString(),
+        )
         with self._lock:
             ks = self._keys.get(key)
             if ks is None:
@@ -127,7 +129,9 @@ class NormalTaskSubmitter:
                 return
             logger.warning("lease request failed (%s); retrying", err.code())
             if failures > 20:
-                self._fail_queue(ks, rex.RaySystemError(f"the node manager is unreachable: {err.details()}"))
+                self._fail_queue(
+                    ks, rex.RaySystemError(f"the node manager is unreachable: {err.details()}")
+                )
                 return
             cw.timers.call_later(min(0.1 * failures, 2.0), lambda: self._retry_lease(ks))
             return
@@ -162,7 +166,9 @@ class NormalTaskSubmitter:
     def _schedule_idle_return(self, ks: _KeyState, w: LeasedWorker) -> None:
         w.idle_epoch += 1
         epoch = w.idle_epoch
-        self._cw.timers.call_later(constants.IDLE_LEASE_TIMEOUT_S, lambda: self._maybe_return(ks, w, epoch))
+        self._cw.timers.call_later(
+            constants.IDLE_LEASE_TIMEOUT_S, lambda: self._maybe_return(ks, w, epoch)
+        )
 
     def _maybe_return(self, ks: _KeyState, w: LeasedWorker, epoch: int) -> None:
         with self._lock:
@@ -256,7 +262,8 @@ class NormalTaskSubmitter:
         elif entry.retries_left != 0 and not cw.shutting_down:
             logger.info(
                 "task %s failed because its worker died (%s); retrying",
-                entry.spec.name, info.description if info else err.code(),
+                entry.spec.name,
+                info.description if info else err.code(),
             )
             self._retry(entry)
         else:

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     process.add_common_args(parser)
     opts = parser.parse_args(argv)
     process.setup_process_logging(
-        "worker", os.path.join(opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log")
+        "worker",
+        os.path.join(opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log"),
     )
     # Workers exit as soon as their node manager goes.
     process.watch_lifeline(opts.lifeline_fd, lambda: os._exit(0))
