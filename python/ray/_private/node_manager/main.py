@@ -20,10 +20,6 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
-    import faulthandler
-    import sys as _sys  # QA-DEBUG
-
-    faulthandler.register(signal.SIGUSR1, file=_sys.stderr, all_threads=True)  # QA-DEBUG
     parser = argparse.ArgumentParser(description="Ray node manager")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
