@@ -372,7 +372,14 @@ def test_actor_pool(ray_start_regular_shared) -> None:
 
     pool = ActorPool([Doubler.remote(), Doubler.remote()])
     assert list(pool.map(lambda a, v: a.double.remote(v), range(6))) == [0, 2, 4, 6, 8, 10]
-    assert sorted(pool.map_unordered(lambda a, v: a.double.remote(v), range(6))) == [0, 2, 4, 6, 8, 10]
+    assert sorted(pool.map_unordered(lambda a, v: a.double.remote(v), range(6))) == [
+        0,
+        2,
+        4,
+        6,
+        8,
+        10,
+    ]
     pool.submit(lambda a, v: a.double.remote(v), 21)
     assert pool.has_next()
     assert pool.get_next() == 42

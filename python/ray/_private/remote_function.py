@@ -80,6 +80,7 @@ class RemoteFunction:
             max_retries,
             bool(retry_exceptions),
             opts.scheduling_strategy(options.get("scheduling_strategy")),
+            max_calls=options.get("max_calls") or 0,
         )
         if num_returns == 1:
             return refs[0]

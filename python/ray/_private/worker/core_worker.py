@@ -289,9 +289,16 @@ class CoreWorker:
     ) -> tuple[list[ObjectRef], list[ObjectRef]]:
         oids = [r._id for r in refs]
         missing = [r for r in refs if not self.memory_store.contains(r._id)]
+        blocked = False
         if missing and timeout != 0:
             self._start_fetches(missing)
-        ready_set = self.memory_store.wait(oids, num_returns, timeout)
+            if len(refs) - len(missing) < num_returns:
+                blocked = self._notify_blocked(True)
+        try:
+            ready_set = self.memory_store.wait(oids, num_returns, timeout)
+        finally:
+            if blocked:
+                self._notify_blocked(False)
         ready, not_ready = [], []
         for r in refs:
             if r._id in ready_set and len(ready) < num_returns:
@@ -588,6 +595,7 @@ class CoreWorker:
         max_retries: int,
         retry_exceptions: bool,
         strategy: common_pb2.SchedulingStrategy | None = None,
+        max_calls: int = 0,
     ) -> list[ObjectRef]:
         task_args, arg_ids, keep = self.build_args(args, kwargs)
         spec = common_pb2.TaskSpec(
@@ -603,6 +611,7 @@ class CoreWorker:
             max_retries=max_retries,
             retry_exceptions=retry_exceptions,
             parent_task_id=self.context.task_id,
+            max_calls=max_calls,
         )
         if strategy is not None:
             spec.scheduling_strategy.CopyFrom(strategy)
@@ -661,6 +670,20 @@ class CoreWorker:
             self.actor_submitter.cancel(entry)
         else:
             self.submitter.cancel(entry, force, recursive)
+
+    def cancel_children(self, parent_task_id: bytes, force: bool) -> None:
+        """Cancels the tasks this process submitted while running `parent_task_id` (recursive cancel)."""
+        children = [
+            e
+            for e in list(self.task_manager.tasks.values())
+            if e.spec.parent_task_id == parent_task_id
+        ]
+        for entry in children:
+            if entry.spec.type == common_pb2.TASK_TYPE_NORMAL:
+                try:
+                    self.submitter.cancel(entry, force, True)
+                except Exception as err:  # noqa: BLE001 - best effort
+                    logger.debug("could not cancel child task: %s", err)
 
     def warn_infeasible(self, resources: dict[str, float], num_tasks: int) -> None:
         total: dict[str, float] = defaultdict(float)

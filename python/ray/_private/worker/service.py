@@ -44,7 +44,11 @@ class CoreWorkerServicer(core_worker_pb2_grpc.CoreWorkerServiceServicer):
 
     def CancelTask(self, request, context):  # noqa: N802
         executor = self._cw.executor
-        attempted = executor.cancel(request.task_id, request.force) if executor else False
+        attempted = (
+            executor.cancel(request.task_id, request.force, request.recursive)
+            if executor
+            else False
+        )
         return pb.CancelTaskReply(attempted=attempted)
 
     def KillActor(self, request, context):  # noqa: N802

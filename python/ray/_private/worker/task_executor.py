@@ -71,6 +71,7 @@ class TaskExecutor:
         self._waiting: dict[bytes, dict[int, _Job]] = {}
         self._exiting = False
         self._pid = os.getpid()
+        self._calls: dict[bytes, int] = {}
 
     # ---- intake ----------------------------------------------------------------------
 
@@ -182,14 +183,17 @@ class TaskExecutor:
             self._exit_soon()
 
     def _execute(self, spec: common_pb2.TaskSpec) -> core_worker_pb2.PushTaskReply:
-        if spec.task_id in self._cancelled:
+        with self._lock:
+            # Registered before arguments are fetched, so a cancel can interrupt that too.
+            cancelled = spec.task_id in self._cancelled
+            if not cancelled:
+                self._running[spec.task_id] = threading.get_ident()
+        if cancelled:
             return self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
         try:
-            fn = self._resolve_function(spec)
-            args, kwargs = self._resolve_args(spec)
-            with self._lock:
-                self._running[spec.task_id] = threading.get_ident()
             try:
+                fn = self._resolve_function(spec)
+                args, kwargs = self._resolve_args(spec)
                 if spec.type == common_pb2.TASK_TYPE_ACTOR_CREATION:
                     return self._create_actor(spec, fn, args, kwargs)
                 result = fn(*args, **kwargs)
@@ -205,7 +209,15 @@ class TaskExecutor:
             return self._make_reply(spec, None)
         except Exception as exc:  # noqa: BLE001 - user code
             return self._user_error_reply(spec, exc)
-        return self._make_reply(spec, result)
+        reply = self._make_reply(spec, result)
+        if spec.max_calls > 0 and spec.type == common_pb2.TASK_TYPE_NORMAL:
+            key = spec.function.function_hash
+            self._calls[key] = self._calls.get(key, 0) + 1
+            if self._calls[key] >= spec.max_calls:
+                # max_calls reached: the submitter returns the lease with disconnect, and the
+                # node manager ends this process once the reply is out.
+                reply.worker_exiting = True
+        return reply
 
     async def _run_async(self, job: _Job) -> None:
         request = job.request
@@ -393,10 +405,12 @@ class TaskExecutor:
 
     # ---- control ---------------------------------------------------------------------
 
-    def cancel(self, task_id: bytes, force: bool) -> bool:
+    def cancel(self, task_id: bytes, force: bool, recursive: bool = True) -> bool:
         with self._lock:
             self._cancelled.add(task_id)
             ident = self._running.get(task_id)
+        if recursive:
+            self.cw.cancel_children(task_id, force)
         if ident is None:
             return False
         if force:

@@ -64,6 +64,9 @@ class NormalTaskSubmitter:
         self._cw.resolver.resolve(entry, self.queue)
 
     def queue(self, entry: TaskEntry) -> None:
+        if entry.cancelled:
+            self._cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
+            return
         spec = entry.spec
         key = (
             tuple(sorted(spec.required_resources.items())),
@@ -231,9 +234,13 @@ class NormalTaskSubmitter:
         with self._lock:
             w.in_flight -= 1
             w.tasks.discard(entry.spec.task_id)
-            if reply.worker_exiting and w in ks.workers:
+            exiting = reply.worker_exiting and not w.dead
+            if exiting:
                 w.dead = True
-                ks.workers.remove(w)
+                if w in ks.workers:
+                    ks.workers.remove(w)
+        if exiting:
+            self._return(w, disconnect=True)
         if (
             reply.is_application_error
             and entry.spec.retry_exceptions
