@@ -29,10 +29,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     process.add_common_args(parser)
     opts = parser.parse_args(argv)
-    process.setup_process_logging(
-        "worker",
-        os.path.join(opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log"),
-    )
+    log_path = os.path.join(opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log")
+    process.setup_process_logging("worker", log_path)
+    # `kill -USR1 <pid>` writes every thread's stack to the worker's log, for debugging hangs.
+    stack_log = open(log_path, "a")  # noqa: SIM115 - lives as long as the process
+    faulthandler.register(signal.SIGUSR1, file=stack_log, all_threads=True)
     # Workers exit as soon as their node manager goes.
     process.watch_lifeline(opts.lifeline_fd, lambda: os._exit(0))
     token = os.environ[constants.TOKEN_ENV]
