@@ -65,10 +65,13 @@ class GcsServer:
         self.actors.on_worker_dead(report)
 
     def run_health_checks(self) -> None:
+        rounds = 0
         while not self._stop.wait(constants.HEARTBEAT_PERIOD_S):
+            rounds += 1
             try:
                 self.nodes.check_timeouts()
-                self.actors.check_owners()
+                if rounds % 4 == 0:  # owners of actors: every few heartbeats is enough
+                    self.actors.check_owners()
             except Exception:  # noqa: BLE001 - the checker must survive one bad round
                 logger.exception("health check failed")
 
