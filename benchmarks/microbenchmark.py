@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import psutil
+
 import ray
 
 NUM_CPUS = 2

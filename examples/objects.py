@@ -9,6 +9,7 @@ objects kept alive by reference counting. Run: `python examples/objects.py`.
 import time
 
 import numpy as np
+
 import ray
 from ray.exceptions import GetTimeoutError
 

@@ -83,6 +83,7 @@ def value_from_json(node: dict[str, Any]) -> Any:
         return {value_from_json(key): value_from_json(item) for key, item in payload}
     if kind == "array":
         import numpy as np
+
         from ray._private.serialization.xlang import DTYPE_NAMES
 
         codes = {name: code for code, name in DTYPE_NAMES.items()}

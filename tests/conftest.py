@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import ray
 from utils import Cluster, assert_no_leaks, child_processes, shm_entries, wait_for_condition
+
+import ray
 
 __all__ = ["wait_for_condition"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import psutil
-import ray
 from utils import wait_for_condition
+
+import ray
 
 
 @ray.remote

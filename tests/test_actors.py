@@ -9,10 +9,11 @@ import time
 
 import psutil
 import pytest
+from utils import wait_for_condition
+
 import ray
 from ray.exceptions import ActorDiedError, RayActorError, RayTaskError
 from ray.util import ActorPool
-from utils import wait_for_condition
 
 
 @ray.remote

@@ -12,8 +12,9 @@ import time
 
 import numpy as np
 import pytest
-import ray
 from utils import wait_for_condition
+
+import ray
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -22,6 +22,7 @@ from typing import Any
 import grpc
 import psutil
 import pytest
+
 from ray._private.cli.processes import STARTED_PROCESSES_FILE
 from ray._private.generated import gcs_pb2, gcs_pb2_grpc
 from ray._private.session import CURRENT_CLUSTER_FILE, Session

@@ -14,9 +14,10 @@ import threading
 import time
 
 import pytest
+from utils import wait_for_condition
+
 import ray
 from ray.exceptions import RayError, RayTaskError, TaskCancelledError, WorkerCrashedError
-from utils import wait_for_condition
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -11,8 +11,9 @@ import sys
 
 import psutil
 import pytest
-import ray
 from utils import alive, describe, new_shm_entries, shm_entries, start_driver, wait_for_condition
+
+import ray
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -5,8 +5,9 @@ and leave it when removed. (Scheduling across nodes is tested once it is built.)
 from __future__ import annotations
 
 import pytest
-import ray
 from utils import wait_for_condition
+
+import ray
 
 pytestmark = pytest.mark.timeout(120)
 

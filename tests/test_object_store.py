@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ray._private.object_store import (
     ObjectExistsError,
     ObjectStore,

@@ -12,6 +12,7 @@ import time
 import cloudpickle
 import numpy as np
 import pytest
+
 import ray
 from ray.exceptions import GetTimeoutError, RayTimeoutError
 

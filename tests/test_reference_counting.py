@@ -13,9 +13,10 @@ import time
 
 import numpy as np
 import pytest
+from utils import wait_for_condition
+
 import ray
 from ray.exceptions import ObjectStoreFullError
-from utils import wait_for_condition
 
 pytestmark = pytest.mark.timeout(120)
 

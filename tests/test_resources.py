@@ -11,8 +11,9 @@ import os
 import time
 
 import pytest
-import ray
 from utils import wait_for_condition
+
+import ray
 
 pytestmark = pytest.mark.timeout(90)
 

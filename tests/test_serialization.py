@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from ray._private.generated import common_pb2
 from ray._private.serialization import (
     ErrorValue,

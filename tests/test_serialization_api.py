@@ -18,6 +18,7 @@ import uuid
 
 import numpy as np
 import pytest
+
 import ray
 
 pytestmark = pytest.mark.timeout(60)

@@ -12,6 +12,7 @@ from concurrent import futures
 from typing import Any, TypeVar
 
 import grpc
+
 from ray._private import constants
 
 logger = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import grpc
+
 from ray._private import constants
 from ray._private import session as session_mod
 from ray._private.cli.processes import (

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import grpc
 import psutil
+
 from ray._private import constants
 from ray._private import session as session_mod
 from ray._private.node_manager.client import NodeManagerClient

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import grpc
+
 from ray._private import constants, ids, rpc, serialization
 from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.client import NodeManagerClient

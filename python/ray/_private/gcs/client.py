@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import grpc
+
 from ray._private import constants, rpc
 from ray._private.generated import common_pb2, gcs_pb2, gcs_pb2_grpc
 

@@ -6,6 +6,7 @@ import logging
 import queue
 
 import grpc
+
 from ray._private.gcs.server import GcsServer
 from ray._private.generated import gcs_pb2, gcs_pb2_grpc
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+
 from ray._private import constants, ids, rpc
 from ray._private.gcs.client import GcsClient
 from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_manager_pb2

@@ -6,6 +6,7 @@ import logging
 import threading
 
 import grpc
+
 from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
 from ray._private.node_manager.node_manager import NodeManager

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import DecodeError
+
 from ray._private.generated import common_pb2
 
 from . import pickle5, xlang

@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from google.protobuf.message import DecodeError
+
 from ray._private.generated import common_pb2
 
 from .frame import FrameError

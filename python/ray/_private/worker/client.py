@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import grpc
+
 from ray._private import constants, rpc
 from ray._private.generated import common_pb2, core_worker_pb2_grpc
 from ray._private.generated import core_worker_pb2 as pb

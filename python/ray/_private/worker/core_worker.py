@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
+
 from ray import exceptions as rex
 from ray._private import constants, ids, rpc, serialization
 from ray._private.gcs.client import GcsClient

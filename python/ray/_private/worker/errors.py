@@ -11,6 +11,7 @@ import logging
 import traceback as tb
 
 import cloudpickle
+
 from ray import exceptions as rex
 from ray._private import serialization
 from ray._private.generated import common_pb2

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import cloudpickle
+
 from ray._private.gcs.client import GcsClient
 
 logger = logging.getLogger(__name__)

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import grpc
+
 from ray._private import constants
 from ray._private.generated import core_worker_pb2 as pb
 from ray._private.generated import core_worker_pb2_grpc

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import grpc
+
 from ray import exceptions as rex
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, core_worker_pb2, node_manager_pb2

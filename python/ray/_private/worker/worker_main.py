@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     process.add_common_args(parser)
     opts = parser.parse_args(argv)
-    log_path = os.path.join(opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log")
+    log_path = os.path.join(
+        opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log"
+    )
     process.setup_process_logging("worker", log_path)
     # `kill -USR1 <pid>` writes every thread's stack to the worker's log, for debugging hangs.
     stack_log = open(log_path, "a")  # noqa: SIM115 - lives as long as the process
