@@ -214,14 +214,7 @@ class ActorManager:
                 owner = a.info.owner_address
                 owners.setdefault(owner.worker_id, (owner, []))[1].append(a.info.actor_id)
         for owner, actor_ids in owners.values():
-            client = CoreWorkerClient(owner, self._md)
-            try:
-                client.stub.GetObjectStatus(
-                    core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self._md
-                )
-            except grpc.RpcError as err:
-                if err.code() != grpc.StatusCode.UNAVAILABLE:
-                    continue
+            if CoreWorkerClient(owner, self._md).is_gone():
                 for actor_id in actor_ids:
                     self.kill_actor(
                         actor_id, True, True, "its owner (the process that created it) died"

@@ -11,11 +11,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
 from ray._private import constants, ids, rpc
 from ray._private.gcs.client import GcsClient
-from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_manager_pb2
+from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.resources import Allocation, NodeResources, to_fixed
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
 from ray._private.object_store import ObjectStore
@@ -445,14 +443,7 @@ class NodeManager:
                         lease.lease_id
                     )
         for address, lease_ids in holders.values():
-            client = CoreWorkerClient(address, self._md)
-            try:
-                client.stub.GetObjectStatus(
-                    core_worker_pb2.GetObjectStatusRequest(), timeout=2.0, metadata=self._md
-                )
-            except grpc.RpcError as err:
-                if err.code() != grpc.StatusCode.UNAVAILABLE:
-                    continue
+            if CoreWorkerClient(address, self._md).is_gone():
                 logger.info(
                     "lease holder %s:%d is gone; ending its %d lease(s)",
                     address.ip_address,

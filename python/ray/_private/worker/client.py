@@ -64,5 +64,18 @@ class CoreWorkerClient:
         req = pb.KillActorRequest(actor_id=actor_id, force=force, reason=reason)
         self.stub.KillActor(req, timeout=5.0, metadata=self._md)
 
+    def is_gone(self, timeout_s: float = 2.0) -> bool:
+        """True if the process is certainly gone (its port refuses connections).
+
+        A slow or busy process is not gone: only UNAVAILABLE counts.
+        """
+        try:
+            self.stub.GetObjectStatus(
+                pb.GetObjectStatusRequest(), timeout=timeout_s, metadata=self._md
+            )
+        except grpc.RpcError as err:
+            return err.code() == grpc.StatusCode.UNAVAILABLE
+        return False
+
     def exit(self, force: bool = False) -> bool:
         return self.stub.Exit(pb.ExitRequest(force=force), timeout=5.0, metadata=self._md).will_exit

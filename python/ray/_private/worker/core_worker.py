@@ -158,7 +158,10 @@ class CoreWorker:
                 "ray.put() of an ObjectRef is not allowed: pass the ref itself, or wrap it "
                 "in a list to store a reference to it"
             )
-        ser = serialization.serialize(value, path="ray.put() value")
+        return self._put_serialized(serialization.serialize(value, path="ray.put() value"))
+
+    def _put_serialized(self, ser: serialization.SerializedObject) -> ObjectRef:
+        """Stores a serialized value as a new object owned by this process."""
         oid = ids.new_put_object_id(self.job_id or b"\0\0\0\0")
         self.refs.add_owned(oid)
         stored = self._store_serialized(oid, ser)
@@ -562,17 +565,12 @@ class CoreWorker:
                     for r in ser.contained_refs:
                         arg.nested_refs.append(self._ref_proto(r))
                         arg_ids.append(r._id)
-                else:
-                    oid = ids.new_put_object_id(self.job_id or b"\0\0\0\0")
-                    self.refs.add_owned(oid)
-                    stored = self._store_serialized(oid, ser)
-                    ref = ObjectRef(oid, None)
-                    self._hold_nested(oid, ser.contained_refs)
-                    self.memory_store.put(oid, stored)
+                else:  # large arguments go to the object store, as Ray does
+                    ref = self._put_serialized(ser)
                     keep.append(ref)
-                    arg.object_ref.object_id = oid
+                    arg.object_ref.object_id = ref._id
                     arg.object_ref.owner_address.CopyFrom(self.address)
-                    arg_ids.append(oid)
+                    arg_ids.append(ref._id)
             out.append(arg)
         return out, arg_ids, keep
 
