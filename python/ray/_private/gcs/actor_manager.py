@@ -245,12 +245,7 @@ class ActorManager:
                 nodes, dict(actor.spec.required_resources), dict(creation.placement_resources)
             )
             if node is None:
-                if not warned:
-                    warned = True
-                    self._warn_driver(
-                        actor, "no node can ever hold this actor's resources; it stays pending"
-                    )
-                time.sleep(0.5)
+                warned = self._wait_infeasible(actor, warned)
                 continue
             nm = NodeManagerClient(
                 f"{node.node_manager_address}:{node.node_manager_port}", self._gcs.token
@@ -271,17 +266,21 @@ class ActorManager:
                 time.sleep(0.2)
                 continue
             if reply.infeasible:
-                if not warned:
-                    warned = True
-                    self._warn_driver(
-                        actor, "no node can ever hold this actor's resources; it stays pending"
-                    )
-                time.sleep(0.5)
+                warned = self._wait_infeasible(actor, warned)
                 continue
             if not reply.worker_address.port:
                 continue
             if self._run_creation_task(actor, incarnation, nm, reply):
                 return
+
+    def _wait_infeasible(self, actor: _Actor, warned: bool) -> bool:
+        """No node fits the actor: warn its driver once, then wait a little. Returns `warned`."""
+        if not warned:
+            self._warn_driver(
+                actor, "no node can ever hold this actor's resources; it stays pending"
+            )
+        time.sleep(0.5)
+        return True
 
     def _pick_node(
         self, nodes: list[gcs_pb2.NodeInfo], need: dict[str, float], place: dict[str, float]
