@@ -57,3 +57,21 @@ def test_actor_resources_and_gpus(shutdown_only) -> None:
     ray.get(c.get.remote())
     wait_for_condition(lambda: ray.available_resources().get("CPU") == 1.0)
     assert "Custom" not in ray.available_resources()
+
+
+def test_infeasible_actor_stays_pending_and_warns(shutdown_only, capfd) -> None:
+    ray.init(num_cpus=1)
+
+    @ray.remote(num_gpus=1)
+    class NeedsGpu:
+        def ping(self) -> str:
+            return "pong"
+
+    a = NeedsGpu.remote()
+    ready, _ = ray.wait([a.ping.remote()], timeout=1.0)
+    assert ready == []
+
+    def warned() -> bool:
+        return "no node can ever hold this actor's resources" in capfd.readouterr().err
+
+    wait_for_condition(warned, timeout=10)
