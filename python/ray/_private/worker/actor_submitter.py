@@ -337,9 +337,6 @@ class ActorTaskSubmitter:
 
         cw.callbacks.submit(kill)
 
-    def kill_local_state(self, actor_id: bytes) -> None:
-        pass
-
     def cancel(self, entry: TaskEntry) -> None:
         entry.cancelled = True
         aq = entry.key

@@ -76,6 +76,3 @@ class CoreWorkerClient:
         except grpc.RpcError as err:
             return err.code() == grpc.StatusCode.UNAVAILABLE
         return False
-
-    def exit(self, force: bool = False) -> bool:
-        return self.stub.Exit(pb.ExitRequest(force=force), timeout=5.0, metadata=self._md).will_exit
