@@ -75,3 +75,33 @@ def test_infeasible_actor_stays_pending_and_warns(shutdown_only, capfd) -> None:
         return "no node can ever hold this actor's resources" in capfd.readouterr().err
 
     wait_for_condition(warned, timeout=10)
+
+
+def test_actor_runs_later_calls_when_an_earlier_one_never_arrives(
+    shutdown_only, monkeypatch
+) -> None:
+    from ray._private import ids, runtime, serialization
+    from ray._private.generated import common_pb2, core_worker_pb2
+
+    monkeypatch.setenv("RAY_SEQUENCE_GAP_TIMEOUT_S", "1")
+    ray.init(num_cpus=1)
+    c = Counter.remote()
+    assert ray.get(c.increment.remote()) == 1
+    cw = runtime.core_worker()
+    info = cw.gcs.get_actor_info(c._ray_actor_id)
+    task_id = ids.new_task_id(cw.job_id)
+    spec = common_pb2.TaskSpec(
+        task_id=task_id,
+        job_id=cw.job_id,
+        type=common_pb2.TASK_TYPE_ACTOR,
+        name="Counter.increment",
+        function=common_pb2.FunctionDescriptor(class_name="Counter", function_name="increment"),
+        num_returns=1,
+        return_ids=[ids.object_id_for_return(task_id, 1)],
+        caller_address=cw.address,
+        actor_id=c._ray_actor_id,
+        sequence_number=1,  # call 0 of this (made-up) caller never arrives
+    )
+    request = core_worker_pb2.PushTaskRequest(task_spec=spec, caller_worker_id=b"x" * 28)
+    reply = cw.worker_client(info.address).stub.PushTask(request, timeout=60, metadata=cw.token_md)
+    assert serialization.deserialize(reply.return_objects[0].data) == 2

@@ -42,6 +42,8 @@ class _ActorQueue:
     in_flight: dict = field(default_factory=dict)
     address: common_pb2.Address | None = None
     next_seq: int = 0
+    # The worker the sequence numbers count for.
+    seq_worker: bytes = b""
     dead: common_pb2.ErrorInfo | None = None
     resolving: bool = False
     failed_worker: bytes = b""
@@ -185,7 +187,9 @@ class ActorTaskSubmitter:
         try:
             reply = fut.result()
         except grpc.RpcError as err:
-            logger.debug("actor call %s failed: %s", entry.spec.name, err.code())
+            logger.warning(
+                "actor call %s failed: %s %s", entry.spec.name, err.code(), err.details()
+            )
             with self._lock:
                 aq.in_flight.pop(entry.spec.task_id, None)
                 if aq.address is not None and aq.address.worker_id == address.worker_id:
@@ -233,7 +237,10 @@ class ActorTaskSubmitter:
         ).start()
 
     def _resolve(self, aq: _ActorQueue) -> None:
+        """Finds the actor's live address (after creation, a restart or a failed call)."""
         cw = self._cw
+        backoff = 0.02
+        stale_since = 0.0
         while aq.resolving and not cw.shutting_down:
             try:
                 info = cw.gcs.get_actor_info(aq.actor_id, wait_timeout_s=constants.LONG_POLL_S)
@@ -247,34 +254,55 @@ class ActorTaskSubmitter:
             if info.state == gcs_pb2.ACTOR_STATE_DEAD:
                 self._on_dead(aq, info.death_cause)
                 return
-            if (
-                info.state == gcs_pb2.ACTOR_STATE_ALIVE
-                and info.address.worker_id != aq.failed_worker
-            ):
-                with self._lock:
-                    aq.resolving = False
-                    new_worker = (
-                        aq.address is None or aq.address.worker_id != info.address.worker_id
+            if info.state == gcs_pb2.ACTOR_STATE_ALIVE:
+                if info.address.worker_id != aq.failed_worker:
+                    self._use_address(aq, info.address, restarted=True)
+                    return
+                # The GCS still lists the worker a call failed on: it is dying, or the
+                # failure was a passing network error. Ask the worker itself.
+                stale_since = stale_since or time.monotonic()
+                if (
+                    time.monotonic() - stale_since > 1.0
+                    and not cw.worker_client(info.address).is_gone()
+                ):
+                    logger.warning(
+                        "actor %s is reachable again after a failed call", ids.short(aq.actor_id)
                     )
-                    aq.address = info.address
-                    if new_worker:
-                        aq.next_seq = 0
-                    lost, aq.lost = aq.lost, []
-                    self._release_creation_args(aq)
-                for entry in lost:
-                    self._fail(
-                        entry,
-                        common_pb2.ErrorInfo(
-                            type=common_pb2.ERROR_TYPE_ACTOR_DIED,
-                            actor_id=aq.actor_id,
-                            message="The actor died unexpectedly before finishing this task; it has been "
-                            "restarted. Set max_task_retries to retry calls that were running.",
-                        ),
-                    )
-                with self._lock:
-                    self._send(aq)
-                return
-            time.sleep(0.02)
+                    self._use_address(aq, info.address, restarted=False)
+                    return
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 0.5)
+
+    def _use_address(self, aq: _ActorQueue, address: common_pb2.Address, restarted: bool) -> None:
+        """Sends queued calls to `address`; fails calls that were lost on the way."""
+        with self._lock:
+            aq.resolving = False
+            aq.failed_worker = b""
+            if aq.seq_worker != address.worker_id:  # a new process: its call order starts at 0
+                aq.seq_worker = address.worker_id
+                aq.next_seq = 0
+            aq.address = address
+            lost, aq.lost = aq.lost, []
+            self._release_creation_args(aq)
+        if restarted:
+            message = (
+                "The actor died unexpectedly before finishing this task; it has been "
+                "restarted. Set max_task_retries to retry calls that were running."
+            )
+        else:
+            message = (
+                "The connection to the actor failed while this call was in flight; it may or "
+                "may not have run. Set max_task_retries to retry such calls."
+            )
+        for entry in lost:
+            self._fail(
+                entry,
+                common_pb2.ErrorInfo(
+                    type=common_pb2.ERROR_TYPE_ACTOR_DIED, actor_id=aq.actor_id, message=message
+                ),
+            )
+        with self._lock:
+            self._send(aq)
 
     def _on_dead(self, aq: _ActorQueue, cause: common_pb2.ErrorInfo) -> None:
         with self._lock:

@@ -18,11 +18,12 @@ import queue
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ray import exceptions as rex
-from ray._private import serialization
+from ray._private import constants, serialization
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.object_ref import ObjectRef, collect_borrows
 from ray._private.worker import errors
@@ -69,6 +70,8 @@ class TaskExecutor:
         self._async_sem: asyncio.Semaphore | None = None
         self._next_seq: dict[bytes, int] = {}
         self._waiting: dict[bytes, dict[int, _Job]] = {}
+        self._gap_since: dict[bytes, float] = {}
+        self._gap_watch = False
         self._exiting = False
         self._pid = os.getpid()
         self._calls: dict[bytes, int] = {}
@@ -97,21 +100,61 @@ class TaskExecutor:
         """Dispatches actor calls in per-caller sequence order."""
         spec = job.request.task_spec
         caller = job.request.caller_worker_id or spec.caller_address.worker_id
-        ready: list[_Job] = []
         with self._lock:
             expected = self._next_seq.get(caller, 0)
-            seq = spec.sequence_number
-            if seq < expected:
-                ready.append(job)  # a resend of an earlier call
+            if spec.sequence_number < expected:
+                ready = [job]  # a resend of an earlier call
             else:
-                self._waiting.setdefault(caller, {})[seq] = job
-                waiting = self._waiting[caller]
-                while expected in waiting:
-                    ready.append(waiting.pop(expected))
-                    expected += 1
-                self._next_seq[caller] = expected
+                self._waiting.setdefault(caller, {})[spec.sequence_number] = job
+                ready = self._take_ready(caller, expected)
+                if self._waiting.get(caller):
+                    self._gap_since.setdefault(caller, time.monotonic())
+                    self._start_gap_watch()
         for j in ready:
             self._dispatch_actor_call(j)
+
+    def _take_ready(self, caller: bytes, expected: int) -> list[_Job]:
+        """Pops the caller's calls that are next in sequence. Lock held."""
+        waiting = self._waiting.get(caller, {})
+        ready = []
+        while expected in waiting:
+            ready.append(waiting.pop(expected))
+            expected += 1
+        self._next_seq[caller] = expected
+        if not waiting:
+            self._waiting.pop(caller, None)
+            self._gap_since.pop(caller, None)
+        return ready
+
+    def _start_gap_watch(self) -> None:
+        if not self._gap_watch:
+            self._gap_watch = True
+            threading.Thread(target=self._watch_gaps, name="actor-gaps", daemon=True).start()
+
+    def _watch_gaps(self) -> None:
+        """Nothing waits forever: a call that never arrives (its sender's push failed) is
+        skipped after SEQUENCE_GAP_TIMEOUT_S, so the caller's later calls still run."""
+        while True:
+            time.sleep(1.0)
+            ready: list[_Job] = []
+            now = time.monotonic()
+            with self._lock:
+                for caller, since in list(self._gap_since.items()):
+                    waiting = self._waiting.get(caller)
+                    if not waiting or now - since < constants.SEQUENCE_GAP_TIMEOUT_S:
+                        continue
+                    skip_to = min(waiting)
+                    logger.warning(
+                        "actor calls %d..%d from one caller never arrived; running its later calls",
+                        self._next_seq.get(caller, 0),
+                        skip_to - 1,
+                    )
+                    self._gap_since.pop(caller, None)
+                    ready.extend(self._take_ready(caller, skip_to))
+                    if self._waiting.get(caller):
+                        self._gap_since[caller] = now
+            for j in ready:
+                self._dispatch_actor_call(j)
 
     def _dispatch_actor_call(self, job: _Job) -> None:
         if self._loop is not None:
