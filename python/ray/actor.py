@@ -164,6 +164,7 @@ class ActorClass:
             self._is_async,
             handle_ref,
             options["max_task_retries"],
+            max_concurrency,
         )
 
 
@@ -187,6 +188,7 @@ class ActorHandle:
         is_async: bool,
         handle_ref: ObjectRef | None,
         max_task_retries: int,
+        max_concurrency: int = 1,
     ) -> None:
         self._ray_actor_id = actor_id
         self._ray_class_name = class_name
@@ -194,6 +196,7 @@ class ActorHandle:
         self._ray_is_async = is_async
         self._ray_handle_ref = handle_ref
         self._ray_max_task_retries = max_task_retries
+        self._ray_max_concurrency = max_concurrency
 
     @classmethod
     def _from_info(cls, info: gcs_pb2.ActorInfo) -> ActorHandle:
@@ -212,6 +215,7 @@ class ActorHandle:
             creation.is_async,
             handle_ref,
             creation.max_task_retries,
+            creation.max_concurrency or 1,
         )
 
     @classmethod
@@ -244,6 +248,7 @@ class ActorHandle:
                 self._ray_is_async,
                 self._ray_handle_ref,
                 self._ray_max_task_retries,
+                self._ray_max_concurrency,
             ),
         )
 
@@ -321,6 +326,7 @@ class ActorMethod:
             kwargs,
             self._num_returns,
             h._ray_max_task_retries,
+            h._ray_max_concurrency,
             self._task_name,
         )
         if self._num_returns == 1:

@@ -40,6 +40,9 @@ IDLE_WORKER_KILL_S = _env_float("IDLE_WORKER_KILL_S", 10.0)
 MAX_EXTRA_WORKERS = _env_int("MAX_EXTRA_WORKERS", 64)
 # Warn when a task waits this long for resources no node has.
 INFEASIBLE_WARNING_S = _env_float("INFEASIBLE_WARNING_S", 0.0)
+# Calls one caller keeps in flight to one actor: its max_concurrency, within these bounds.
+ACTOR_CALLS_IN_FLIGHT_MIN = _env_int("ACTOR_CALLS_IN_FLIGHT_MIN", 32)
+ACTOR_CALLS_IN_FLIGHT_MAX = _env_int("ACTOR_CALLS_IN_FLIGHT_MAX", 256)
 # An actor runs a caller's later calls if an earlier one has not arrived after this long.
 SEQUENCE_GAP_TIMEOUT_S = _env_float("SEQUENCE_GAP_TIMEOUT_S", 10.0)
 # Poll interval of long-polls (get on borrowed objects, actor state).

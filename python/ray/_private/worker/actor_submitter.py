@@ -44,6 +44,7 @@ class _ActorQueue:
     next_seq: int = 0
     # The worker the sequence numbers count for.
     seq_worker: bytes = b""
+    max_in_flight: int = 32
     dead: common_pb2.ErrorInfo | None = None
     resolving: bool = False
     failed_worker: bytes = b""
@@ -113,6 +114,7 @@ class ActorTaskSubmitter:
         kwargs: dict,
         num_returns: int,
         max_task_retries: int,
+        max_concurrency: int = 1,
         name: str | None = None,
     ) -> list[ObjectRef]:
         cw = self._cw
@@ -139,6 +141,11 @@ class ActorTaskSubmitter:
         cw.task_manager.add(entry)
         with self._lock:
             aq = self._queue(actor_id, class_name)
+            # Enough calls in flight to keep the actor busy, not thousands on one channel.
+            aq.max_in_flight = min(
+                max(max_concurrency, constants.ACTOR_CALLS_IN_FLIGHT_MIN),
+                constants.ACTOR_CALLS_IN_FLIGHT_MAX,
+            )
             entry.key = aq
             if aq.dead is not None:
                 dead = aq.dead
@@ -160,7 +167,12 @@ class ActorTaskSubmitter:
     def _send(self, aq: _ActorQueue) -> None:
         """Sends resolved calls at the head of the queue, in order. Lock held."""
         cw = self._cw
-        while aq.pending and aq.address is not None and aq.dead is None:
+        while (
+            aq.pending
+            and aq.address is not None
+            and aq.dead is None
+            and len(aq.in_flight) < aq.max_in_flight
+        ):
             entry = aq.pending[0]
             if entry.finished:
                 aq.pending.popleft()
@@ -210,6 +222,7 @@ class ActorTaskSubmitter:
             aq.in_flight.pop(entry.spec.task_id, None)
         cw.task_manager.complete(entry, reply)
         with self._lock:
+            self._send(aq)
             if (
                 reply.worker_exiting
                 and aq.address is not None
