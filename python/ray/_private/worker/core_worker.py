@@ -226,7 +226,8 @@ class CoreWorker:
         unique = list(dict.fromkeys(oids))
         missing = [oid for oid in unique if not self.memory_store.contains(oid)]
         if missing:
-            self._start_fetches([r for r in refs if r._id in set(missing)])
+            missing_set = set(missing)
+            self._start_fetches([r for r in refs if r._id in missing_set])
             blocked = self._notify_blocked(True)
             try:
                 ready = self.memory_store.wait(missing, len(missing), timeout)
