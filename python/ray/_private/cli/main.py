@@ -49,6 +49,15 @@ class CliError(Exception):
     """A failure reported to the user as one message and a non-zero exit status."""
 
 
+def _gcs_error(address: str, err: grpc.RpcError) -> CliError:
+    """The CLI error for a failed GCS call."""
+    if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+        return CliError(
+            f"The GCS at {address} refused the token: check --token / {constants.TOKEN_ENV}."
+        )
+    return CliError(f"The GCS at {address} failed: {err.code().name} {err.details()}")
+
+
 # ---- helpers -----------------------------------------------------------------------------
 
 
@@ -276,11 +285,7 @@ def _start_worker(args: argparse.Namespace) -> int:
             f"Cannot reach the GCS at {address}: is the head running, and reachable from here?"
         ) from err
     except grpc.RpcError as err:
-        if err.code() == grpc.StatusCode.UNAUTHENTICATED:
-            raise CliError(
-                f"The GCS at {address} refused the token: check --token / {constants.TOKEN_ENV}."
-            ) from err
-        raise CliError(f"The GCS at {address} failed: {err.code().name} {err.details()}") from err
+        raise _gcs_error(address, err) from err
     resources, store = _node_resources(args)
     try:
         session = session_mod.join_session(info.session_name, token)
@@ -406,11 +411,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"`ray stop` cleans up what is left of it."
         ) from err
     except grpc.RpcError as err:
-        if err.code() == grpc.StatusCode.UNAUTHENTICATED:
-            raise CliError(
-                f"The GCS at {address} refused the token: check --token / {constants.TOKEN_ENV}."
-            ) from err
-        raise CliError(f"The GCS at {address} failed: {err.code().name} {err.details()}") from err
+        raise _gcs_error(address, err) from err
     alive = [n for n in nodes if n.state == gcs_pb2.NODE_STATE_ALIVE]
     dead = [n for n in nodes if n.state != gcs_pb2.NODE_STATE_ALIVE]
     print(f"======== Cluster {address} ({info.session_name}) ========")
