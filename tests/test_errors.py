@@ -299,6 +299,25 @@ def test_retry_exceptions_gives_up(ray_start_regular_shared, tmp_path):
     assert _attempts(path) == 3
 
 
+def test_retry_exceptions_only_listed_types(ray_start_regular_shared, tmp_path):
+    path = str(tmp_path / "attempts")
+
+    @ray.remote(max_retries=3, retry_exceptions=[KeyError])
+    def flaky(path, error):
+        n = _attempt(path)
+        if n < 3:
+            raise error(f"attempt {n}")
+        return n
+
+    assert ray.get(flaky.remote(path, KeyError), timeout=60) == 3
+    other = str(tmp_path / "other")
+    with pytest.raises(ValueError, match="attempt 1"):
+        ray.get(flaky.remote(other, ValueError), timeout=60)
+    assert _attempts(other) == 1
+    with pytest.raises(TypeError, match="retry_exceptions"):
+        ray.remote(retry_exceptions=["not a type"])(lambda: None)
+
+
 # ---- cancellation ----------------------------------------------------------------------------------
 
 

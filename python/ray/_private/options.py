@@ -76,6 +76,14 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
     mc = options.get("max_concurrency")
     if mc is not None and (not isinstance(mc, int) or mc < 1):
         raise ValueError(f"max_concurrency must be a positive integer, got {mc!r}")
+    retry = options.get("retry_exceptions")
+    if retry is not None and not isinstance(retry, bool):
+        if not isinstance(retry, (list, tuple)) or not all(
+            isinstance(t, type) and issubclass(t, BaseException) for t in retry
+        ):
+            raise TypeError(
+                f"retry_exceptions must be a bool or a list of exception types, got {retry!r}"
+            )
     lifetime = options.get("lifetime")
     if lifetime not in (None, "detached", "non_detached"):
         raise ValueError(f"lifetime must be 'detached' or 'non_detached', got {lifetime!r}")

@@ -68,8 +68,6 @@ class RemoteFunction:
         if max_retries is None:
             max_retries = constants.DEFAULT_TASK_MAX_RETRIES
         retry_exceptions = options.get("retry_exceptions", False)
-        if isinstance(retry_exceptions, (list, tuple)):
-            retry_exceptions = bool(retry_exceptions)
         refs = cw.submit_task(
             self._descriptor,
             options.get("name") or self._name,
@@ -78,7 +76,7 @@ class RemoteFunction:
             num_returns,
             opts.resource_request(options, 1),
             max_retries,
-            bool(retry_exceptions),
+            retry_exceptions,
             opts.scheduling_strategy(options.get("scheduling_strategy")),
             max_calls=options.get("max_calls") or 0,
         )

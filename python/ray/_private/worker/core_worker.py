@@ -593,7 +593,7 @@ class CoreWorker:
         num_returns: int,
         resources: dict[str, float],
         max_retries: int,
-        retry_exceptions: bool,
+        retry_exceptions: bool | list[type] | tuple[type, ...],
         strategy: common_pb2.SchedulingStrategy | None = None,
         max_calls: int = 0,
     ) -> list[ObjectRef]:
@@ -609,7 +609,7 @@ class CoreWorker:
             required_resources=resources,
             caller_address=self.address,
             max_retries=max_retries,
-            retry_exceptions=retry_exceptions,
+            retry_exceptions=bool(retry_exceptions),
             parent_task_id=self.context.task_id,
             max_calls=max_calls,
         )
@@ -619,6 +619,8 @@ class CoreWorker:
         entry = TaskEntry(spec, max_retries, arg_ids)
         entry.extra["max_retries"] = max_retries
         entry.extra["keep"] = keep
+        if isinstance(retry_exceptions, (list, tuple)):
+            entry.extra["retry_types"] = tuple(retry_exceptions)
         self.task_manager.add(entry)
         self.submitter.submit(entry)
         return refs

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import grpc
 
 from ray import exceptions as rex
-from ray._private import constants, ids
+from ray._private import constants, ids, serialization
 from ray._private.generated import common_pb2, core_worker_pb2, node_manager_pb2
+from ray._private.worker import errors
 from ray._private.worker.task_manager import TaskEntry
 
 if TYPE_CHECKING:
@@ -247,6 +248,7 @@ class NormalTaskSubmitter:
             and entry.spec.retry_exceptions
             and entry.retries_left != 0
             and not entry.cancelled
+            and _retryable(entry, reply)
         ):
             self._retry(entry)
         else:
@@ -305,3 +307,16 @@ class NormalTaskSubmitter:
             return
         if worker is not None:
             self._cw.worker_client(worker.address).cancel_task(entry.spec.task_id, force, recursive)
+
+
+def _retryable(entry: TaskEntry, reply: core_worker_pb2.PushTaskReply) -> bool:
+    """With `retry_exceptions=[types]`, only those exceptions are retried."""
+    types = entry.extra.get("retry_types")
+    if types is None:
+        return True
+    if not reply.return_objects:
+        return False
+    value = serialization.deserialize(reply.return_objects[0].data)
+    if not isinstance(value, serialization.ErrorValue):
+        return False
+    return isinstance(errors.to_exception(value.info), types)
