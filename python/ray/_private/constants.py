@@ -36,10 +36,6 @@ IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
 MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 1)
 # Idle workers above the prestarted pool exit after this long.
 IDLE_WORKER_KILL_S = _env_float("IDLE_WORKER_KILL_S", 10.0)
-# Maximum number of worker processes per node beyond num_cpus (for blocked workers).
-MAX_EXTRA_WORKERS = _env_int("MAX_EXTRA_WORKERS", 64)
-# Warn when a task waits this long for resources no node has.
-INFEASIBLE_WARNING_S = _env_float("INFEASIBLE_WARNING_S", 0.0)
 # Calls one caller keeps in flight to one actor: its max_concurrency, within these bounds.
 ACTOR_CALLS_IN_FLIGHT_MIN = _env_int("ACTOR_CALLS_IN_FLIGHT_MIN", 32)
 ACTOR_CALLS_IN_FLIGHT_MAX = _env_int("ACTOR_CALLS_IN_FLIGHT_MAX", 256)
@@ -51,7 +47,6 @@ LONG_POLL_S = _env_float("LONG_POLL_S", 5.0)
 TEMP_DIR = os.environ.get("RAY_TMPDIR", "/tmp/openray")
 # Default retries.
 DEFAULT_TASK_MAX_RETRIES = _env_int("DEFAULT_TASK_MAX_RETRIES", 3)
-DEFAULT_ACTOR_MAX_CONCURRENCY_ASYNC = 1000
 # Lines of a dead worker's stderr shown in WorkerCrashedError.
 STDERR_TAIL_LINES = _env_int("STDERR_TAIL_LINES", 20)
 # gRPC metadata key carrying the cluster token.
