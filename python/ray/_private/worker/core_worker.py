@@ -115,7 +115,9 @@ class CoreWorker:
             token,
             host=host,
             port=0,
-            max_workers=128,
+            # Each call in flight holds a thread (async actors run up to 1000 at once);
+            # the pool only grows as calls arrive.
+            max_workers=1100,
         )
         self.address = common_pb2.Address(
             node_id=node_id, ip_address=host, port=port, worker_id=self.worker_id
