@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from utils import assert_same
 
 from ray._private.generated import common_pb2
 from ray._private.serialization import (
@@ -36,28 +37,6 @@ XLANG = common_pb2.OBJECT_FORMAT_XLANG
 PICKLE5 = common_pb2.OBJECT_FORMAT_PICKLE5
 RAW = common_pb2.OBJECT_FORMAT_RAW
 ERROR = common_pb2.OBJECT_FORMAT_ERROR
-
-
-def assert_same(actual: Any, expected: Any, where: str = "value") -> None:
-    """Asserts exact equality: same types, float bits, array dtype/shape/bytes, map order."""
-    assert type(actual) is type(expected), f"{where}: {type(actual)} != {type(expected)}"
-    if isinstance(expected, np.ndarray):
-        assert actual.dtype == expected.dtype, where
-        assert actual.shape == expected.shape, where
-        assert actual.tobytes() == expected.tobytes(), where
-    elif isinstance(expected, list | tuple):
-        assert len(actual) == len(expected), where
-        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_same(a, e, f"{where}[{index}]")
-    elif isinstance(expected, dict):
-        assert len(actual) == len(expected), where
-        for (ak, av), (ek, ev) in zip(actual.items(), expected.items(), strict=True):
-            assert_same(ak, ek, f"{where} key")
-            assert_same(av, ev, f"{where}[{ek!r}]")
-    elif isinstance(expected, float):
-        assert struct.pack("<d", actual) == struct.pack("<d", expected), where
-    else:
-        assert actual == expected, where
 
 
 def roundtrip(value: Any) -> tuple[int, Any]:

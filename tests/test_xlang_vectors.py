@@ -14,8 +14,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from utils import assert_same
 
 from ray._private.generated import common_pb2
 from ray._private.serialization import (
@@ -42,28 +42,6 @@ def _load_generator() -> Any:
 gen = _load_generator()
 VECTORS = gen.load_manifest()
 FORMATS = {"XLANG": 1, "PICKLE5": 2, "RAW": 3, "ERROR": 4}
-
-
-def assert_same(actual: Any, expected: Any, where: str = "value") -> None:
-    """Asserts exact equality: same types, float bits, array dtype/shape/bytes, map order."""
-    assert type(actual) is type(expected), f"{where}: {type(actual)} != {type(expected)}"
-    if isinstance(expected, np.ndarray):
-        assert actual.dtype == expected.dtype, where
-        assert actual.shape == expected.shape, where
-        assert actual.tobytes() == expected.tobytes(), where
-    elif isinstance(expected, list):
-        assert len(actual) == len(expected), where
-        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_same(a, e, f"{where}[{index}]")
-    elif isinstance(expected, dict):
-        assert len(actual) == len(expected), where
-        for (ak, av), (ek, ev) in zip(actual.items(), expected.items(), strict=True):
-            assert_same(ak, ek, f"{where} key")
-            assert_same(av, ev, f"{where}[{ek!r}]")
-    elif isinstance(expected, float):
-        assert struct.pack("<d", actual) == struct.pack("<d", expected), where
-    else:
-        assert actual == expected, where
 
 
 # --- an independent writer, from the README only -------------------------------------------

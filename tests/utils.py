@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
 import pytest
 
@@ -333,3 +335,25 @@ class Cluster:
         if self.head is not None:
             self.head.stop()
             self.head = None
+
+
+def assert_same(actual: Any, expected: Any, where: str = "value") -> None:
+    """Asserts exact equality: same types, float bits, array dtype/shape/bytes, map order."""
+    assert type(actual) is type(expected), f"{where}: {type(actual)} != {type(expected)}"
+    if isinstance(expected, np.ndarray):
+        assert actual.dtype == expected.dtype, where
+        assert actual.shape == expected.shape, where
+        assert actual.tobytes() == expected.tobytes(), where
+    elif isinstance(expected, list | tuple):
+        assert len(actual) == len(expected), where
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_same(a, e, f"{where}[{index}]")
+    elif isinstance(expected, dict):
+        assert len(actual) == len(expected), where
+        for (ak, av), (ek, ev) in zip(actual.items(), expected.items(), strict=True):
+            assert_same(ak, ek, f"{where} key")
+            assert_same(av, ev, f"{where}[{ek!r}]")
+    elif isinstance(expected, float):
+        assert struct.pack("<d", actual) == struct.pack("<d", expected), where
+    else:
+        assert actual == expected, where

@@ -227,12 +227,7 @@ class NodeManager:
             worker.actor_id = p.request.actor_id
             self._leases[lease.lease_id] = lease
             reply = node_manager_pb2.RequestWorkerLeaseReply(
-                worker_address=common_pb2.Address(
-                    node_id=self.node_id,
-                    ip_address=self.host,
-                    port=worker.port,
-                    worker_id=worker.worker_id,
-                ),
+                worker_address=self._worker_address(worker),
                 worker_pid=worker.pid,
             )
             for name, picked in alloc.instances.items():
@@ -248,6 +243,11 @@ class NodeManager:
         starting = sum(1 for w in self.pool.workers.values() if w.state == WorkerState.STARTING)
         for _ in range(min(waiting_for_worker - starting, self._max_starting - starting)):
             self.pool.start_worker()
+
+    def _worker_address(self, worker: WorkerProcess) -> common_pb2.Address:
+        return common_pb2.Address(
+            node_id=self.node_id, ip_address=self.host, port=worker.port, worker_id=worker.worker_id
+        )
 
     def _pop_idle(self) -> WorkerProcess | None:
         best = None
@@ -314,12 +314,7 @@ class NodeManager:
         if was_state == WorkerState.LEASED or worker.actor_id:
             report = gcs_pb2.ReportWorkerFailureRequest(
                 node_id=self.node_id,
-                worker_address=common_pb2.Address(
-                    node_id=self.node_id,
-                    ip_address=self.host,
-                    port=worker.port,
-                    worker_id=worker.worker_id,
-                ),
+                worker_address=self._worker_address(worker),
                 exit_info=info,
                 actor_id=worker.actor_id,
             )
