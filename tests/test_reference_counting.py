@@ -286,3 +286,38 @@ def test_owner_died(ray_start_regular):
         ray.get(ref, timeout=30)
     assert isinstance(info.value, ray.exceptions.ObjectLostError)
     assert ref.hex() in str(info.value)
+
+
+def test_ref_collected_by_gc_while_a_runtime_lock_is_held(ray_start_regular):
+    """The collector may run inside a locked region of the runtime; dropping a ref then
+    must not deadlock on that lock (it is released on another thread)."""
+    import threading
+
+    from ray._private import runtime
+
+    cw = runtime.core_worker()
+    gc.disable()
+    try:
+        ref = ray.put(np.zeros(1000))
+        oid = ref.binary()
+
+        class Cycle:
+            pass
+
+        cycle = Cycle()
+        cycle.me = cycle
+        cycle.ref = ref
+        del ref, cycle
+        assert cw.refs.has(oid)
+        done = threading.Event()
+
+        def collect_holding_the_store_lock() -> None:
+            with cw.memory_store._lock:
+                gc.collect()
+            done.set()
+
+        threading.Thread(target=collect_holding_the_store_lock, daemon=True).start()
+        assert done.wait(20), "dropping a ref in gc deadlocked on the memory store lock"
+    finally:
+        gc.enable()
+    wait_for_condition(lambda: not cw.refs.has(oid), timeout=10)

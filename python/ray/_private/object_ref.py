@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
+import queue
 import threading
 from typing import Any
 
@@ -22,6 +24,41 @@ _owner_cache: dict[bytes, common_pb2.Address] = {}
 def set_core_worker(cw: Any) -> None:
     global _core_worker
     _core_worker = cw
+    if cw is not None:
+        _start_releaser()
+
+
+# The garbage collector runs at any allocation, also while this thread holds a lock of
+# the runtime; a reference it collects is released on another thread, not in place.
+_collecting = False
+_to_release: queue.SimpleQueue = queue.SimpleQueue()  # put() is safe inside __del__
+_releaser_lock = threading.Lock()
+_releaser: threading.Thread | None = None
+
+
+def _on_gc(phase: str, info: dict) -> None:
+    global _collecting
+    _collecting = phase == "start"
+
+
+gc.callbacks.append(_on_gc)
+
+
+def _start_releaser() -> None:
+    global _releaser
+    with _releaser_lock:
+        if _releaser is None:
+            _releaser = threading.Thread(target=_release_forever, name="ref-release", daemon=True)
+            _releaser.start()
+
+
+def _release_forever() -> None:
+    while True:
+        cw, object_id = _to_release.get()
+        try:
+            cw.refs.remove_local(object_id)
+        except Exception:  # noqa: BLE001 - interpreter or runtime shutdown
+            pass
 
 
 def get_core_worker() -> Any:
@@ -55,6 +92,9 @@ class ObjectRef:
     def __del__(self) -> None:
         cw = self._counted
         if cw is not None:
+            if _collecting:
+                _to_release.put((cw, self._id))
+                return
             try:
                 cw.refs.remove_local(self._id)
             except Exception:  # noqa: BLE001 - interpreter shutdown
