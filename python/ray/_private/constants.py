@@ -34,6 +34,8 @@ NUM_HEARTBEATS_TIMEOUT = _env_int("NUM_HEARTBEATS_TIMEOUT", 20)
 IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
 # Tasks pushed to one leased worker before the first replies.
 MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 1)
+# A task push stream with nothing in flight is closed after this long.
+STREAM_IDLE_S = _env_float("STREAM_IDLE_S", 2.0)
 # Idle workers above the prestarted pool exit after this long.
 IDLE_WORKER_KILL_S = _env_float("IDLE_WORKER_KILL_S", 10.0)
 # Calls one caller keeps in flight to one actor: its max_concurrency, within these bounds.

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_CHANNEL_OPTIONS = [
+CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
     ("grpc.enable_retries", 0),
@@ -42,6 +42,7 @@ class _TokenInterceptor(grpc.ServerInterceptor):
 
         self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
         self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
+        self._deny_bidi = grpc.stream_stream_rpc_method_handler(deny)
 
     def intercept_service(
         self, continuation: Callable, handler_call_details: grpc.HandlerCallDetails
@@ -53,7 +54,7 @@ class _TokenInterceptor(grpc.ServerInterceptor):
                 break
         handler = continuation(handler_call_details)
         if handler is not None and handler.response_streaming:
-            return self._deny_stream
+            return self._deny_bidi if handler.request_streaming else self._deny_stream
         return self._deny_unary
 
 
@@ -79,7 +80,7 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[_TokenInterceptor(token)],
-        options=_CHANNEL_OPTIONS,
+        options=CHANNEL_OPTIONS,
     )
     for add in add_servicers:
         add(server)
@@ -139,7 +140,7 @@ class ChannelPool:
             with self._lock:
                 channel = self._channels.get(address)
                 if channel is None:
-                    channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+                    channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
                     self._channels[address] = channel
                     if self._pinned < MAX_PINNED_CHANNELS and _keep_spin_thread(channel):
                         self._pinned += 1

@@ -44,16 +44,30 @@ class ResourceIdList(_message.Message):
     def __init__(self, ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class PushTaskReply(_message.Message):
-    __slots__ = ("return_objects", "is_application_error", "worker_exiting", "actor_creation_failed")
+    __slots__ = ("return_objects", "is_application_error", "worker_exiting", "actor_creation_failed", "task_id")
     RETURN_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     IS_APPLICATION_ERROR_FIELD_NUMBER: _ClassVar[int]
     WORKER_EXITING_FIELD_NUMBER: _ClassVar[int]
     ACTOR_CREATION_FAILED_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
     return_objects: _containers.RepeatedCompositeFieldContainer[_common_pb2.ReturnObject]
     is_application_error: bool
     worker_exiting: bool
     actor_creation_failed: bool
-    def __init__(self, return_objects: _Optional[_Iterable[_Union[_common_pb2.ReturnObject, _Mapping]]] = ..., is_application_error: _Optional[bool] = ..., worker_exiting: _Optional[bool] = ..., actor_creation_failed: _Optional[bool] = ...) -> None: ...
+    task_id: bytes
+    def __init__(self, return_objects: _Optional[_Iterable[_Union[_common_pb2.ReturnObject, _Mapping]]] = ..., is_application_error: _Optional[bool] = ..., worker_exiting: _Optional[bool] = ..., actor_creation_failed: _Optional[bool] = ..., task_id: _Optional[bytes] = ...) -> None: ...
+
+class PushTaskBatch(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[PushTaskRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[PushTaskRequest, _Mapping]]] = ...) -> None: ...
+
+class PushTaskReplyBatch(_message.Message):
+    __slots__ = ("replies",)
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    replies: _containers.RepeatedCompositeFieldContainer[PushTaskReply]
+    def __init__(self, replies: _Optional[_Iterable[_Union[PushTaskReply, _Mapping]]] = ...) -> None: ...
 
 class GetObjectStatusRequest(_message.Message):
     __slots__ = ("object_ids", "wait_timeout_ms", "num_ready")

@@ -40,6 +40,11 @@ class CoreWorkerServiceStub:
                 request_serializer=core__worker__pb2.PushTaskRequest.SerializeToString,
                 response_deserializer=core__worker__pb2.PushTaskReply.FromString,
                 _registered_method=True)
+        self.PushTaskStream = channel.stream_stream(
+                '/ray.rpc.CoreWorkerService/PushTaskStream',
+                request_serializer=core__worker__pb2.PushTaskBatch.SerializeToString,
+                response_deserializer=core__worker__pb2.PushTaskReplyBatch.FromString,
+                _registered_method=True)
         self.GetObjectStatus = channel.unary_unary(
                 '/ray.rpc.CoreWorkerService/GetObjectStatus',
                 request_serializer=core__worker__pb2.GetObjectStatusRequest.SerializeToString,
@@ -80,6 +85,20 @@ class CoreWorkerServiceServicer:
         Caller: the task's submitter (lease holder, or actor caller). Callee: worker.
         Failure: UNAVAILABLE when the worker dies (the caller asks the node why and may retry);
         user exceptions travel as ERROR return objects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PushTaskStream(self, request_iterator, context):
+        """The hot path of PushTask: one long-lived stream per caller and worker. Each message
+        carries the tasks queued when it was sent; each reply message carries the tasks that
+        finished since the last one (matched by task id), so replies are not held back.
+        Calls from one caller keep their order (sequence numbers). The caller closes the
+        stream when it has had nothing in flight for a while.
+        Caller: task and actor-call submitters. Callee: worker.
+        Failure: the stream breaks when the worker dies; every task on it without a reply is
+        handled as a failed PushTask.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -147,6 +166,11 @@ def add_CoreWorkerServiceServicer_to_server(servicer, server):
                     request_deserializer=core__worker__pb2.PushTaskRequest.FromString,
                     response_serializer=core__worker__pb2.PushTaskReply.SerializeToString,
             ),
+            'PushTaskStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.PushTaskStream,
+                    request_deserializer=core__worker__pb2.PushTaskBatch.FromString,
+                    response_serializer=core__worker__pb2.PushTaskReplyBatch.SerializeToString,
+            ),
             'GetObjectStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetObjectStatus,
                     request_deserializer=core__worker__pb2.GetObjectStatusRequest.FromString,
@@ -205,6 +229,33 @@ class CoreWorkerService:
             '/ray.rpc.CoreWorkerService/PushTask',
             core__worker__pb2.PushTaskRequest.SerializeToString,
             core__worker__pb2.PushTaskReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushTaskStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/ray.rpc.CoreWorkerService/PushTaskStream',
+            core__worker__pb2.PushTaskBatch.SerializeToString,
+            core__worker__pb2.PushTaskReplyBatch.FromString,
             options,
             channel_credentials,
             insecure,

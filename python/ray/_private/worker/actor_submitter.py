@@ -187,18 +187,22 @@ class ActorTaskSubmitter:
             req = core_worker_pb2.PushTaskRequest(
                 task_spec=entry.spec, caller_worker_id=cw.worker_id
             )
-            fut = cw.worker_client(aq.address).push_task_future(req)
             address = aq.address
-            fut.add_done_callback(lambda f, e=entry, a=address: self._on_done(aq, e, a, f))
+            cw.push_streams.push(
+                address, req, lambda r, err, e=entry, a=address: self._on_done(aq, e, a, r, err)
+            )
         self._maybe_kill_out_of_scope(aq)
 
     def _on_done(
-        self, aq: _ActorQueue, entry: TaskEntry, address: common_pb2.Address, fut: grpc.Future
+        self,
+        aq: _ActorQueue,
+        entry: TaskEntry,
+        address: common_pb2.Address,
+        reply: core_worker_pb2.PushTaskReply | None,
+        err: grpc.RpcError | None,
     ) -> None:
         cw = self._cw
-        try:
-            reply = fut.result()
-        except grpc.RpcError as err:
+        if err is not None:
             logger.warning(
                 "actor call %s failed: %s %s", entry.spec.name, err.code(), err.details()
             )

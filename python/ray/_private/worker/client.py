@@ -23,6 +23,7 @@ class CoreWorkerClient:
     def __init__(self, address: common_pb2.Address, token_md: tuple) -> None:
         self.address = address
         self._md = token_md
+        self.metadata = token_md
         self.stub = core_worker_pb2_grpc.CoreWorkerServiceStub(
             rpc.CHANNELS.get(address_str(address))
         )

@@ -33,6 +33,7 @@ from ray._private.worker.client import CoreWorkerClient
 from ray._private.worker.dependency_resolver import DependencyResolver
 from ray._private.worker.function_manager import FunctionManager
 from ray._private.worker.memory_store import MemoryStore, StoredObject
+from ray._private.worker.push_stream import PushStreams
 from ray._private.worker.reference_counter import ReferenceCounter
 from ray._private.worker.task_manager import TaskEntry, TaskManager
 from ray._private.worker.task_submitter import NormalTaskSubmitter
@@ -84,6 +85,7 @@ class CoreWorker:
         self.memory_store = MemoryStore()
         self.refs = ReferenceCounter(self._on_freed, self._on_released)
         self.timers = Timers()
+        self.push_streams = PushStreams(self.worker_client, self.timers)
         self.callbacks = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cw-callback")
         self.owner_sender = OrderedSender("owner-notify")
         self.functions = FunctionManager(self.gcs)
@@ -729,6 +731,7 @@ class CoreWorker:
             except Exception as err:  # noqa: BLE001 - the cluster may be gone
                 logger.debug("mark_job_finished failed: %s", err)
         self._stop_subscriptions.set()
+        self.push_streams.close_all()
         self.timers.stop()
         self.owner_sender.stop()
         self.callbacks.shutdown(wait=False, cancel_futures=True)

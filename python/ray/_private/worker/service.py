@@ -10,6 +10,7 @@ import grpc
 from ray._private import constants
 from ray._private.generated import core_worker_pb2 as pb
 from ray._private.generated import core_worker_pb2_grpc
+from ray._private.worker import push_stream
 
 if TYPE_CHECKING:
     from ray._private.worker.core_worker import CoreWorker
@@ -26,6 +27,12 @@ class CoreWorkerServicer(core_worker_pb2_grpc.CoreWorkerServiceServicer):
         if executor is None:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "a driver does not execute tasks")
         return executor.push_task(request)
+
+    def PushTaskStream(self, request_iterator, context):  # noqa: N802
+        executor = self._cw.executor
+        if executor is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "a driver does not execute tasks")
+        return push_stream.serve(executor, request_iterator, context)
 
     def GetObjectStatus(self, request, context):  # noqa: N802
         wait_s = min(max(request.wait_timeout_ms, 0) / 1000, constants.LONG_POLL_S * 2)

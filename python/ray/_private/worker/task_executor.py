@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +39,13 @@ _ORIGINAL_CUDA = os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
 class _Job:
-    __slots__ = ("request", "event", "reply")
+    __slots__ = ("request", "on_done", "reply")
 
-    def __init__(self, request: core_worker_pb2.PushTaskRequest) -> None:
+    def __init__(
+        self, request: core_worker_pb2.PushTaskRequest, on_done: Callable[[_Job], None]
+    ) -> None:
         self.request = request
-        self.event = threading.Event()
+        self.on_done = on_done
         self.reply: core_worker_pb2.PushTaskReply | None = None
 
 
@@ -79,22 +82,30 @@ class TaskExecutor:
     # ---- intake ----------------------------------------------------------------------
 
     def push_task(self, request: core_worker_pb2.PushTaskRequest) -> core_worker_pb2.PushTaskReply:
-        """Called on a gRPC thread; returns when the task finished."""
-        job = _Job(request)
-        spec = request.task_spec
-        with self._lock:
-            self._busy += 1
-        try:
-            if spec.type == common_pb2.TASK_TYPE_ACTOR:
-                self._order(job)
-            else:
-                self._main_queue.put(job)
-            job.event.wait()
-        finally:
-            with self._lock:
-                self._busy -= 1
+        """Runs a task and returns its reply (blocks the calling gRPC thread)."""
+        done = threading.Event()
+        job = self.submit(request, lambda _: done.set())
+        done.wait()
         assert job.reply is not None
         return job.reply
+
+    def submit(
+        self, request: core_worker_pb2.PushTaskRequest, on_done: Callable[[_Job], None]
+    ) -> _Job:
+        """Queues a task; `on_done(job)` is called with `job.reply` set when it finished."""
+        job = _Job(request, on_done)
+        with self._lock:
+            self._busy += 1
+        if request.task_spec.type == common_pb2.TASK_TYPE_ACTOR:
+            self._order(job)
+        else:
+            self._main_queue.put(job)
+        return job
+
+    def _finish(self, job: _Job) -> None:
+        with self._lock:
+            self._busy -= 1
+        job.on_done(job)
 
     def _order(self, job: _Job) -> None:
         """Dispatches actor calls in per-caller sequence order."""
@@ -221,7 +232,7 @@ class TaskExecutor:
         finally:
             self.cw.context.task_id = b""
             self.cw.context.is_normal_task = False
-            job.event.set()
+            self._finish(job)
         if self._exiting and spec.type != common_pb2.TASK_TYPE_NORMAL:
             self._exit_soon()
 
@@ -294,7 +305,7 @@ class TaskExecutor:
                     spec, rex.RaySystemError(f"internal error: {err!r}"), True
                 )
             finally:
-                job.event.set()
+                self._finish(job)
         if self._exiting:
             self._exit_soon()
 

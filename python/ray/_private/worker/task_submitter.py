@@ -214,16 +214,20 @@ class NormalTaskSubmitter:
         req = core_worker_pb2.PushTaskRequest(task_spec=entry.spec)
         for name, index_list in w.resource_ids.items():
             req.resource_ids[name].ids.extend(index_list)
-        client = self._cw.worker_client(w.address)
-        fut = client.push_task_future(req)
-        fut.add_done_callback(lambda f: self._on_push_done(w, entry, f))
+        self._cw.push_streams.push(
+            w.address, req, lambda reply, err: self._on_push_done(w, entry, reply, err)
+        )
 
-    def _on_push_done(self, w: LeasedWorker, entry: TaskEntry, fut: grpc.Future) -> None:
+    def _on_push_done(
+        self,
+        w: LeasedWorker,
+        entry: TaskEntry,
+        reply: core_worker_pb2.PushTaskReply | None,
+        err: grpc.RpcError | None,
+    ) -> None:
         cw = self._cw
         ks = entry.key
-        try:
-            reply = fut.result()
-        except grpc.RpcError as err:
+        if err is not None:
             with self._lock:
                 w.in_flight -= 1
                 w.tasks.discard(entry.spec.task_id)
