@@ -22,7 +22,7 @@ import grpc
 from ray import exceptions as rex
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2
-from ray._private.worker import errors
+from ray._private.worker import errors, push_stream
 from ray._private.worker.task_manager import TaskEntry
 
 if TYPE_CHECKING:
@@ -397,7 +397,9 @@ class ActorTaskSubmitter:
 
 
 def _never_delivered(err: grpc.RpcError) -> bool:
-    """True when the call could not even connect (so the actor never saw it)."""
+    """True when the call was never sent, or could not even connect (the actor never saw it)."""
+    if isinstance(err, push_stream.NotSent):
+        return True
     details = (err.details() or "").lower()
     return err.code() == grpc.StatusCode.UNAVAILABLE and (
         "failed to connect" in details or "connection refused" in details

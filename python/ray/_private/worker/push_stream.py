@@ -54,6 +54,10 @@ class StreamEnded(grpc.RpcError):
         return self._details
 
 
+class NotSent(StreamEnded):
+    """The stream broke before this task was handed to it: the worker never saw it."""
+
+
 _CLOSE = None
 
 
@@ -132,11 +136,30 @@ class PushStream:
         with self._lock:
             self.closed = True
             waiting, self._waiting = self._waiting, {}
+        unsent = []
+        while True:
+            try:
+                request = self._outbox.get_nowait()
+            except queue.Empty:
+                break
+            if request is not _CLOSE:
+                unsent.append(request.task_spec.task_id)
         self._outbox.put(_CLOSE)  # ends the request iterator if gRPC still reads it
+        not_sent = NotSent(f"the task stream broke before the task was sent ({_describe(error)})")
+        for task_id in unsent:
+            callback = waiting.pop(task_id, None)
+            if callback is not None:
+                _run(callback, None, not_sent)
         if waiting:
             error = error or StreamEnded("the worker ended the task stream")
             for callback in waiting.values():
                 _run(callback, None, error)
+
+
+def _describe(error: grpc.RpcError | None) -> str:
+    if error is None:
+        return "the worker ended it"
+    return f"{error.code()}: {error.details()}"
 
 
 def _run(

@@ -18,7 +18,7 @@ import grpc
 from ray import exceptions as rex
 from ray._private import constants, ids, serialization
 from ray._private.generated import common_pb2, core_worker_pb2, node_manager_pb2
-from ray._private.worker import errors
+from ray._private.worker import errors, push_stream
 from ray._private.worker.task_manager import TaskEntry
 
 if TYPE_CHECKING:
@@ -273,6 +273,8 @@ class NormalTaskSubmitter:
             self._return(w, disconnect=True)
         if entry.cancelled:
             cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
+        elif isinstance(err, push_stream.NotSent) and not cw.shutting_down:
+            self._retry(entry, count=False)  # the worker never saw it
         elif entry.retries_left != 0 and not cw.shutting_down:
             logger.info(
                 "task %s failed because its worker died (%s); retrying",
@@ -286,10 +288,11 @@ class NormalTaskSubmitter:
             if entry.key is not None:
                 self._pump(entry.key)
 
-    def _retry(self, entry: TaskEntry) -> None:
-        if entry.retries_left > 0:
-            entry.retries_left -= 1
-        entry.spec.attempt_number += 1
+    def _retry(self, entry: TaskEntry, count: bool = True) -> None:
+        if count:
+            if entry.retries_left > 0:
+                entry.retries_left -= 1
+            entry.spec.attempt_number += 1
         entry.worker = None
         with self._lock:
             entry.key.queue.append(entry)
