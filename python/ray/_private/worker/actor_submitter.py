@@ -119,25 +119,33 @@ class ActorTaskSubmitter:
     ) -> list[ObjectRef]:
         cw = self._cw
         task_args, arg_ids, keep = cw.build_args(args, kwargs)
-        spec = common_pb2.TaskSpec(
-            task_id=ids.new_task_id(cw.job_id or actor_id[-4:]),
-            job_id=cw.job_id or actor_id[-4:],
-            type=common_pb2.TASK_TYPE_ACTOR,
-            name=name or f"{class_name}.{method}",
-            function=common_pb2.FunctionDescriptor(
-                language=common_pb2.LANGUAGE_PYTHON, class_name=class_name, function_name=method
+        # The spec is built inside its first request, which is sent without a copy.
+        request = core_worker_pb2.PushTaskRequest(
+            task_spec=common_pb2.TaskSpec(
+                task_id=ids.new_task_id(cw.job_id or actor_id[-4:]),
+                job_id=cw.job_id or actor_id[-4:],
+                type=common_pb2.TASK_TYPE_ACTOR,
+                name=name or f"{class_name}.{method}",
+                function=common_pb2.FunctionDescriptor(
+                    language=common_pb2.LANGUAGE_PYTHON,
+                    class_name=class_name,
+                    function_name=method,
+                ),
+                args=task_args,
+                num_returns=num_returns,
+                caller_address=cw.address,
+                actor_id=actor_id,
+                max_retries=max_task_retries,
+                parent_task_id=cw.context.task_id,
             ),
-            args=task_args,
-            num_returns=num_returns,
-            caller_address=cw.address,
-            actor_id=actor_id,
-            max_retries=max_task_retries,
-            parent_task_id=cw.context.task_id,
+            caller_worker_id=cw.worker_id,
         )
+        spec = request.task_spec
         refs = cw.new_return_refs(spec)
         entry = TaskEntry(spec, max_task_retries, arg_ids)
         entry.extra["keep"] = keep
         entry.extra["order"] = next(_order)
+        entry.extra["request"] = request
         cw.task_manager.add(entry)
         with self._lock:
             aq = self._queue(actor_id, class_name)
@@ -184,7 +192,7 @@ class ActorTaskSubmitter:
             aq.next_seq += 1
             entry.worker = aq.address
             aq.in_flight[entry.spec.task_id] = entry
-            req = core_worker_pb2.PushTaskRequest(
+            req = entry.extra.pop("request", None) or core_worker_pb2.PushTaskRequest(
                 task_spec=entry.spec, caller_worker_id=cw.worker_id
             )
             address = aq.address

@@ -58,7 +58,7 @@ class TaskExecutor:
 
     def __init__(self, cw: CoreWorker) -> None:
         self.cw = cw
-        self._main_queue: queue.Queue[_Job | None] = queue.Queue()
+        self._main_queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._running: dict[bytes, int] = {}
         self._cancelled: set[bytes] = set()
@@ -323,6 +323,8 @@ class TaskExecutor:
 
     def _resolve_args(self, spec: common_pb2.TaskSpec) -> tuple[list, dict]:
         """Decodes inline arguments and fetches referenced ones (failed ones raise)."""
+        if not spec.args:
+            return [], {}
         values: list[Any] = [None] * len(spec.args)
         fetch: list[tuple[int, ObjectRef]] = []
         with collect_borrows():
