@@ -353,6 +353,9 @@ class ActorTaskSubmitter:
     # ---- lifetime --------------------------------------------------------------------
 
     def on_objects_freed(self, oids: list[bytes]) -> None:
+        handles = self._handle_objects
+        if not any(oid in handles for oid in oids):
+            return  # the common case: no actor handle among them
         with self._lock:
             for oid in oids:
                 actor_id = self._handle_objects.pop(oid, None)

@@ -201,6 +201,8 @@ class ReferenceCounter:
     # ---- internals -------------------------------------------------------------------
 
     def _decrement(self, object_ids: list[bytes], kind: str) -> None:
+        if not object_ids:
+            return
         freed: list = []
         released: list = []
         with self._lock:
