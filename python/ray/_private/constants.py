@@ -32,8 +32,14 @@ HEARTBEAT_PERIOD_S = _env_float("HEARTBEAT_PERIOD_S", 0.5)
 NUM_HEARTBEATS_TIMEOUT = _env_int("NUM_HEARTBEATS_TIMEOUT", 20)
 # A lease with no queued task is kept this long before it is returned.
 IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
-# Tasks pushed to one leased worker before the first replies.
-MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 1)
+# Tasks pushed to one leased worker at a time: the next one waits on the worker, so the
+# worker does not idle between tasks.
+MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 2)
+# A task waiting on a worker is given back to its submitter if the task ahead of it blocks
+# (in get/wait) or has run this long; the submitter then stops queueing on that worker
+# for PIPELINE_BACKOFF_S.
+PIPELINE_WAIT_S = _env_float("PIPELINE_WAIT_S", 0.02)
+PIPELINE_BACKOFF_S = _env_float("PIPELINE_BACKOFF_S", 1.0)
 # A task push stream with nothing in flight is closed after this long.
 STREAM_IDLE_S = _env_float("STREAM_IDLE_S", 2.0)
 # Idle workers above the prestarted pool exit after this long.

@@ -44,18 +44,20 @@ class ResourceIdList(_message.Message):
     def __init__(self, ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class PushTaskReply(_message.Message):
-    __slots__ = ("return_objects", "is_application_error", "worker_exiting", "actor_creation_failed", "task_id")
+    __slots__ = ("return_objects", "is_application_error", "worker_exiting", "actor_creation_failed", "task_id", "not_run")
     RETURN_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     IS_APPLICATION_ERROR_FIELD_NUMBER: _ClassVar[int]
     WORKER_EXITING_FIELD_NUMBER: _ClassVar[int]
     ACTOR_CREATION_FAILED_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    NOT_RUN_FIELD_NUMBER: _ClassVar[int]
     return_objects: _containers.RepeatedCompositeFieldContainer[_common_pb2.ReturnObject]
     is_application_error: bool
     worker_exiting: bool
     actor_creation_failed: bool
     task_id: bytes
-    def __init__(self, return_objects: _Optional[_Iterable[_Union[_common_pb2.ReturnObject, _Mapping]]] = ..., is_application_error: _Optional[bool] = ..., worker_exiting: _Optional[bool] = ..., actor_creation_failed: _Optional[bool] = ..., task_id: _Optional[bytes] = ...) -> None: ...
+    not_run: bool
+    def __init__(self, return_objects: _Optional[_Iterable[_Union[_common_pb2.ReturnObject, _Mapping]]] = ..., is_application_error: _Optional[bool] = ..., worker_exiting: _Optional[bool] = ..., actor_creation_failed: _Optional[bool] = ..., task_id: _Optional[bytes] = ..., not_run: _Optional[bool] = ...) -> None: ...
 
 class PushTaskBatch(_message.Message):
     __slots__ = ("requests",)

@@ -324,6 +324,8 @@ class CoreWorker:
     def _notify_blocked(self, blocked: bool) -> bool:
         if self.mode != WorkerMode.WORKER or not self.context.is_normal_task:
             return False
+        if blocked and self.executor is not None:
+            self.executor.give_back_waiting()
         try:
             self.nm.notify_blocked(self.worker_id, blocked)
         except grpc.RpcError as err:

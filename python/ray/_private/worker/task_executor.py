@@ -39,7 +39,7 @@ _ORIGINAL_CUDA = os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
 class _Job:
-    __slots__ = ("request", "on_done", "reply")
+    __slots__ = ("request", "on_done", "reply", "waiting", "given_back", "queued_at")
 
     def __init__(
         self, request: core_worker_pb2.PushTaskRequest, on_done: Callable[[_Job], None]
@@ -47,6 +47,10 @@ class _Job:
         self.request = request
         self.on_done = on_done
         self.reply: core_worker_pb2.PushTaskReply | None = None
+        # A normal task queued behind another one (see give_back_waiting).
+        self.waiting = False
+        self.given_back = False
+        self.queued_at = 0.0
 
 
 class ActorExit(BaseException):
@@ -78,6 +82,10 @@ class TaskExecutor:
         self._exiting = False
         self._pid = os.getpid()
         self._calls: dict[bytes, int] = {}
+        # Normal tasks pushed and not finished, and those of them not started yet.
+        self._normal_active = 0
+        self._normal_waiting: list[_Job] = []
+        self._watching = False
 
     # ---- intake ----------------------------------------------------------------------
 
@@ -94,9 +102,21 @@ class TaskExecutor:
     ) -> _Job:
         """Queues a task; `on_done(job)` is called with `job.reply` set when it finished."""
         job = _Job(request, on_done)
+        spec = request.task_spec
         with self._lock:
             self._busy += 1
-        if request.task_spec.type == common_pb2.TASK_TYPE_ACTOR:
+            behind = False
+            if spec.type == common_pb2.TASK_TYPE_NORMAL:
+                behind = self._normal_active > 0
+                self._normal_active += 1
+                if behind:
+                    job.waiting = True
+                    job.queued_at = time.monotonic()
+                    self._normal_waiting.append(job)
+                    if not self._watching:
+                        self._watching = True
+                        self.cw.timers.call_later(constants.PIPELINE_WAIT_S, self._watch_waiting)
+        if spec.type == common_pb2.TASK_TYPE_ACTOR:
             self._order(job)
         else:
             self._main_queue.put(job)
@@ -105,7 +125,49 @@ class TaskExecutor:
     def _finish(self, job: _Job) -> None:
         with self._lock:
             self._busy -= 1
+            if job.request.task_spec.type == common_pb2.TASK_TYPE_NORMAL:
+                self._normal_active -= 1
         job.on_done(job)
+
+    def _watch_waiting(self) -> None:
+        """Gives queued tasks back once the oldest has waited PIPELINE_WAIT_S."""
+        with self._lock:
+            self._watching = False
+            if not self._normal_waiting:
+                return
+            left = self._normal_waiting[0].queued_at + constants.PIPELINE_WAIT_S - time.monotonic()
+            if left > 0:
+                self._watching = True
+                self.cw.timers.call_later(left, self._watch_waiting)
+                return
+        self.give_back_waiting()
+
+    def give_back_waiting(self) -> None:
+        """Hands the normal tasks queued behind the running one back to their submitters.
+
+        Called when the running task blocks in get/wait or has run PIPELINE_WAIT_S: a
+        queued task must not wait on it (it may even be what the running task waits for).
+        """
+        with self._lock:
+            jobs, self._normal_waiting = self._normal_waiting, []
+            for job in jobs:
+                job.waiting = False
+                job.given_back = True
+        for job in jobs:
+            job.reply = core_worker_pb2.PushTaskReply(not_run=True)
+            self._finish(job)
+
+    def _start(self, job: _Job) -> bool:
+        """The main thread takes a job; False if it was given back meanwhile."""
+        if job.request.task_spec.type != common_pb2.TASK_TYPE_NORMAL:
+            return True
+        with self._lock:
+            if job.given_back:
+                return False
+            if job.waiting:
+                job.waiting = False
+                self._normal_waiting.remove(job)
+        return True
 
     def _order(self, job: _Job) -> None:
         """Dispatches actor calls in per-caller sequence order."""
@@ -183,7 +245,8 @@ class TaskExecutor:
                 job = self._main_queue.get()
                 if job is None:
                     return
-                self._run(job)
+                if self._start(job):
+                    self._run(job)
             except KeyboardInterrupt:
                 continue  # a cancel that arrived after its task finished
 
@@ -271,6 +334,7 @@ class TaskExecutor:
                 # max_calls reached: the submitter returns the lease with disconnect, and the
                 # node manager ends this process once the reply is out.
                 reply.worker_exiting = True
+                self.give_back_waiting()
         return reply
 
     async def _run_async(self, job: _Job) -> None:

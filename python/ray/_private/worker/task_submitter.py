@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ class LeasedWorker:
     resource_ids: dict[str, list[int]]
     nm: object
     in_flight: int = 0
+    # No task is queued behind a running one on this worker before this time.
+    pipeline_after: float = 0.0
     dead: bool = False
     idle_epoch: int = 0
     tasks: set = field(default_factory=set)
@@ -87,14 +90,25 @@ class NormalTaskSubmitter:
 
     def _pump(self, ks: _KeyState) -> None:
         """Pushes queued tasks to workers with room; asks for a lease if tasks are left. Lock held."""
+        now = time.monotonic()
         while ks.queue:
+            # An idle worker first; else queue the task behind a running one (the worker
+            # gives it back if that one blocks or runs long).
+            may_wait = ks.queue[0].spec.max_calls == 0
             worker = None
             for w in ks.workers:
-                if w.in_flight < self._max_in_flight and not w.dead:
-                    if worker is None or w.in_flight < worker.in_flight:
-                        worker = w
-                        if w.in_flight == 0:
-                            break
+                if w.dead:
+                    continue
+                if w.in_flight == 0:
+                    worker = w
+                    break
+                if (
+                    may_wait
+                    and w.in_flight < self._max_in_flight
+                    and now >= w.pipeline_after
+                    and (worker is None or w.in_flight < worker.in_flight)
+                ):
+                    worker = w
             if worker is None:
                 break
             self._push(worker, ks.queue.popleft())
@@ -237,6 +251,9 @@ class NormalTaskSubmitter:
                         ks.workers.remove(w)
             cw.callbacks.submit(self._handle_worker_failure, w, entry, err)
             return
+        if reply.not_run:
+            self._given_back(w, entry)
+            return
         with self._lock:
             w.in_flight -= 1
             w.tasks.discard(entry.spec.task_id)
@@ -259,6 +276,21 @@ class NormalTaskSubmitter:
             cw.task_manager.complete(entry, reply)
         with self._lock:
             self._pump(ks)
+
+    def _given_back(self, w: LeasedWorker, entry: TaskEntry) -> None:
+        """The worker did not run the task (the one ahead of it blocked or ran long)."""
+        with self._lock:
+            w.in_flight -= 1
+            w.tasks.discard(entry.spec.task_id)
+            w.pipeline_after = time.monotonic() + constants.PIPELINE_BACKOFF_S
+            entry.worker = None
+            if not entry.cancelled:
+                entry.key.queue.appendleft(entry)
+                self._pump(entry.key)
+                return
+        self._cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
+        with self._lock:
+            self._pump(entry.key)
 
     def _handle_worker_failure(self, w: LeasedWorker, entry: TaskEntry, err: grpc.RpcError) -> None:
         """The worker died (or is unreachable) with the task: retry it or fail with the cause."""
