@@ -77,3 +77,23 @@ def test_many_tasks_finish_with_no_retries(ray_start_regular):
     """Tasks given back do not use a retry: with max_retries=0 every one still succeeds."""
     refs = [sleep.remote(0.03 if i % 7 == 0 else 0) for i in range(300)]
     assert len(ray.get(refs, timeout=120)) == 300
+
+
+@ray.remote(max_retries=0)
+def crash() -> None:
+    import os
+
+    time.sleep(0.005)
+    os._exit(1)
+
+
+@pytest.mark.parametrize("ray_start_regular", [{"num_cpus": 1}], indirect=True)
+def test_task_waiting_behind_a_crash_runs_elsewhere(ray_start_regular):
+    """The crash fails only the task that crashed; the ones queued behind it never started,
+    so they run again without using a retry (they have max_retries=0)."""
+    for _ in range(3):
+        crashed = crash.remote()
+        after = [quick.remote(i) for i in range(3)]
+        with pytest.raises(ray.exceptions.WorkerCrashedError):
+            ray.get(crashed, timeout=60)
+        assert ray.get(after, timeout=60) == [0, 1, 2]

@@ -40,7 +40,8 @@ class LeasedWorker:
     pipeline_after: float = 0.0
     dead: bool = False
     idle_epoch: int = 0
-    tasks: set = field(default_factory=set)
+    # Tasks pushed and not answered, in push order.
+    tasks: dict = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -224,7 +225,10 @@ class NormalTaskSubmitter:
         w.in_flight += 1
         w.idle_epoch += 1
         entry.worker = w
-        w.tasks.add(entry.spec.task_id)
+        # The task it waits behind on the worker, if any (see _on_push_done).
+        entry.extra["behind"] = next(reversed(w.tasks.values()), None)
+        entry.extra["answered"] = False
+        w.tasks[entry.spec.task_id] = entry
         req = core_worker_pb2.PushTaskRequest(task_spec=entry.spec)
         for name, index_list in w.resource_ids.items():
             req.resource_ids[name].ids.extend(index_list)
@@ -242,21 +246,31 @@ class NormalTaskSubmitter:
         cw = self._cw
         ks = entry.key
         if err is not None:
+            # A task still waiting behind an unanswered one had not started when the
+            # worker died: it gets another try that does not use a retry (at most 3).
+            behind = entry.extra.pop("behind", None)
+            not_started = (
+                behind is not None
+                and not behind.extra.get("answered")
+                and entry.extra.get("free_retries", 0) < 3
+            )
             with self._lock:
                 w.in_flight -= 1
-                w.tasks.discard(entry.spec.task_id)
+                w.tasks.pop(entry.spec.task_id, None)
                 if not w.dead:
                     w.dead = True
                     if w in ks.workers:
                         ks.workers.remove(w)
-            cw.callbacks.submit(self._handle_worker_failure, w, entry, err)
+            cw.callbacks.submit(self._handle_worker_failure, w, entry, err, not_started)
             return
+        entry.extra["answered"] = True
+        entry.extra.pop("behind", None)
         if reply.not_run:
             self._given_back(w, entry)
             return
         with self._lock:
             w.in_flight -= 1
-            w.tasks.discard(entry.spec.task_id)
+            w.tasks.pop(entry.spec.task_id, None)
             exiting = reply.worker_exiting and not w.dead
             if exiting:
                 w.dead = True
@@ -281,7 +295,7 @@ class NormalTaskSubmitter:
         """The worker did not run the task (the one ahead of it blocked or ran long)."""
         with self._lock:
             w.in_flight -= 1
-            w.tasks.discard(entry.spec.task_id)
+            w.tasks.pop(entry.spec.task_id, None)
             w.pipeline_after = time.monotonic() + constants.PIPELINE_BACKOFF_S
             entry.worker = None
             if not entry.cancelled:
@@ -292,7 +306,9 @@ class NormalTaskSubmitter:
         with self._lock:
             self._pump(entry.key)
 
-    def _handle_worker_failure(self, w: LeasedWorker, entry: TaskEntry, err: grpc.RpcError) -> None:
+    def _handle_worker_failure(
+        self, w: LeasedWorker, entry: TaskEntry, err: grpc.RpcError, not_started: bool = False
+    ) -> None:
         """The worker died (or is unreachable) with the task: retry it or fail with the cause."""
         cw = self._cw
         info = None
@@ -307,6 +323,9 @@ class NormalTaskSubmitter:
             cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
         elif isinstance(err, push_stream.NotSent) and not cw.shutting_down:
             self._retry(entry, count=False)  # the worker never saw it
+        elif not_started and not cw.shutting_down:
+            entry.extra["free_retries"] = entry.extra.get("free_retries", 0) + 1
+            self._retry(entry, count=False)
         elif entry.retries_left != 0 and not cw.shutting_down:
             logger.info(
                 "task %s failed because its worker died (%s); retrying",
