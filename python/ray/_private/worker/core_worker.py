@@ -117,8 +117,9 @@ class CoreWorker:
             token,
             host=host,
             port=0,
-            # Each call in flight holds a thread (async actors run up to 1000 at once);
-            # the pool only grows as calls arrive.
+            # Each open push stream and each unary call in flight holds a thread (unary
+            # PushTask calls to an async actor may run 1000 at once); the pool only grows
+            # as calls arrive.
             max_workers=1100,
         )
         self.address = common_pb2.Address(
