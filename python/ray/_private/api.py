@@ -105,7 +105,7 @@ def wait(
                 f"wait() expected a list of ray.ObjectRef, got a list containing {type(r)}"
             )
     timeout = _check_timeout(timeout)
-    if len(set(object_refs)) != len(object_refs):
+    if len({r._id for r in object_refs}) != len(object_refs):
         raise ValueError("Wait requires a list of unique object refs.")
     if not isinstance(num_returns, int) or num_returns <= 0:
         raise ValueError(f"Invalid number of objects to return {num_returns}.")

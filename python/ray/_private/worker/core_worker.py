@@ -298,21 +298,23 @@ class CoreWorker:
         fetch_local: bool = True,
     ) -> tuple[list[ObjectRef], list[ObjectRef]]:
         oids = [r._id for r in refs]
-        missing = [r for r in refs if not self.memory_store.contains(r._id)]
-        blocked = False
-        if missing and timeout != 0:
-            self._start_fetches(missing)
-            if len(refs) - len(missing) < num_returns:
-                blocked = self._notify_blocked(True)
-        try:
-            ready_set = self.memory_store.wait(oids, num_returns, timeout)
-        finally:
-            if blocked:
-                self._notify_blocked(False)
-        ready, not_ready = [], []
+        store = self.memory_store
+        ready_set = store.ready_among(oids)
+        if len(ready_set) < num_returns and timeout != 0:
+            self._start_fetches([r for r in refs if r._id not in ready_set])
+            blocked = self._notify_blocked(True)
+            try:
+                ready_set = store.wait(oids, num_returns, timeout)
+            finally:
+                if blocked:
+                    self._notify_blocked(False)
+        ready: list[ObjectRef] = []
+        not_ready: list[ObjectRef] = []
+        room = num_returns
         for r in refs:
-            if r._id in ready_set and len(ready) < num_returns:
+            if room and r._id in ready_set:
                 ready.append(r)
+                room -= 1
             else:
                 not_ready.append(r)
         return ready, not_ready
@@ -339,7 +341,8 @@ class CoreWorker:
         with self._fetch_lock:
             for r in refs:
                 if (
-                    self.is_me(r._owner)
+                    r._owner is None  # owned here: its value arrives without asking
+                    or self.is_me(r._owner)
                     or r._id in self._fetching
                     or self.memory_store.contains(r._id)
                 ):

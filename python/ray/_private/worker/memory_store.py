@@ -80,6 +80,11 @@ class MemoryStore:
     def get(self, object_id: bytes) -> StoredObject | None:
         return self._objects.get(object_id)
 
+    def ready_among(self, object_ids: list[bytes]) -> set[bytes]:
+        """The ids that are ready now."""
+        objects = self._objects
+        return {oid for oid in object_ids if oid in objects}
+
     def contains(self, object_id: bytes) -> bool:
         return object_id in self._objects
 
