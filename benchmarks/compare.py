@@ -26,6 +26,8 @@ import time
 import uuid
 from typing import Any
 
+from bench_common import fmt, tagged_pids
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 RUN_TAG_ENV = "MICROBENCH_RUN_TAG"
@@ -33,25 +35,9 @@ DEFAULT_OURS = os.path.join(REPO, ".venv", "bin", "python")
 DEFAULT_UPSTREAM = os.environ.get("UPSTREAM_RAY_PYTHON", "/work/upstream-ray-venv/bin/python")
 
 
-def tagged_pids(tag: str) -> list[int]:
-    """Pids of the processes whose initial environment holds RUN_TAG_ENV=tag."""
-    needle = f"{RUN_TAG_ENV}={tag}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if needle in f.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
-
-
 def kill_leftovers(tag: str) -> list[str]:
     """SIGTERM, then SIGKILL after 5 s, every process still carrying `tag`; returns their names."""
-    pids = tagged_pids(tag)
+    pids = tagged_pids(RUN_TAG_ENV, tag)
     names = []
     for pid in pids:
         try:
@@ -104,24 +90,6 @@ def run_side(label: str, python: str, passthrough: list[str], timeout_s: float) 
     if leftovers:
         print(f"=== {label}: killed leftovers {leftovers}", file=sys.stderr)
     return report
-
-
-def fmt(value: float | None) -> str:
-    """A number with about four significant digits (same rules as microbenchmark.py)."""
-    if value is None:
-        return "-"
-    if float(value).is_integer() and abs(value) < 1e6:
-        return f"{int(value):,}"
-    v = abs(value)
-    if v >= 1000:
-        return f"{value:,.0f}"
-    if v >= 100:
-        return f"{value:.1f}"
-    if v >= 1:
-        return f"{value:.2f}"
-    if v == 0:
-        return "0"
-    return f"{value:.3g}"
 
 
 def verdict(ours: float, upstream: float, better: str) -> tuple[str, str]:

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import psutil
+from bench_common import fmt, tagged_pids
 
 import ray
 
@@ -178,22 +179,6 @@ def hard_limit(seconds: float) -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 # Process and memory helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def tagged_pids(var: str, tag: str) -> list[int]:
-    """Pids of the processes whose initial environment holds `var=tag` (inherited from us)."""
-    needle = f"{var}={tag}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if needle in f.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
 
 
 def process_label(proc: psutil.Process) -> str:
@@ -750,24 +735,6 @@ def run_one(fn: Bench, group: str, names: list[str], cfg: Config) -> list[Result
     for r in out:
         r.details.setdefault("elapsed_s", round(time.perf_counter() - t0, 3))
     return out
-
-
-def fmt(value: float | None) -> str:
-    """A number with about four significant digits, thousands separated."""
-    if value is None:
-        return "-"
-    if float(value).is_integer() and abs(value) < 1e6:
-        return f"{int(value):,}"
-    v = abs(value)
-    if v >= 1000:
-        return f"{value:,.0f}"
-    if v >= 100:
-        return f"{value:.1f}"
-    if v >= 1:
-        return f"{value:.2f}"
-    if v == 0:
-        return "0"
-    return f"{value:.3g}"
 
 
 def render_table(results: list[Result]) -> str:
