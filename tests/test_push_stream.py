@@ -91,3 +91,13 @@ def test_calls_on_a_stream_whose_worker_dies_fail_or_retry(ray_start_regular_sha
             ray.get(ref, timeout=60)
     # The restarted actor gets a new stream.
     assert ray.get(actor.pid.remote(), timeout=60) != pid
+
+
+def test_past_the_stream_limit_calls_go_unary(ray_start_regular_shared, monkeypatch):
+    monkeypatch.setattr(constants, "MAX_PUSH_STREAMS", 1)
+    streams = runtime.core_worker().push_streams
+    wait_for_condition(lambda: not streams._streams, timeout=15)
+    counters = [Counter.remote() for _ in range(3)]
+    for expected in (1, 2, 3):
+        assert ray.get([c.increment.remote() for c in counters]) == [expected] * 3
+    assert len(streams._streams) == 1

@@ -42,6 +42,9 @@ PIPELINE_WAIT_S = _env_float("PIPELINE_WAIT_S", 0.02)
 PIPELINE_BACKOFF_S = _env_float("PIPELINE_BACKOFF_S", 1.0)
 # A task push stream with nothing in flight is closed after this long.
 STREAM_IDLE_S = _env_float("STREAM_IDLE_S", 2.0)
+# Push streams a process keeps open at once (two threads each); tasks to further workers
+# go as unary calls.
+MAX_PUSH_STREAMS = _env_int("MAX_PUSH_STREAMS", 64)
 # Idle workers above the prestarted pool exit after this long.
 IDLE_WORKER_KILL_S = _env_float("IDLE_WORKER_KILL_S", 10.0)
 # Calls one caller keeps in flight to one actor: its max_concurrency, within these bounds.

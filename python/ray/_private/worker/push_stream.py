@@ -187,12 +187,18 @@ class PushStreams:
     def push(
         self, address: common_pb2.Address, request: pb.PushTaskRequest, callback: ReplyCallback
     ) -> None:
-        """Sends a task to the worker at `address` over its stream."""
+        """Sends a task to the worker at `address` over its stream.
+
+        Each open stream costs two threads here, so past MAX_PUSH_STREAMS workers at
+        once the task goes as a unary PushTask call instead.
+        """
         key = address.worker_id
         while True:
             with self._lock:
                 stream = self._streams.get(key)
                 if stream is None or stream.closed or stream.address.port != address.port:
+                    if stream is None and len(self._streams) >= constants.MAX_PUSH_STREAMS:
+                        break
                     stream = PushStream(self._client_for(address))
                     self._streams[key] = stream
                     if not self._reaping and not self._stopped:
@@ -200,6 +206,20 @@ class PushStreams:
                         self._timers.call_later(constants.STREAM_IDLE_S, self._reap)
             if stream.push(request, callback):
                 return
+        self._push_unary(address, request, callback)
+
+    def _push_unary(
+        self, address: common_pb2.Address, request: pb.PushTaskRequest, callback: ReplyCallback
+    ) -> None:
+        def done(fut: grpc.Future) -> None:
+            try:
+                reply = fut.result()
+            except grpc.RpcError as err:
+                _run(callback, None, err)
+                return
+            _run(callback, reply, None)
+
+        self._client_for(address).push_task_future(request).add_done_callback(done)
 
     def _reap(self) -> None:
         with self._lock:
