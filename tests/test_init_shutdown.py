@@ -216,3 +216,19 @@ def test_driver_script_runs_from_a_file(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def test_services_stop_by_themselves_every_time():
+    """Shutdown closes each service's lifeline and sends SIGTERM right after, so both
+    arrive together; each time the GCS and node manager exit on their own (not by the
+    SIGKILL that follows 5 s later) and remove their shared memory."""
+    from ray._private import node as node_mod
+
+    for _ in range(8):
+        before = shm_entries()
+        started = node_mod.start_node({"CPU": 1.0}, 64 * 1024 * 1024, head=True)
+        children = list(started.children)
+        started.stop()
+        for child in children:
+            assert child.popen.returncode == 0, (child.name, child.popen.returncode)
+        assert not new_shm_entries(before)

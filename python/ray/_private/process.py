@@ -161,6 +161,35 @@ def report_ready(ready_fd: int | None, port: int) -> None:
     os.close(ready_fd)
 
 
+class StopRequest:
+    """A service process's "stop now", set by SIGTERM/SIGINT, its lifeline or an RPC.
+
+    A plain flag that the main thread polls: a signal handler runs on the main thread
+    between any two bytecodes, possibly while that thread holds the lock inside a
+    threading.Event, so setting an Event from the handler can deadlock the process.
+    """
+
+    def __init__(self) -> None:
+        self._requested = False
+
+    def set(self, *_: object) -> None:
+        self._requested = True
+
+    def is_set(self) -> bool:
+        return self._requested
+
+    def install(self, lifeline_fd: int | None) -> None:
+        """Stops on SIGTERM, SIGINT, or when the parent's end of the lifeline closes."""
+        signal.signal(signal.SIGTERM, self.set)
+        signal.signal(signal.SIGINT, self.set)
+        watch_lifeline(lifeline_fd, self.set)
+
+    def wait(self, poll_s: float = 0.1) -> None:
+        """Blocks the main thread until a stop is requested."""
+        while not self._requested:
+            time.sleep(poll_s)
+
+
 def watch_lifeline(lifeline_fd: int | None, on_parent_death: Callable[[], None]) -> None:
     """Child side: call `on_parent_death` when the parent's end of the lifeline closes."""
     if lifeline_fd is None or lifeline_fd < 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import threading
 
 from ray._private import constants, process, rpc
@@ -105,18 +104,11 @@ def main(argv: list[str] | None = None) -> None:
         max_workers=128,
     )
     logger.info("GCS listening on %s:%d", opts.host, port)
-    done = threading.Event()
-
-    def shutdown(*_: object) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    process.watch_lifeline(opts.lifeline_fd, shutdown)
+    stop = process.StopRequest()
+    stop.install(opts.lifeline_fd)
     threading.Thread(target=gcs.run_health_checks, name="health", daemon=True).start()
     process.report_ready(opts.ready_fd, port)
-    while not done.wait(1.0):
-        pass
+    stop.wait()
     logger.info("GCS stopping")
     gcs.stop()
     server.stop(grace=0.5).wait(2)

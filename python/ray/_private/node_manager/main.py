@@ -6,8 +6,6 @@ import argparse
 import json
 import logging
 import os
-import signal
-import threading
 from pathlib import Path
 
 from ray._private import constants, process, rpc
@@ -58,11 +56,11 @@ def main(argv: list[str] | None = None) -> None:
         opts.head,
         prestart,
     )
-    done = threading.Event()
+    stop = process.StopRequest()
     server, port = rpc.create_server(
         [
             lambda s: node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server(
-                NodeManagerServicer(nm, done), s
+                NodeManagerServicer(nm, stop), s
             )
         ],
         token,
@@ -71,17 +69,11 @@ def main(argv: list[str] | None = None) -> None:
         max_workers=256,
     )
 
-    def shutdown(*_: object) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    process.watch_lifeline(opts.lifeline_fd, shutdown)
+    stop.install(opts.lifeline_fd)
     nm.start(port)
     logger.info("node manager %s listening on %s:%d", node_id.hex()[:12], opts.host, port)
     process.report_ready(opts.ready_fd, port)
-    while not done.wait(1.0):
-        pass
+    stop.wait()
     nm.stop("shutdown requested")
     server.stop(grace=0.2).wait(2)
 

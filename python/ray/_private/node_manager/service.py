@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import grpc
 
+from ray._private import process
 from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
 from ray._private.node_manager.node_manager import NodeManager
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
-    def __init__(self, nm: NodeManager, on_shutdown: threading.Event) -> None:
+    def __init__(self, nm: NodeManager, on_shutdown: process.StopRequest) -> None:
         self._nm = nm
         self._on_shutdown = on_shutdown
 
