@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import grpc
 
@@ -23,7 +24,6 @@ class CoreWorkerClient:
     def __init__(self, address: common_pb2.Address, token_md: tuple) -> None:
         self.address = address
         self._md = token_md
-        self.metadata = token_md
         self.stub = core_worker_pb2_grpc.CoreWorkerServiceStub(
             rpc.CHANNELS.get(address_str(address))
         )
@@ -32,6 +32,12 @@ class CoreWorkerClient:
         self, request: pb.PushTaskRequest, timeout_s: float | None = None
     ) -> grpc.Future:
         return rpc.keep(self.stub.PushTask.future(request, timeout=timeout_s, metadata=self._md))
+
+    def push_task_stream(
+        self, batches: Iterator[pb.PushTaskBatch]
+    ) -> Iterator[pb.PushTaskReplyBatch]:
+        """Opens a PushTaskStream that sends `batches`; iterate the result for the replies."""
+        return self.stub.PushTaskStream(batches, metadata=self._md)
 
     def get_object_status_future(
         self, object_ids: list[bytes], wait_s: float, num_ready: int = 0

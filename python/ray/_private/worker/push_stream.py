@@ -75,7 +75,7 @@ class PushStream:
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._waiting: dict[bytes, ReplyCallback] = {}
-        call = client.stub.PushTaskStream(self._batches(), metadata=client.metadata)
+        call = client.push_task_stream(self._batches())
         threading.Thread(target=self._read, args=(call,), name="push-stream", daemon=True).start()
 
     def push(self, request: pb.PushTaskRequest, callback: ReplyCallback) -> bool:
