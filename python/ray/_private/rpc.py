@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CHANNEL_OPTIONS = [
+_CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
     ("grpc.enable_retries", 0),
@@ -80,7 +80,7 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[_TokenInterceptor(token)],
-        options=CHANNEL_OPTIONS,
+        options=_CHANNEL_OPTIONS,
     )
     for add in add_servicers:
         add(server)
@@ -140,7 +140,7 @@ class ChannelPool:
             with self._lock:
                 channel = self._channels.get(address)
                 if channel is None:
-                    channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+                    channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
                     self._channels[address] = channel
                     if self._pinned < MAX_PINNED_CHANNELS and _keep_spin_thread(channel):
                         self._pinned += 1
