@@ -103,5 +103,5 @@ def test_actor_runs_later_calls_when_an_earlier_one_never_arrives(
         sequence_number=1,  # call 0 of this (made-up) caller never arrives
     )
     request = core_worker_pb2.PushTaskRequest(task_spec=spec, caller_worker_id=b"x" * 28)
-    reply = cw.worker_client(info.address).stub.PushTask(request, timeout=60, metadata=cw.token_md)
+    reply = cw.workers.get(info.address).push_task(request, timeout_s=60)
     assert serialization.deserialize(reply.return_objects[0].data) == 2

@@ -36,7 +36,7 @@ def _open_stream(metadata: tuple) -> grpc.StatusCode:
     channel = grpc.insecure_channel(f"{cw.address.ip_address}:{cw.address.port}")
     try:
         stub = core_worker_pb2_grpc.CoreWorkerServiceStub(channel)
-        batch = core_worker_pb2.PushTaskBatch(
+        batch = core_worker_pb2.PushTaskStreamRequest(
             requests=[core_worker_pb2.PushTaskRequest(task_spec=common_pb2.TaskSpec(name="x"))]
         )
         with pytest.raises(grpc.RpcError) as info:

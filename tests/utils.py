@@ -285,11 +285,11 @@ class Cluster:
             self.worker_nodes.remove(node)
 
     def alive_node_ids(self) -> set[bytes]:
-        from ray._private.gcs.client import GcsClient
-        from ray._private.generated import gcs_pb2
+        from ray._private.generated import common_pb2
+        from ray._private.rpc.gcs_client import GcsClient
 
         gcs = GcsClient(self.address, self.token)
-        return {n.node_id for n in gcs.get_all_nodes() if n.state == gcs_pb2.NODE_STATE_ALIVE}
+        return {n.node_id for n in gcs.get_all_nodes() if n.state == common_pb2.NODE_STATE_ALIVE}
 
     def wait_for_nodes(self, timeout: float = 30) -> None:
         """Waits until exactly the nodes of this cluster are registered alive with the GCS."""

@@ -6,14 +6,13 @@ import inspect
 import logging
 from typing import Any
 
-import grpc
-
-from ray._private import ids, runtime
 from ray._private import options as opts
+from ray._private import runtime, values
 from ray._private.generated import common_pb2, gcs_pb2
 from ray._private.object_ref import ObjectRef
 from ray._private.worker.function_manager import FunctionManager
-from ray._private.worker.task_executor import ActorExit
+from ray._private.worker.runners.python import ActorExit
+from ray._private.worker.task_spec import ActorOptions
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def method(*args: Any, **kwargs: Any) -> Any:
 def exit_actor() -> None:
     """Ends the current actor after the running call returns; later calls raise ActorDiedError."""
     cw = runtime.core_worker()
-    if not getattr(cw, "actor_id", b""):
+    if not cw.actor_id:
         raise TypeError("exit_actor() is only allowed inside an actor method")
     raise ActorExit()
 
@@ -77,6 +76,8 @@ class ActorClass:
         self._hash: bytes | None = None
         self._pickled: bytes | None = None
         self.__doc__ = cls.__doc__
+        # What a worker instantiates when a descriptor names this module attribute.
+        self.__ray_remote_target__ = cls
 
     @classmethod
     def _from_class(cls, target: type, options: dict[str, Any]) -> ActorClass:
@@ -102,67 +103,44 @@ class ActorClass:
                 self._cls, f"actor class {self._name}"
             )
         assert self._pickled is not None
-        cw.functions.export(self._hash, self._pickled)
+        module = getattr(self._cls, "__module__", "") or ""
+        cw.functions.export(
+            self._hash, self._pickled, f"actor class {self._name}", module, self._name
+        )
         options = {**_DEFAULT_ACTOR_OPTIONS, **options}
-        name = options.get("name") or ""
         namespace = options.get("namespace")
-        namespace = cw.namespace if namespace is None else namespace
-        detached = options.get("lifetime") == "detached"
         max_concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
-        job_id = cw.job_id or cw.context.task_id[-4:]
-        actor_id = ids.new_actor_id(job_id)
-        task_args, arg_ids, keep = cw.build_args(args, kwargs)
-        spec = common_pb2.TaskSpec(
-            task_id=ids.new_task_id(job_id),
-            job_id=job_id,
-            type=common_pb2.TASK_TYPE_ACTOR_CREATION,
-            name=f"{self._name}.__init__",
-            function=common_pb2.FunctionDescriptor(
-                language=common_pb2.LANGUAGE_PYTHON,
-                module_name=getattr(self._cls, "__module__", "") or "",
-                class_name=self._name,
-                function_name="__init__",
-                function_hash=self._hash,
-            ),
-            args=task_args,
-            num_returns=1,
-            required_resources=opts.resource_request(options, 0),
-            caller_address=cw.address,
-            parent_task_id=cw.context.task_id,
+        actor_options = ActorOptions(
+            class_name=self._name,
+            name=options.get("name") or "",
+            namespace=cw.namespace if namespace is None else namespace,
+            detached=options.get("lifetime") == "detached",
+            resources=opts.resource_request(options, 0),
+            placement_resources=opts.resource_request(options, 1),
+            max_restarts=options["max_restarts"],
+            max_task_retries=options["max_task_retries"],
+            max_concurrency=max_concurrency,
+            is_async=self._is_async,
+            method_num_returns=self._meta,
+            get_if_exists=bool(options.get("get_if_exists")),
+            strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
         )
-        creation = spec.actor_creation
-        creation.actor_id = actor_id
-        creation.max_restarts = options["max_restarts"]
-        creation.max_task_retries = options["max_task_retries"]
-        creation.max_concurrency = max_concurrency
-        creation.is_async = self._is_async
-        creation.name = name
-        creation.ray_namespace = namespace if name else ""
-        creation.is_detached = detached
-        creation.placement_resources.update(opts.resource_request(options, 1))
-        creation.method_num_returns.update(self._meta)
-        creation.class_name = self._name
-        handle_oid = ids.object_id_for_return(spec.task_id, 1)
-        spec.return_ids.append(handle_oid)
-        cw.refs.add_owned(handle_oid)
-        handle_ref = ObjectRef(handle_oid, None)
-        try:
-            reply = cw.gcs.create_actor(spec, bool(options.get("get_if_exists")))
-        except grpc.RpcError as err:
-            if err.code() == grpc.StatusCode.ALREADY_EXISTS:
-                raise ValueError(err.details()) from None
-            raise
-        if reply.already_existed:
-            return ActorHandle._from_info(reply.actor)
-        cw.actor_submitter.register_created(
-            actor_id, self._name, handle_oid, arg_ids, keep, detached
+        descriptor = common_pb2.FunctionDescriptor(
+            language=common_pb2.LANGUAGE_PYTHON,
+            module_name=module,
+            class_name=self._name,
+            function_name="__init__",
+            function_hash=self._hash,
         )
+        created = cw.create_actor(descriptor, values.task_args(args, kwargs), actor_options)
+        if created.existing is not None:
+            return ActorHandle._from_info(created.existing)
         return ActorHandle(
-            actor_id,
+            created.actor_id,
             self._name,
             self._meta,
             self._is_async,
-            handle_ref,
+            created.handle_ref,
             options["max_task_retries"],
             max_concurrency,
         )
@@ -318,16 +296,19 @@ class ActorMethod:
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         h = self._handle
-        refs = runtime.core_worker().actor_submitter.submit(
+        method = common_pb2.FunctionDescriptor(
+            language=common_pb2.LANGUAGE_PYTHON,
+            class_name=h._ray_class_name,
+            function_name=self._name,
+        )
+        refs = runtime.core_worker().submit_actor_call(
             h._ray_actor_id,
-            h._ray_class_name,
-            self._name,
-            args,
-            kwargs,
+            method,
+            values.task_args(args, kwargs),
             self._num_returns,
             h._ray_max_task_retries,
             h._ray_max_concurrency,
-            self._task_name,
+            self._task_name or f"{h._ray_class_name}.{self._name}",
         )
         if self._num_returns == 1:
             return refs[0]
@@ -362,6 +343,4 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
     """
     if not isinstance(actor, ActorHandle):
         raise ValueError(f"ray.kill() only supports actors. Got: {type(actor)}.")
-    runtime.core_worker().gcs.kill_actor(
-        actor._ray_actor_id, no_restart, force=True, reason="ray.kill() was called"
-    )
+    runtime.core_worker().kill_actor(actor._ray_actor_id, no_restart)

@@ -30,6 +30,7 @@ __all__ = [
     "NodeDiedError",
     "AsyncioActorExit",
     "RaySerializationError",
+    "RpcError",
 ]
 
 
@@ -49,6 +50,23 @@ class RaySystemError(RayError):
         self.client_exc = client_exc
         self.traceback_str = traceback_str
         super().__init__(str(client_exc))
+
+
+class RpcError(RayError):
+    """A call between the runtime's processes failed (a peer is gone, refused, or timed out).
+
+    Attributes:
+        message: What failed, where, and what to do.
+        rpc_code: The gRPC status code's number, when there is one.
+    """
+
+    def __init__(self, message: str, rpc_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rpc_code = rpc_code
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class RaySerializationError(RayError, TypeError):

@@ -8,8 +8,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ray._private import runtime
-from ray._private.generated import gcs_pb2
+from ray._private import runtime, values
+from ray._private.generated import common_pb2
 from ray._private.object_ref import ObjectRef
 from ray._private.remote_function import RemoteFunction
 
@@ -62,17 +62,16 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     timeout = _check_timeout(timeout)
     cw = runtime.core_worker()
     if isinstance(object_refs, ObjectRef):
-        return cw.get_objects([object_refs], timeout)[0]
+        return values.get(cw, [object_refs], timeout)[0]
     if isinstance(object_refs, (list, tuple)):
         for r in object_refs:
             if not isinstance(r, ObjectRef):
                 raise TypeError(
                     f"ray.get() takes an ObjectRef or a list of ObjectRefs; the list holds a {type(r).__name__}"
                 )
-        values = cw.get_objects(list(object_refs), timeout)
-        return values
+        return values.get(cw, list(object_refs), timeout)
     if hasattr(object_refs, "__ray_object_ref__"):
-        return cw.get_objects([object_refs.__ray_object_ref__()], timeout)[0]
+        return values.get(cw, [object_refs.__ray_object_ref__()], timeout)[0]
     raise ValueError(
         f"Invalid type of object refs, {type(object_refs)}, is given. 'object_refs' must either be an "
         "ObjectRef or a list of ObjectRefs."
@@ -81,7 +80,7 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
 
 def put(value: Any, *, _owner: Any = None) -> ObjectRef:
     """Stores a value in the object store and returns its ObjectRef."""
-    return runtime.core_worker().put(value, _owner)
+    return values.put(runtime.core_worker(), value)
 
 
 def wait(
@@ -125,9 +124,11 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
     runtime.core_worker().cancel(object_ref, force, recursive)
 
 
-def _alive_nodes() -> list[gcs_pb2.NodeInfo]:
+def _alive_nodes() -> list[common_pb2.NodeInfo]:
     return [
-        n for n in runtime.core_worker().gcs.get_all_nodes() if n.state == gcs_pb2.NODE_STATE_ALIVE
+        n
+        for n in runtime.core_worker().gcs.get_all_nodes()
+        if n.state == common_pb2.NODE_STATE_ALIVE
     ]
 
 
@@ -161,7 +162,7 @@ def nodes() -> list[dict[str, Any]]:
         out.append(
             {
                 "NodeID": node.node_id.hex(),
-                "Alive": node.state == gcs_pb2.NODE_STATE_ALIVE,
+                "Alive": node.state == common_pb2.NODE_STATE_ALIVE,
                 "NodeManagerAddress": node.node_manager_address,
                 "NodeManagerHostname": node.node_name,
                 "NodeManagerPort": node.node_manager_port,
@@ -177,4 +178,4 @@ def nodes() -> list[dict[str, Any]]:
 def get_gpu_ids() -> list[int]:
     """The GPU ids assigned to the current task or actor (empty on the driver)."""
     cw = runtime.core_worker()
-    return list(cw.context.resource_ids.get("GPU", []) or getattr(cw, "actor_gpu_ids", []))
+    return list(cw.assigned_instance_ids().get("GPU", []))

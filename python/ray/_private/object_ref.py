@@ -143,8 +143,10 @@ class ObjectRef:
         ref = self
 
         def run() -> None:
+            from ray._private import values
+
             try:
-                fut.set_result(_core_worker.get_objects([ref], None)[0])
+                fut.set_result(values.get(_core_worker, [ref], None)[0])
             except BaseException as err:  # noqa: BLE001 - delivered through the future
                 fut.set_exception(err)
 

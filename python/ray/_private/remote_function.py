@@ -6,10 +6,11 @@ import functools
 import logging
 from typing import Any
 
-from ray._private import constants, runtime
+from ray._private import constants, runtime, values
 from ray._private import options as opts
 from ray._private.generated import common_pb2
 from ray._private.worker.function_manager import FunctionManager
+from ray._private.worker.task_spec import TaskOptions, python_function
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ class RemoteFunction:
         self._descriptor: common_pb2.FunctionDescriptor | None = None
         self._pickled: bytes | None = None
         functools.update_wrapper(self, function)
+        # What a worker runs when a descriptor names this module attribute.
+        self.__ray_remote_target__ = function
 
     def __getstate__(self) -> dict[str, Any]:
         # A task that calls another remote function captures it: pickle the function and its
@@ -55,31 +58,32 @@ class RemoteFunction:
             function_hash, self._pickled = FunctionManager.pickle(
                 self._function, f"remote function {self._name}"
             )
-            self._descriptor = common_pb2.FunctionDescriptor(
-                language=common_pb2.LANGUAGE_PYTHON,
-                module_name=getattr(self._function, "__module__", "") or "",
-                function_name=self._name,
-                function_hash=function_hash,
+            self._descriptor = python_function(
+                getattr(self._function, "__module__", "") or "", self._name, function_hash
             )
         assert self._pickled is not None
-        cw.functions.export(self._descriptor.function_hash, self._pickled)
+        cw.functions.export(
+            self._descriptor.function_hash,
+            self._pickled,
+            f"remote function {self._name}",
+            self._descriptor.module_name,
+            self._name,
+        )
         num_returns = options.get("num_returns", 1)
         max_retries = options.get("max_retries")
         if max_retries is None:
             max_retries = constants.DEFAULT_TASK_MAX_RETRIES
-        retry_exceptions = options.get("retry_exceptions", False)
-        refs = cw.submit_task(
-            self._descriptor,
-            options.get("name") or self._name,
-            args,
-            kwargs,
-            num_returns,
-            opts.resource_request(options, 1),
-            max_retries,
-            retry_exceptions,
-            opts.scheduling_strategy(options.get("scheduling_strategy")),
+        retry = options.get("retry_exceptions", False)
+        task_options = TaskOptions(
+            name=options.get("name") or self._name,
+            num_returns=num_returns,
+            resources=opts.resource_request(options, 1),
+            max_retries=max_retries,
+            retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
+            strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
             max_calls=options.get("max_calls") or 0,
         )
+        refs = cw.submit_task(self._descriptor, values.task_args(args, kwargs), task_options)
         if num_returns == 1:
             return refs[0]
         if num_returns == 0:

@@ -11,14 +11,15 @@ from typing import Any
 
 from ray._private import object_ref as object_ref_mod
 from ray._private import session as session_mod
-from ray._private.gcs.client import GcsClient
-from ray._private.generated import gcs_pb2
+from ray._private.generated import common_pb2
 from ray._private.node import (
     NodeProcesses,
     build_resources,
     default_object_store_memory,
     start_node,
 )
+from ray._private.rpc import errors as rpc_errors
+from ray._private.rpc.gcs_client import GcsClient
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,9 @@ def init(
         if unknown:
             raise TypeError(f"ray.init() got unexpected keyword argument(s): {sorted(unknown)}")
         gcs_address = _resolve_address(address)
-        namespace = namespace if namespace is not None else os.urandom(8).hex()
+        job_config = common_pb2.JobConfig(ray_namespace=namespace or "")
+        if kwargs.get("job_config") is not None:
+            _merge_job_config(job_config, kwargs["job_config"])
         if gcs_address is None:
             total = build_resources(num_cpus, num_gpus, resources)
             store = object_store_memory or default_object_store_memory()
@@ -160,9 +163,13 @@ def init(
                     f"`ray start`. Set RAY_CLUSTER_TOKEN to the token printed by `ray start --head`."
                 )
             gcs = GcsClient(gcs_address, token)
-            info = gcs.get_cluster_info(timeout_s=10)
+            try:
+                info = gcs.get_cluster_info(timeout_s=10)
+                all_nodes = gcs.get_all_nodes()
+            except rpc_errors.RpcFailure as err:
+                raise ConnectionError(f"ray.init(address={gcs_address!r}): {err}") from None
             session_dir = info.session_dir
-            nodes = [n for n in gcs.get_all_nodes() if n.state == gcs_pb2.NODE_STATE_ALIVE]
+            nodes = [n for n in all_nodes if n.state == common_pb2.NODE_STATE_ALIVE]
             local = [n for n in nodes if n.node_manager_address == _node_ip_address] or nodes
             if not local:
                 raise ConnectionError(f"the cluster at {gcs_address} has no alive node")
@@ -177,7 +184,7 @@ def init(
                 nm_address,
                 node_id,
                 session_dir,
-                namespace,
+                job_config,
                 host=_node_ip_address,
                 log_to_driver=log_to_driver,
             )
@@ -194,11 +201,22 @@ def init(
                 "address": gcs_address,
                 "node_id": node_id.hex(),
                 "session_dir": session_dir,
-                "namespace": namespace,
+                "namespace": cw.namespace,
                 "job_id": cw.job_id.hex(),
             }
         )
         return _context
+
+
+def _merge_job_config(config: common_pb2.JobConfig, job_config: Any) -> None:
+    """Takes what a `ray.job_config.JobConfig`-like object says (code search path, JVM options)."""
+    for entry in getattr(job_config, "code_search_path", None) or []:
+        config.code_search_path.append(os.path.abspath(entry))
+    for option in getattr(job_config, "jvm_options", None) or []:
+        config.jvm_options.append(option)
+    namespace = getattr(job_config, "ray_namespace", None)
+    if namespace and not config.ray_namespace:
+        config.ray_namespace = namespace
 
 
 def shutdown(_exiting_interpreter: bool = False) -> None:

@@ -32,7 +32,7 @@ class RuntimeContext:
         return task_id.hex() if task_id else None
 
     def get_actor_id(self) -> str | None:
-        actor_id = getattr(self._cw, "actor_id", b"")
+        actor_id = self._cw.actor_id
         return actor_id.hex() if actor_id else None
 
     def get_task_name(self) -> str | None:
@@ -43,10 +43,13 @@ class RuntimeContext:
         return self._cw.namespace
 
     def get_assigned_resources(self) -> dict[str, float]:
-        return {}
+        """The resources the current task or actor holds (empty on the driver)."""
+        return self._cw.assigned_resources()
 
     def get_accelerator_ids(self) -> dict[str, list[str]]:
-        return {"GPU": [str(i) for i in self._cw.context.resource_ids.get("GPU", [])]}
+        """The accelerator ids assigned to the current task or actor, by kind."""
+        ids = self._cw.assigned_instance_ids()
+        return {"GPU": [str(i) for i in ids.get("GPU", [])]}
 
     @property
     def gcs_address(self) -> str:
@@ -54,13 +57,14 @@ class RuntimeContext:
 
     @property
     def was_current_actor_reconstructed(self) -> bool:
-        return bool(getattr(self._cw, "actor_restarted", False))
+        """True inside an actor that was restarted after its process died."""
+        return self._cw.actor_restarted
 
     @property
     def current_actor(self) -> Any:
         from ray.actor import ActorHandle
 
-        actor_id = getattr(self._cw, "actor_id", b"")
+        actor_id = self._cw.actor_id
         if not actor_id:
             raise RuntimeError("This method is only available in an actor.")
         return ActorHandle._from_actor_id(actor_id)

@@ -18,8 +18,6 @@ import socket
 import sys
 from pathlib import Path
 
-import grpc
-
 from ray._private import constants
 from ray._private import session as session_mod
 from ray._private.cli.processes import (
@@ -31,14 +29,15 @@ from ray._private.cli.processes import (
     cleanup_node_files,
     stop_processes,
 )
-from ray._private.gcs.client import GcsClient, GcsUnavailableError
-from ray._private.generated import gcs_pb2
+from ray._private.generated import common_pb2
 from ray._private.node import (
     build_resources,
     default_object_store_memory,
     start_node,
 )
-from ray._private.node_manager.client import NodeManagerClient
+from ray._private.rpc import errors as rpc_errors
+from ray._private.rpc.gcs_client import GcsClient
+from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +48,18 @@ class CliError(Exception):
     """A failure reported to the user as one message and a non-zero exit status."""
 
 
-def _gcs_error(address: str, err: grpc.RpcError) -> CliError:
+def _gcs_error(address: str, err: rpc_errors.RpcFailure) -> CliError:
     """The CLI error for a failed GCS call."""
-    if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+    if isinstance(err, rpc_errors.Unauthenticated):
         return CliError(
             f"The GCS at {address} refused the token: check --token / {constants.TOKEN_ENV}."
         )
-    return CliError(f"The GCS at {address} failed: {err.code().name} {err.details()}")
+    if isinstance(err, rpc_errors.Unimplemented):
+        return CliError(
+            f"{address} is not a GCS (is it a node manager's port?): give the GCS address that "
+            "`ray start --head` printed."
+        )
+    return CliError(f"The GCS at {address} failed: {err.code.name} {err.details}")
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -65,10 +69,10 @@ def _gcs_answers(address: str, token: str, timeout_s: float = 2.0) -> bool:
     """True if a GCS answers at `address` (even if it refuses the token)."""
     try:
         GcsClient(address, token).get_cluster_info(timeout_s=timeout_s)
-    except GcsUnavailableError:
+    except rpc_errors.Unavailable:
         return False
-    except grpc.RpcError as err:
-        return err.code() != grpc.StatusCode.DEADLINE_EXCEEDED
+    except rpc_errors.RpcFailure as err:
+        return not isinstance(err, rpc_errors.DeadlineExceeded)
     return True
 
 
@@ -280,11 +284,11 @@ def _start_worker(args: argparse.Namespace) -> int:
         )
     try:
         info = GcsClient(address, token).get_cluster_info(timeout_s=10)
-    except GcsUnavailableError as err:
+    except rpc_errors.Unavailable as err:
         raise CliError(
             f"Cannot reach the GCS at {address}: is the head running, and reachable from here?"
         ) from err
-    except grpc.RpcError as err:
+    except rpc_errors.RpcFailure as err:
         raise _gcs_error(address, err) from err
     resources, store = _node_resources(args)
     try:
@@ -405,15 +409,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         info = gcs.get_cluster_info(timeout_s=3)
         nodes = gcs.get_all_nodes()
-    except GcsUnavailableError as err:
+    except rpc_errors.Unavailable as err:
         raise CliError(
             f"The cluster at {address} does not answer: it was stopped or crashed. "
             f"`ray stop` cleans up what is left of it."
         ) from err
-    except grpc.RpcError as err:
+    except rpc_errors.RpcFailure as err:
         raise _gcs_error(address, err) from err
-    alive = [n for n in nodes if n.state == gcs_pb2.NODE_STATE_ALIVE]
-    dead = [n for n in nodes if n.state != gcs_pb2.NODE_STATE_ALIVE]
+    alive = [n for n in nodes if n.state == common_pb2.NODE_STATE_ALIVE]
+    dead = [n for n in nodes if n.state != common_pb2.NODE_STATE_ALIVE]
     print(f"======== Cluster {address} ({info.session_name}) ========")
     print(f"Nodes: {len(alive)} alive, {len(dead)} dead")
     total: dict[str, float] = {}
@@ -422,7 +426,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for node in alive + dead:
         nm_address = f"{node.node_manager_address}:{node.node_manager_port}"
         role = "  head" if node.is_head else ""
-        if node.state != gcs_pb2.NODE_STATE_ALIVE:
+        if node.state != common_pb2.NODE_STATE_ALIVE:
             print(
                 f"  DEAD   {node.node_id.hex()[:12]}  {nm_address}{role}  ({node.death_reason or 'no reason'})"
             )
@@ -431,9 +435,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         node_total, node_avail = dict(node.resources.total), dict(node.resources.available)
         try:
             stats = NodeManagerClient(nm_address, token).stats(timeout_s=5)
-        except grpc.RpcError as err:
+        except rpc_errors.RpcFailure as err:
             stats = None
-            objects = f"unknown: the node manager did not answer ({err.code().name})"
+            objects = f"unknown: the node manager did not answer ({err.code.name})"
         if stats is not None:
             node_total, node_avail = dict(stats.resources.total), dict(stats.resources.available)
             store_used += stats.object_store_used_bytes

@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
-import grpc
 import psutil
 
 from ray._private import constants
 from ray._private import session as session_mod
-from ray._private.node_manager.client import NodeManagerClient
+from ray._private.rpc import errors as rpc_errors
+from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def _ask_to_stop(entry: StartedProcess, proc: psutil.Process) -> None:
             token = entry.session.read_token()
             NodeManagerClient(entry.address, token).shutdown(timeout_s=2.0)
             return
-        except (OSError, grpc.RpcError) as err:
+        except (OSError, rpc_errors.RpcFailure) as err:
             logger.debug("ShutdownNode to %s failed (%s); sending SIGTERM", entry.address, err)
     with contextlib.suppress(psutil.Error):
         proc.terminate()

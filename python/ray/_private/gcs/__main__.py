@@ -1,3 +1,3 @@
-from ray._private.gcs.server import main
+from ray._private.gcs.main import main
 
 main()

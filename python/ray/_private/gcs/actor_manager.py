@@ -11,22 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-import grpc
-
-from ray._private import constants, ids, rpc, serialization
+from ray._private import constants, ids, serialization
 from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_manager_pb2
-from ray._private.node_manager.client import NodeManagerClient
-from ray._private.worker.client import CoreWorkerClient
-
-if TYPE_CHECKING:
-    from ray._private.gcs.server import GcsServer
+from ray._private.rpc import errors as rpc_errors
+from ray._private.rpc.core_worker_client import CoreWorkerClient
+from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
 
 _WAITABLE = (gcs_pb2.ACTOR_STATE_PENDING_CREATION, gcs_pb2.ACTOR_STATE_RESTARTING)
+
+
+class NameTakenError(Exception):
+    """A live actor already has the name in its namespace."""
 
 
 @dataclass
@@ -55,25 +55,41 @@ def _death(
 
 
 class ActorManager:
-    """Actors by id and by (namespace, name)."""
+    """Actors by id and by (namespace, name).
 
-    def __init__(self, gcs: GcsServer) -> None:
-        self._gcs = gcs
+    Args:
+        alive_nodes: The nodes that may host actors, with their resources.
+        publish: Sends a message to the GCS's subscribers.
+        node_manager: The client of the node manager at an address.
+        core_worker: The client of the core worker at an address.
+    """
+
+    def __init__(
+        self,
+        alive_nodes: Callable[[], list[common_pb2.NodeInfo]],
+        publish: Callable[[gcs_pb2.PubMessage], None],
+        node_manager: Callable[[str], NodeManagerClient],
+        core_worker: Callable[[common_pb2.Address], CoreWorkerClient],
+    ) -> None:
+        self._alive_nodes = alive_nodes
+        self._publish_message = publish
+        self._node_manager = node_manager
+        self._core_worker = core_worker
         self._lock = threading.Condition()
         self._actors: dict[bytes, _Actor] = {}
         self._names: dict[tuple[str, str], bytes] = {}
         self._stopped = False
-        self._md = rpc.token_metadata(gcs.token)
 
     # ---- RPC entry points ------------------------------------------------------------
 
-    def create_actor(
-        self, request: gcs_pb2.CreateActorRequest, context: grpc.ServicerContext
-    ) -> gcs_pb2.CreateActorReply:
+    def create_actor(self, request: gcs_pb2.CreateActorRequest) -> gcs_pb2.CreateActorReply:
+        """Registers and starts creating an actor.
+
+        Raises:
+            NameTakenError: A live actor has the name in the namespace (and not get_if_exists).
+        """
         spec = request.creation_spec
         creation = spec.actor_creation
-        if not creation.actor_id:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "actor_id is required")
         with self._lock:
             existing = self._actors.get(creation.actor_id)
             if existing is not None:
@@ -86,10 +102,9 @@ class ActorManager:
                         return gcs_pb2.CreateActorReply(
                             actor=self._actors[other].info, already_existed=True
                         )
-                    context.abort(
-                        grpc.StatusCode.ALREADY_EXISTS,
+                    raise NameTakenError(
                         f"The name {creation.name!r} (namespace={creation.ray_namespace!r}) is already "
-                        "taken by a live actor; pick another name, or pass get_if_exists=True",
+                        "taken by a live actor; pick another name, or pass get_if_exists=True"
                     )
                 self._names[key] = creation.actor_id
             info = gcs_pb2.ActorInfo(
@@ -189,7 +204,7 @@ class ActorManager:
                 if a.node_id == node_id and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
             ]
         for actor in victims:
-            info = gcs_pb2.WorkerExitInfo(description=f"its node {node_id.hex()[:12]} died")
+            info = common_pb2.WorkerExitInfo(description=f"its node {node_id.hex()[:12]} died")
             self._on_actor_failure(actor, info, intended=False)
 
     def on_job_finished(self, job_id: bytes) -> None:
@@ -214,7 +229,7 @@ class ActorManager:
                 owner = a.info.owner_address
                 owners.setdefault(owner.worker_id, (owner, []))[1].append(a.info.actor_id)
         for owner, actor_ids in owners.values():
-            if CoreWorkerClient(owner, self._md).is_gone():
+            if self._core_worker(owner).is_gone():
                 for actor_id in actor_ids:
                     self.kill_actor(
                         actor_id, True, True, "its owner (the process that created it) died"
@@ -240,16 +255,14 @@ class ActorManager:
             with self._lock:
                 if self._stopped or actor.killed or actor.incarnation != incarnation:
                     return
-            nodes = [n for n in self._gcs.nodes.alive()]
+            nodes = self._alive_nodes()
             node = self._pick_node(
                 nodes, dict(actor.spec.required_resources), dict(creation.placement_resources)
             )
             if node is None:
                 warned = self._wait_infeasible(actor, warned)
                 continue
-            nm = NodeManagerClient(
-                f"{node.node_manager_address}:{node.node_manager_port}", self._gcs.token
-            )
+            nm = self._node_manager(f"{node.node_manager_address}:{node.node_manager_port}")
             request = node_manager_pb2.RequestWorkerLeaseRequest(
                 lease_id=ids.new_unique_id(),
                 job_id=actor.spec.job_id,
@@ -261,8 +274,8 @@ class ActorManager:
             )
             try:
                 reply = nm.request_lease(request, constants.LONG_POLL_S + constants.RPC_TIMEOUT_S)
-            except grpc.RpcError as err:
-                logger.warning("lease for actor %s failed: %s", ids.short(actor_id), err.code())
+            except rpc_errors.RpcFailure as err:
+                logger.warning("lease for actor %s failed: %s", ids.short(actor_id), err)
                 time.sleep(0.2)
                 continue
             if reply.infeasible:
@@ -283,8 +296,8 @@ class ActorManager:
         return True
 
     def _pick_node(
-        self, nodes: list[gcs_pb2.NodeInfo], need: dict[str, float], place: dict[str, float]
-    ) -> gcs_pb2.NodeInfo | None:
+        self, nodes: list[common_pb2.NodeInfo], need: dict[str, float], place: dict[str, float]
+    ) -> common_pb2.NodeInfo | None:
         want = dict(need)
         for k, v in place.items():
             want[k] = max(want.get(k, 0.0), v)
@@ -308,6 +321,9 @@ class ActorManager:
         """Runs __init__ on the leased worker. Returns False to retry with another lease."""
         actor_id = actor.info.actor_id
         request = core_worker_pb2.PushTaskRequest(task_spec=actor.spec)
+        # A restarted actor's creation task is numbered by its restarts, so the actor can
+        # tell (`was_current_actor_reconstructed`).
+        request.task_spec.attempt_number = actor.info.num_restarts
         for name, lst in lease.resource_ids.items():
             request.resource_ids[name].ids.extend(i.index for i in lst.ids)
         with self._lock:
@@ -315,11 +331,12 @@ class ActorManager:
             actor.node_id = lease.worker_address.node_id
             actor.info.address.CopyFrom(lease.worker_address)
             actor.info.pid = lease.worker_pid
-        client = CoreWorkerClient(lease.worker_address, self._md)
-        try:
-            reply = client.stub.PushTask(request, metadata=self._md)
-        except grpc.RpcError as err:
-            logger.info("actor %s worker died during creation: %s", ids.short(actor_id), err.code())
+        outcome = self._push_creation(actor, incarnation, lease.worker_address, request)
+        if outcome is None:
+            return True  # the actor was killed, or the GCS is stopping
+        reply, failure = outcome
+        if failure is not None:
+            logger.info("actor %s worker died during creation: %s", ids.short(actor_id), failure)
             # The worker death report (ReportWorkerFailure) decides about restarts.
             return True
         if reply.actor_creation_failed:
@@ -352,8 +369,35 @@ class ActorManager:
         self._publish(actor)
         return True
 
+    def _push_creation(
+        self,
+        actor: _Actor,
+        incarnation: int,
+        address: common_pb2.Address,
+        request: core_worker_pb2.PushTaskRequest,
+    ) -> tuple | None:
+        """Runs the creation task; returns (reply, failure), or None if the actor stopped mattering.
+
+        The call itself has no deadline: __init__ may run as long as it needs. A worker that
+        dies breaks the call (and its node reports the death); this thread stops waiting as
+        soon as the actor is killed or restarted elsewhere, or the GCS stops.
+        """
+        done = threading.Event()
+        outcome: list = []
+
+        def finished(reply: object, failure: object) -> None:
+            outcome.append((reply, failure))
+            done.set()
+
+        self._core_worker(address).push_task_async(request, finished)
+        while not done.wait(1.0):
+            with self._lock:
+                if self._stopped or actor.killed or actor.incarnation != incarnation:
+                    return None
+        return outcome[0]
+
     def _on_actor_failure(
-        self, actor: _Actor, exit_info: gcs_pb2.WorkerExitInfo, intended: bool
+        self, actor: _Actor, exit_info: common_pb2.WorkerExitInfo, intended: bool
     ) -> None:
         actor_id = actor.info.actor_id
         with self._lock:
@@ -416,18 +460,18 @@ class ActorManager:
             try:
                 nm.kill_worker(address.worker_id, force, reason)
                 return
-            except grpc.RpcError as err:
-                logger.debug("kill_worker failed: %s", err.code())
+            except rpc_errors.RpcFailure as err:
+                logger.debug("kill_worker failed: %s", err)
         try:
-            CoreWorkerClient(address, self._md).kill_actor(b"", force, reason)
-        except grpc.RpcError:
+            self._core_worker(address).kill_actor(b"", force, reason)
+        except rpc_errors.RpcFailure:
             pass
 
     def _publish(self, actor: _Actor) -> None:
         with self._lock:
             info = self._copy(actor.info)
         info.ClearField("creation_spec")
-        self._gcs.publisher.publish(
+        self._publish_message(
             gcs_pb2.PubMessage(channel=gcs_pb2.CHANNEL_ACTOR_STATE, actor_info=info)
         )
 
@@ -436,7 +480,7 @@ class ActorManager:
         msg.driver_message.job_id = actor.spec.job_id
         msg.driver_message.kind = "Warning"
         msg.driver_message.message = f"The actor {actor.info.class_name} needs {dict(actor.spec.actor_creation.placement_resources) or dict(actor.spec.required_resources)}: {text}."
-        self._gcs.publisher.publish(msg)
+        self._publish_message(msg)
 
     @staticmethod
     def _copy(info: gcs_pb2.ActorInfo) -> gcs_pb2.ActorInfo:

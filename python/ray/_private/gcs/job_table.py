@@ -17,8 +17,12 @@ class JobEntry:
     job_id: bytes
     driver_address: common_pb2.Address
     driver_pid: int
-    namespace: str
+    config: common_pb2.JobConfig
     finished: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.config.ray_namespace
 
 
 class JobTable:
@@ -29,11 +33,13 @@ class JobTable:
         self._next = 1
         self._jobs: dict[bytes, JobEntry] = {}
 
-    def add(self, driver_address: common_pb2.Address, pid: int, namespace: str) -> JobEntry:
+    def add(
+        self, driver_address: common_pb2.Address, pid: int, config: common_pb2.JobConfig
+    ) -> JobEntry:
         with self._lock:
             job_id = ids.job_id_from_int(self._next)
             self._next += 1
-            entry = JobEntry(job_id, driver_address, pid, namespace)
+            entry = JobEntry(job_id, driver_address, pid, config)
             self._jobs[job_id] = entry
         return entry
 

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ray._private.generated import gcs_pb2
+from ray._private.generated import common_pb2
 
 logger = logging.getLogger(__name__)
 
@@ -15,17 +15,17 @@ logger = logging.getLogger(__name__)
 class NodeTable:
     """Nodes by id. A node that misses heartbeats for `timeout_s` is declared dead."""
 
-    def __init__(self, timeout_s: float, on_change: Callable[[gcs_pb2.NodeInfo], None]) -> None:
+    def __init__(self, timeout_s: float, on_change: Callable[[common_pb2.NodeInfo], None]) -> None:
         self._lock = threading.Lock()
-        self._nodes: dict[bytes, gcs_pb2.NodeInfo] = {}
+        self._nodes: dict[bytes, common_pb2.NodeInfo] = {}
         self._last_seen: dict[bytes, float] = {}
         self._timeout_s = timeout_s
         self._on_change = on_change
 
-    def register(self, node: gcs_pb2.NodeInfo) -> None:
-        info = gcs_pb2.NodeInfo()
+    def register(self, node: common_pb2.NodeInfo) -> None:
+        info = common_pb2.NodeInfo()
         info.CopyFrom(node)
-        info.state = gcs_pb2.NODE_STATE_ALIVE
+        info.state = common_pb2.NODE_STATE_ALIVE
         with self._lock:
             self._nodes[info.node_id] = info
             self._last_seen[info.node_id] = time.monotonic()
@@ -41,7 +41,7 @@ class NodeTable:
         """Records a heartbeat; False if the node is unknown or already dead."""
         with self._lock:
             info = self._nodes.get(node_id)
-            if info is None or info.state != gcs_pb2.NODE_STATE_ALIVE:
+            if info is None or info.state != common_pb2.NODE_STATE_ALIVE:
                 return False
             self._last_seen[node_id] = time.monotonic()
             info.resources.available.clear()
@@ -51,12 +51,12 @@ class NodeTable:
     def mark_dead(self, node_id: bytes, reason: str) -> bool:
         with self._lock:
             info = self._nodes.get(node_id)
-            if info is None or info.state == gcs_pb2.NODE_STATE_DEAD:
+            if info is None or info.state == common_pb2.NODE_STATE_DEAD:
                 return False
-            info.state = gcs_pb2.NODE_STATE_DEAD
+            info.state = common_pb2.NODE_STATE_DEAD
             info.death_reason = reason
             info.resources.available.clear()
-            snapshot = gcs_pb2.NodeInfo()
+            snapshot = common_pb2.NodeInfo()
             snapshot.CopyFrom(info)
         logger.info("node %s is dead: %s", node_id.hex()[:12], reason)
         self._on_change(snapshot)
@@ -68,29 +68,29 @@ class NodeTable:
             late = [
                 nid
                 for nid, info in self._nodes.items()
-                if info.state == gcs_pb2.NODE_STATE_ALIVE
+                if info.state == common_pb2.NODE_STATE_ALIVE
                 and now - self._last_seen.get(nid, now) > self._timeout_s
             ]
         for nid in late:
             self.mark_dead(nid, f"missed heartbeats for {self._timeout_s:.1f}s")
 
-    def get(self, node_id: bytes) -> gcs_pb2.NodeInfo | None:
+    def get(self, node_id: bytes) -> common_pb2.NodeInfo | None:
         with self._lock:
             info = self._nodes.get(node_id)
             if info is None:
                 return None
-            copy = gcs_pb2.NodeInfo()
+            copy = common_pb2.NodeInfo()
             copy.CopyFrom(info)
             return copy
 
-    def all(self) -> list[gcs_pb2.NodeInfo]:
+    def all(self) -> list[common_pb2.NodeInfo]:
         with self._lock:
             out = []
             for info in self._nodes.values():
-                copy = gcs_pb2.NodeInfo()
+                copy = common_pb2.NodeInfo()
                 copy.CopyFrom(info)
                 out.append(copy)
             return out
 
-    def alive(self) -> list[gcs_pb2.NodeInfo]:
-        return [n for n in self.all() if n.state == gcs_pb2.NODE_STATE_ALIVE]
+    def alive(self) -> list[common_pb2.NodeInfo]:
+        return [n for n in self.all() if n.state == common_pb2.NODE_STATE_ALIVE]

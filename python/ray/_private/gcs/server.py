@@ -1,18 +1,19 @@
-"""The GCS process: its tables, the pub/sub hub and the death detector."""
+"""The GCS's state: its tables, the pub/sub hub and the death detector (`main.py` runs it)."""
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import threading
 
-from ray._private import constants, process, rpc
+from ray._private import constants
+from ray._private.gcs.actor_manager import ActorManager
 from ray._private.gcs.job_table import JobTable
 from ray._private.gcs.node_table import NodeTable
 from ray._private.gcs.pubsub import Publisher
 from ray._private.gcs.storage import InMemoryKvStorage, KvStorage
-from ray._private.generated import gcs_pb2, gcs_pb2_grpc
+from ray._private.generated import common_pb2, gcs_pb2
+from ray._private.rpc.core_worker_client import CoreWorkerClients
+from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,13 @@ class GcsServer:
         self.nodes = NodeTable(
             constants.HEARTBEAT_PERIOD_S * constants.NUM_HEARTBEATS_TIMEOUT, self._node_changed
         )
-        from ray._private.gcs.actor_manager import ActorManager
-
-        self.actors = ActorManager(self)
+        self._workers = CoreWorkerClients(token)
+        self.actors = ActorManager(
+            self.nodes.alive,
+            self.publisher.publish,
+            lambda address: NodeManagerClient(address, token),
+            self._workers.get,
+        )
         self._stop = threading.Event()
 
     def cluster_info(self) -> gcs_pb2.GetClusterInfoReply:
@@ -43,11 +48,11 @@ class GcsServer:
             session_name=self.session_name, session_dir=self.session_dir, head_node_id=head
         )
 
-    def _node_changed(self, info: gcs_pb2.NodeInfo) -> None:
+    def _node_changed(self, info: common_pb2.NodeInfo) -> None:
         self.publisher.publish(
             gcs_pb2.PubMessage(channel=gcs_pb2.CHANNEL_NODE_STATE, node_info=info)
         )
-        if info.state == gcs_pb2.NODE_STATE_DEAD:
+        if info.state == common_pb2.NODE_STATE_DEAD:
             self.actors.on_node_dead(info.node_id)
 
     def node_died(self, node_id: bytes, reason: str) -> None:
@@ -78,41 +83,3 @@ class GcsServer:
         self._stop.set()
         self.publisher.close()
         self.actors.stop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the GCS process."""
-    parser = argparse.ArgumentParser(description="Ray GCS server")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--session-dir", required=True)
-    process.add_common_args(parser)
-    opts = parser.parse_args(argv)
-    process.setup_process_logging("gcs")
-    token = (
-        os.environ.get(constants.TOKEN_ENV)
-        or open(os.path.join(opts.session_dir, "token")).read().strip()
-    )
-    from ray._private.gcs.service import GcsServicer
-
-    gcs = GcsServer(os.path.basename(opts.session_dir), opts.session_dir, token)
-    server, port = rpc.create_server(
-        [lambda s: gcs_pb2_grpc.add_GcsServiceServicer_to_server(GcsServicer(gcs), s)],
-        token,
-        host=opts.host,
-        port=opts.port,
-        max_workers=128,
-    )
-    logger.info("GCS listening on %s:%d", opts.host, port)
-    stop = process.StopRequest()
-    stop.install(opts.lifeline_fd)
-    threading.Thread(target=gcs.run_health_checks, name="health", daemon=True).start()
-    process.report_ready(opts.ready_fd, port)
-    stop.wait()
-    logger.info("GCS stopping")
-    gcs.stop()
-    server.stop(grace=0.5).wait(2)
-
-
-if __name__ == "__main__":
-    main()

@@ -7,6 +7,7 @@ import queue
 
 import grpc
 
+from ray._private.gcs.actor_manager import NameTakenError
 from ray._private.gcs.server import GcsServer
 from ray._private.generated import gcs_pb2, gcs_pb2_grpc
 
@@ -43,10 +44,14 @@ class GcsServicer(gcs_pb2_grpc.GcsServiceServicer):
         return gcs_pb2.GetAllNodesReply(nodes=self._gcs.nodes.all())
 
     def RegisterJob(self, request, context):  # noqa: N802
-        entry = self._gcs.jobs.add(
-            request.driver_address, request.driver_pid, request.ray_namespace
-        )
+        entry = self._gcs.jobs.add(request.driver_address, request.driver_pid, request.job_config)
         return gcs_pb2.RegisterJobReply(job_id=entry.job_id)
+
+    def GetJobConfig(self, request, context):  # noqa: N802
+        entry = self._gcs.jobs.get(request.job_id)
+        if entry is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"unknown job {request.job_id.hex()[:16]}")
+        return gcs_pb2.GetJobConfigReply(job_config=entry.config)
 
     def MarkJobFinished(self, request, context):  # noqa: N802
         if self._gcs.jobs.get(request.job_id) is None:
@@ -74,7 +79,12 @@ class GcsServicer(gcs_pb2_grpc.GcsServiceServicer):
         return gcs_pb2.KvKeysReply(keys=self._gcs.kv.keys(request.namespace, request.prefix))
 
     def CreateActor(self, request, context):  # noqa: N802
-        return self._gcs.actors.create_actor(request, context)
+        if not request.creation_spec.actor_creation.actor_id:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "actor_id is required")
+        try:
+            return self._gcs.actors.create_actor(request)
+        except NameTakenError as err:
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, str(err))
 
     def GetActorInfo(self, request, context):  # noqa: N802
         info = self._gcs.actors.get_actor_info(request.actor_id, request.wait_timeout_ms / 1000)
@@ -114,15 +124,23 @@ class GcsServicer(gcs_pb2_grpc.GcsServiceServicer):
     def Subscribe(self, request, context):  # noqa: N802
         sub = self._gcs.publisher.subscribe(request.channels, request.job_id)
         try:
-            # An empty first message tells the subscriber the subscription is live.
-            yield gcs_pb2.PubMessage()
+            # An empty first reply tells the subscriber the subscription is live.
+            yield gcs_pb2.SubscribeReply()
             while context.is_active():
                 try:
                     msg = sub.queue.get(timeout=1.0)
                 except queue.Empty:
                     continue
+                reply = gcs_pb2.SubscribeReply()
+                while msg is not None:
+                    reply.messages.append(msg)
+                    try:
+                        msg = sub.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if reply.messages:
+                    yield reply
                 if msg is None:
                     return
-                yield msg
         finally:
             self._gcs.publisher.unsubscribe(sub)

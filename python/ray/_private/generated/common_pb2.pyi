@@ -22,6 +22,8 @@ class ObjectFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OBJECT_FORMAT_PICKLE5: _ClassVar[ObjectFormat]
     OBJECT_FORMAT_RAW: _ClassVar[ObjectFormat]
     OBJECT_FORMAT_ERROR: _ClassVar[ObjectFormat]
+    OBJECT_FORMAT_JAVA: _ClassVar[ObjectFormat]
+    OBJECT_FORMAT_CPP: _ClassVar[ObjectFormat]
 
 class ErrorType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -42,6 +44,12 @@ class TaskType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_TYPE_NORMAL: _ClassVar[TaskType]
     TASK_TYPE_ACTOR_CREATION: _ClassVar[TaskType]
     TASK_TYPE_ACTOR: _ClassVar[TaskType]
+
+class NodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NODE_STATE_UNSPECIFIED: _ClassVar[NodeState]
+    NODE_STATE_ALIVE: _ClassVar[NodeState]
+    NODE_STATE_DEAD: _ClassVar[NodeState]
 LANGUAGE_UNSPECIFIED: Language
 LANGUAGE_PYTHON: Language
 LANGUAGE_JAVA: Language
@@ -51,6 +59,8 @@ OBJECT_FORMAT_XLANG: ObjectFormat
 OBJECT_FORMAT_PICKLE5: ObjectFormat
 OBJECT_FORMAT_RAW: ObjectFormat
 OBJECT_FORMAT_ERROR: ObjectFormat
+OBJECT_FORMAT_JAVA: ObjectFormat
+OBJECT_FORMAT_CPP: ObjectFormat
 ERROR_TYPE_UNSPECIFIED: ErrorType
 ERROR_TYPE_TASK_EXECUTION: ErrorType
 ERROR_TYPE_WORKER_DIED: ErrorType
@@ -65,6 +75,9 @@ TASK_TYPE_UNSPECIFIED: TaskType
 TASK_TYPE_NORMAL: TaskType
 TASK_TYPE_ACTOR_CREATION: TaskType
 TASK_TYPE_ACTOR: TaskType
+NODE_STATE_UNSPECIFIED: NodeState
+NODE_STATE_ALIVE: NodeState
+NODE_STATE_DEAD: NodeState
 
 class Address(_message.Message):
     __slots__ = ("node_id", "ip_address", "port", "worker_id")
@@ -79,18 +92,50 @@ class Address(_message.Message):
     def __init__(self, node_id: _Optional[bytes] = ..., ip_address: _Optional[str] = ..., port: _Optional[int] = ..., worker_id: _Optional[bytes] = ...) -> None: ...
 
 class FunctionDescriptor(_message.Message):
-    __slots__ = ("language", "module_name", "class_name", "function_name", "function_hash")
+    __slots__ = ("language", "module_name", "class_name", "function_name", "function_hash", "signature")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     MODULE_NAME_FIELD_NUMBER: _ClassVar[int]
     CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     language: Language
     module_name: str
     class_name: str
     function_name: str
     function_hash: bytes
-    def __init__(self, language: _Optional[_Union[Language, str]] = ..., module_name: _Optional[str] = ..., class_name: _Optional[str] = ..., function_name: _Optional[str] = ..., function_hash: _Optional[bytes] = ...) -> None: ...
+    signature: str
+    def __init__(self, language: _Optional[_Union[Language, str]] = ..., module_name: _Optional[str] = ..., class_name: _Optional[str] = ..., function_name: _Optional[str] = ..., function_hash: _Optional[bytes] = ..., signature: _Optional[str] = ...) -> None: ...
+
+class FunctionExport(_message.Message):
+    __slots__ = ("definition", "sys_path", "description", "module_name", "name")
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    SYS_PATH_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    MODULE_NAME_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    definition: bytes
+    sys_path: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    module_name: str
+    name: str
+    def __init__(self, definition: _Optional[bytes] = ..., sys_path: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., module_name: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class JobConfig(_message.Message):
+    __slots__ = ("ray_namespace", "code_search_path", "jvm_options")
+    RAY_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    CODE_SEARCH_PATH_FIELD_NUMBER: _ClassVar[int]
+    JVM_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    ray_namespace: str
+    code_search_path: _containers.RepeatedScalarFieldContainer[str]
+    jvm_options: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ray_namespace: _Optional[str] = ..., code_search_path: _Optional[_Iterable[str]] = ..., jvm_options: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LanguageValueHeader(_message.Message):
+    __slots__ = ("type_name",)
+    TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
+    type_name: str
+    def __init__(self, type_name: _Optional[str] = ...) -> None: ...
 
 class Value(_message.Message):
     __slots__ = ("null_value", "bool_value", "int_value", "float_value", "string_value", "bytes_buffer", "list_value", "map_value", "array_value")
@@ -355,3 +400,54 @@ class NodeResources(_message.Message):
     total: _containers.ScalarMap[str, float]
     available: _containers.ScalarMap[str, float]
     def __init__(self, total: _Optional[_Mapping[str, float]] = ..., available: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class NodeInfo(_message.Message):
+    __slots__ = ("node_id", "node_manager_address", "node_manager_port", "state", "resources", "is_head", "object_store_memory_bytes", "death_reason", "node_name", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_MANAGER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NODE_MANAGER_PORT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    IS_HEAD_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_STORE_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DEATH_REASON_FIELD_NUMBER: _ClassVar[int]
+    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    node_id: bytes
+    node_manager_address: str
+    node_manager_port: int
+    state: NodeState
+    resources: NodeResources
+    is_head: bool
+    object_store_memory_bytes: int
+    death_reason: str
+    node_name: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, node_id: _Optional[bytes] = ..., node_manager_address: _Optional[str] = ..., node_manager_port: _Optional[int] = ..., state: _Optional[_Union[NodeState, str]] = ..., resources: _Optional[_Union[NodeResources, _Mapping]] = ..., is_head: _Optional[bool] = ..., object_store_memory_bytes: _Optional[int] = ..., death_reason: _Optional[str] = ..., node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class WorkerExitInfo(_message.Message):
+    __slots__ = ("worker_id", "pid", "exit_code", "signal", "out_of_memory", "stderr_tail", "description", "intended")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    OUT_OF_MEMORY_FIELD_NUMBER: _ClassVar[int]
+    STDERR_TAIL_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    INTENDED_FIELD_NUMBER: _ClassVar[int]
+    worker_id: bytes
+    pid: int
+    exit_code: int
+    signal: int
+    out_of_memory: bool
+    stderr_tail: str
+    description: str
+    intended: bool
+    def __init__(self, worker_id: _Optional[bytes] = ..., pid: _Optional[int] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., out_of_memory: _Optional[bool] = ..., stderr_tail: _Optional[str] = ..., description: _Optional[str] = ..., intended: _Optional[bool] = ...) -> None: ...

@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11\x63ore_worker.proto\x12\x07ray.rpc\x1a\x0c\x63ommon.proto\"\xdf\x01\n\x0fPushTaskRequest\x12$\n\ttask_spec\x18\x01 \x01(\x0b\x32\x11.ray.rpc.TaskSpec\x12?\n\x0cresource_ids\x18\x02 \x03(\x0b\x32).ray.rpc.PushTaskRequest.ResourceIdsEntry\x12\x18\n\x10\x63\x61ller_worker_id\x18\x03 \x01(\x0c\x1aK\n\x10ResourceIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.ray.rpc.ResourceIdList:\x02\x38\x01\"\x1d\n\x0eResourceIdList\x12\x0b\n\x03ids\x18\x01 \x03(\x05\"\xb5\x01\n\rPushTaskReply\x12-\n\x0ereturn_objects\x18\x01 \x03(\x0b\x32\x15.ray.rpc.ReturnObject\x12\x1c\n\x14is_application_error\x18\x02 \x01(\x08\x12\x16\n\x0eworker_exiting\x18\x03 \x01(\x08\x12\x1d\n\x15\x61\x63tor_creation_failed\x18\x04 \x01(\x08\x12\x0f\n\x07task_id\x18\x05 \x01(\x0c\x12\x0f\n\x07not_run\x18\x06 \x01(\x08\";\n\rPushTaskBatch\x12*\n\x08requests\x18\x01 \x03(\x0b\x32\x18.ray.rpc.PushTaskRequest\"=\n\x12PushTaskReplyBatch\x12\'\n\x07replies\x18\x01 \x03(\x0b\x32\x16.ray.rpc.PushTaskReply\"X\n\x16GetObjectStatusRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\x12\x17\n\x0fwait_timeout_ms\x18\x02 \x01(\x03\x12\x11\n\tnum_ready\x18\x03 \x01(\x05\"C\n\x14GetObjectStatusReply\x12+\n\x07objects\x18\x01 \x03(\x0b\x32\x1a.ray.rpc.ObjectStatusEntry\"t\n\x11ObjectStatusEntry\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12%\n\x06status\x18\x02 \x01(\x0e\x32\x15.ray.rpc.ObjectStatus\x12%\n\x06object\x18\x03 \x01(\x0b\x32\x15.ray.rpc.ReturnObject\"U\n\x13\x41\x64\x64\x42orrowersRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\x12*\n\x10\x62orrower_address\x18\x02 \x01(\x0b\x32\x10.ray.rpc.Address\"/\n\x11\x41\x64\x64\x42orrowersReply\x12\x1a\n\x12unknown_object_ids\x18\x01 \x03(\x0c\"X\n\x16RemoveBorrowersRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\x12*\n\x10\x62orrower_address\x18\x02 \x01(\x0b\x32\x10.ray.rpc.Address\"\x16\n\x14RemoveBorrowersReply\"F\n\x11\x43\x61ncelTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x11\n\trecursive\x18\x03 \x01(\x08\"$\n\x0f\x43\x61ncelTaskReply\x12\x11\n\tattempted\x18\x01 \x01(\x08\"C\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x10\n\x0eKillActorReply\"\x1c\n\x0b\x45xitRequest\x12\r\n\x05\x66orce\x18\x01 \x01(\x08\"\x1e\n\tExitReply\x12\x11\n\twill_exit\x18\x01 \x01(\x08*|\n\x0cObjectStatus\x12\x1d\n\x19OBJECT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15OBJECT_STATUS_PENDING\x10\x01\x12\x17\n\x13OBJECT_STATUS_READY\x10\x02\x12\x19\n\x15OBJECT_STATUS_UNKNOWN\x10\x03\x32\xc3\x04\n\x11\x43oreWorkerService\x12<\n\x08PushTask\x12\x18.ray.rpc.PushTaskRequest\x1a\x16.ray.rpc.PushTaskReply\x12I\n\x0ePushTaskStream\x12\x16.ray.rpc.PushTaskBatch\x1a\x1b.ray.rpc.PushTaskReplyBatch(\x01\x30\x01\x12Q\n\x0fGetObjectStatus\x12\x1f.ray.rpc.GetObjectStatusRequest\x1a\x1d.ray.rpc.GetObjectStatusReply\x12H\n\x0c\x41\x64\x64\x42orrowers\x12\x1c.ray.rpc.AddBorrowersRequest\x1a\x1a.ray.rpc.AddBorrowersReply\x12Q\n\x0fRemoveBorrowers\x12\x1f.ray.rpc.RemoveBorrowersRequest\x1a\x1d.ray.rpc.RemoveBorrowersReply\x12\x42\n\nCancelTask\x12\x1a.ray.rpc.CancelTaskRequest\x1a\x18.ray.rpc.CancelTaskReply\x12?\n\tKillActor\x12\x19.ray.rpc.KillActorRequest\x1a\x17.ray.rpc.KillActorReply\x12\x30\n\x04\x45xit\x12\x14.ray.rpc.ExitRequest\x1a\x12.ray.rpc.ExitReplyB\x1f\n\nio.ray.rpcB\x0f\x43oreWorkerProtoP\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11\x63ore_worker.proto\x12\x07ray.rpc\x1a\x0c\x63ommon.proto\"\xdf\x01\n\x0fPushTaskRequest\x12$\n\ttask_spec\x18\x01 \x01(\x0b\x32\x11.ray.rpc.TaskSpec\x12?\n\x0cresource_ids\x18\x02 \x03(\x0b\x32).ray.rpc.PushTaskRequest.ResourceIdsEntry\x12\x18\n\x10\x63\x61ller_worker_id\x18\x03 \x01(\x0c\x1aK\n\x10ResourceIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.ray.rpc.ResourceIdList:\x02\x38\x01\"\x1d\n\x0eResourceIdList\x12\x0b\n\x03ids\x18\x01 \x03(\x05\"\xb5\x01\n\rPushTaskReply\x12-\n\x0ereturn_objects\x18\x01 \x03(\x0b\x32\x15.ray.rpc.ReturnObject\x12\x1c\n\x14is_application_error\x18\x02 \x01(\x08\x12\x16\n\x0eworker_exiting\x18\x03 \x01(\x08\x12\x1d\n\x15\x61\x63tor_creation_failed\x18\x04 \x01(\x08\x12\x0f\n\x07task_id\x18\x05 \x01(\x0c\x12\x0f\n\x07not_run\x18\x06 \x01(\x08\"C\n\x15PushTaskStreamRequest\x12*\n\x08requests\x18\x01 \x03(\x0b\x32\x18.ray.rpc.PushTaskRequest\">\n\x13PushTaskStreamReply\x12\'\n\x07replies\x18\x01 \x03(\x0b\x32\x16.ray.rpc.PushTaskReply\"X\n\x16GetObjectStatusRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\x12\x17\n\x0fwait_timeout_ms\x18\x02 \x01(\x03\x12\x11\n\tnum_ready\x18\x03 \x01(\x05\"C\n\x14GetObjectStatusReply\x12+\n\x07objects\x18\x01 \x03(\x0b\x32\x1a.ray.rpc.ObjectStatusEntry\"t\n\x11ObjectStatusEntry\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12%\n\x06status\x18\x02 \x01(\x0e\x32\x15.ray.rpc.ObjectStatus\x12%\n\x06object\x18\x03 \x01(\x0b\x32\x15.ray.rpc.ReturnObject\"U\n\x13\x41\x64\x64\x42orrowersRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\x12*\n\x10\x62orrower_address\x18\x02 \x01(\x0b\x32\x10.ray.rpc.Address\"/\n\x11\x41\x64\x64\x42orrowersReply\x12\x1a\n\x12unknown_object_ids\x18\x01 \x03(\x0c\"X\n\x16RemoveBorrowersRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\x12*\n\x10\x62orrower_address\x18\x02 \x01(\x0b\x32\x10.ray.rpc.Address\"\x16\n\x14RemoveBorrowersReply\"F\n\x11\x43\x61ncelTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x11\n\trecursive\x18\x03 \x01(\x08\"$\n\x0f\x43\x61ncelTaskReply\x12\x11\n\tattempted\x18\x01 \x01(\x08\"C\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x10\n\x0eKillActorReply\"\x1c\n\x0b\x45xitRequest\x12\r\n\x05\x66orce\x18\x01 \x01(\x08\"\x1e\n\tExitReply\x12\x11\n\twill_exit\x18\x01 \x01(\x08*|\n\x0cObjectStatus\x12\x1d\n\x19OBJECT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15OBJECT_STATUS_PENDING\x10\x01\x12\x17\n\x13OBJECT_STATUS_READY\x10\x02\x12\x19\n\x15OBJECT_STATUS_UNKNOWN\x10\x03\x32\xcc\x04\n\x11\x43oreWorkerService\x12<\n\x08PushTask\x12\x18.ray.rpc.PushTaskRequest\x1a\x16.ray.rpc.PushTaskReply\x12R\n\x0ePushTaskStream\x12\x1e.ray.rpc.PushTaskStreamRequest\x1a\x1c.ray.rpc.PushTaskStreamReply(\x01\x30\x01\x12Q\n\x0fGetObjectStatus\x12\x1f.ray.rpc.GetObjectStatusRequest\x1a\x1d.ray.rpc.GetObjectStatusReply\x12H\n\x0c\x41\x64\x64\x42orrowers\x12\x1c.ray.rpc.AddBorrowersRequest\x1a\x1a.ray.rpc.AddBorrowersReply\x12Q\n\x0fRemoveBorrowers\x12\x1f.ray.rpc.RemoveBorrowersRequest\x1a\x1d.ray.rpc.RemoveBorrowersReply\x12\x42\n\nCancelTask\x12\x1a.ray.rpc.CancelTaskRequest\x1a\x18.ray.rpc.CancelTaskReply\x12?\n\tKillActor\x12\x19.ray.rpc.KillActorRequest\x1a\x17.ray.rpc.KillActorReply\x12\x30\n\x04\x45xit\x12\x14.ray.rpc.ExitRequest\x1a\x12.ray.rpc.ExitReplyB\x1f\n\nio.ray.rpcB\x0f\x43oreWorkerProtoP\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\nio.ray.rpcB\017CoreWorkerProtoP\001'
   _globals['_PUSHTASKREQUEST_RESOURCEIDSENTRY']._loaded_options = None
   _globals['_PUSHTASKREQUEST_RESOURCEIDSENTRY']._serialized_options = b'8\001'
-  _globals['_OBJECTSTATUS']._serialized_start=1395
-  _globals['_OBJECTSTATUS']._serialized_end=1519
+  _globals['_OBJECTSTATUS']._serialized_start=1404
+  _globals['_OBJECTSTATUS']._serialized_end=1528
   _globals['_PUSHTASKREQUEST']._serialized_start=45
   _globals['_PUSHTASKREQUEST']._serialized_end=268
   _globals['_PUSHTASKREQUEST_RESOURCEIDSENTRY']._serialized_start=193
@@ -46,36 +46,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESOURCEIDLIST']._serialized_end=299
   _globals['_PUSHTASKREPLY']._serialized_start=302
   _globals['_PUSHTASKREPLY']._serialized_end=483
-  _globals['_PUSHTASKBATCH']._serialized_start=485
-  _globals['_PUSHTASKBATCH']._serialized_end=544
-  _globals['_PUSHTASKREPLYBATCH']._serialized_start=546
-  _globals['_PUSHTASKREPLYBATCH']._serialized_end=607
-  _globals['_GETOBJECTSTATUSREQUEST']._serialized_start=609
-  _globals['_GETOBJECTSTATUSREQUEST']._serialized_end=697
-  _globals['_GETOBJECTSTATUSREPLY']._serialized_start=699
-  _globals['_GETOBJECTSTATUSREPLY']._serialized_end=766
-  _globals['_OBJECTSTATUSENTRY']._serialized_start=768
-  _globals['_OBJECTSTATUSENTRY']._serialized_end=884
-  _globals['_ADDBORROWERSREQUEST']._serialized_start=886
-  _globals['_ADDBORROWERSREQUEST']._serialized_end=971
-  _globals['_ADDBORROWERSREPLY']._serialized_start=973
-  _globals['_ADDBORROWERSREPLY']._serialized_end=1020
-  _globals['_REMOVEBORROWERSREQUEST']._serialized_start=1022
-  _globals['_REMOVEBORROWERSREQUEST']._serialized_end=1110
-  _globals['_REMOVEBORROWERSREPLY']._serialized_start=1112
-  _globals['_REMOVEBORROWERSREPLY']._serialized_end=1134
-  _globals['_CANCELTASKREQUEST']._serialized_start=1136
-  _globals['_CANCELTASKREQUEST']._serialized_end=1206
-  _globals['_CANCELTASKREPLY']._serialized_start=1208
-  _globals['_CANCELTASKREPLY']._serialized_end=1244
-  _globals['_KILLACTORREQUEST']._serialized_start=1246
-  _globals['_KILLACTORREQUEST']._serialized_end=1313
-  _globals['_KILLACTORREPLY']._serialized_start=1315
-  _globals['_KILLACTORREPLY']._serialized_end=1331
-  _globals['_EXITREQUEST']._serialized_start=1333
-  _globals['_EXITREQUEST']._serialized_end=1361
-  _globals['_EXITREPLY']._serialized_start=1363
-  _globals['_EXITREPLY']._serialized_end=1393
-  _globals['_COREWORKERSERVICE']._serialized_start=1522
-  _globals['_COREWORKERSERVICE']._serialized_end=2101
+  _globals['_PUSHTASKSTREAMREQUEST']._serialized_start=485
+  _globals['_PUSHTASKSTREAMREQUEST']._serialized_end=552
+  _globals['_PUSHTASKSTREAMREPLY']._serialized_start=554
+  _globals['_PUSHTASKSTREAMREPLY']._serialized_end=616
+  _globals['_GETOBJECTSTATUSREQUEST']._serialized_start=618
+  _globals['_GETOBJECTSTATUSREQUEST']._serialized_end=706
+  _globals['_GETOBJECTSTATUSREPLY']._serialized_start=708
+  _globals['_GETOBJECTSTATUSREPLY']._serialized_end=775
+  _globals['_OBJECTSTATUSENTRY']._serialized_start=777
+  _globals['_OBJECTSTATUSENTRY']._serialized_end=893
+  _globals['_ADDBORROWERSREQUEST']._serialized_start=895
+  _globals['_ADDBORROWERSREQUEST']._serialized_end=980
+  _globals['_ADDBORROWERSREPLY']._serialized_start=982
+  _globals['_ADDBORROWERSREPLY']._serialized_end=1029
+  _globals['_REMOVEBORROWERSREQUEST']._serialized_start=1031
+  _globals['_REMOVEBORROWERSREQUEST']._serialized_end=1119
+  _globals['_REMOVEBORROWERSREPLY']._serialized_start=1121
+  _globals['_REMOVEBORROWERSREPLY']._serialized_end=1143
+  _globals['_CANCELTASKREQUEST']._serialized_start=1145
+  _globals['_CANCELTASKREQUEST']._serialized_end=1215
+  _globals['_CANCELTASKREPLY']._serialized_start=1217
+  _globals['_CANCELTASKREPLY']._serialized_end=1253
+  _globals['_KILLACTORREQUEST']._serialized_start=1255
+  _globals['_KILLACTORREQUEST']._serialized_end=1322
+  _globals['_KILLACTORREPLY']._serialized_start=1324
+  _globals['_KILLACTORREPLY']._serialized_end=1340
+  _globals['_EXITREQUEST']._serialized_start=1342
+  _globals['_EXITREQUEST']._serialized_end=1370
+  _globals['_EXITREPLY']._serialized_start=1372
+  _globals['_EXITREPLY']._serialized_end=1402
+  _globals['_COREWORKERSERVICE']._serialized_start=1531
+  _globals['_COREWORKERSERVICE']._serialized_end=2119
 # @@protoc_insertion_point(module_scope)

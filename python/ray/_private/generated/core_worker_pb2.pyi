@@ -59,13 +59,13 @@ class PushTaskReply(_message.Message):
     not_run: bool
     def __init__(self, return_objects: _Optional[_Iterable[_Union[_common_pb2.ReturnObject, _Mapping]]] = ..., is_application_error: _Optional[bool] = ..., worker_exiting: _Optional[bool] = ..., actor_creation_failed: _Optional[bool] = ..., task_id: _Optional[bytes] = ..., not_run: _Optional[bool] = ...) -> None: ...
 
-class PushTaskBatch(_message.Message):
+class PushTaskStreamRequest(_message.Message):
     __slots__ = ("requests",)
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     requests: _containers.RepeatedCompositeFieldContainer[PushTaskRequest]
     def __init__(self, requests: _Optional[_Iterable[_Union[PushTaskRequest, _Mapping]]] = ...) -> None: ...
 
-class PushTaskReplyBatch(_message.Message):
+class PushTaskStreamReply(_message.Message):
     __slots__ = ("replies",)
     REPLIES_FIELD_NUMBER: _ClassVar[int]
     replies: _containers.RepeatedCompositeFieldContainer[PushTaskReply]

@@ -42,8 +42,8 @@ class CoreWorkerServiceStub:
                 _registered_method=True)
         self.PushTaskStream = channel.stream_stream(
                 '/ray.rpc.CoreWorkerService/PushTaskStream',
-                request_serializer=core__worker__pb2.PushTaskBatch.SerializeToString,
-                response_deserializer=core__worker__pb2.PushTaskReplyBatch.FromString,
+                request_serializer=core__worker__pb2.PushTaskStreamRequest.SerializeToString,
+                response_deserializer=core__worker__pb2.PushTaskStreamReply.FromString,
                 _registered_method=True)
         self.GetObjectStatus = channel.unary_unary(
                 '/ray.rpc.CoreWorkerService/GetObjectStatus',
@@ -168,8 +168,8 @@ def add_CoreWorkerServiceServicer_to_server(servicer, server):
             ),
             'PushTaskStream': grpc.stream_stream_rpc_method_handler(
                     servicer.PushTaskStream,
-                    request_deserializer=core__worker__pb2.PushTaskBatch.FromString,
-                    response_serializer=core__worker__pb2.PushTaskReplyBatch.SerializeToString,
+                    request_deserializer=core__worker__pb2.PushTaskStreamRequest.FromString,
+                    response_serializer=core__worker__pb2.PushTaskStreamReply.SerializeToString,
             ),
             'GetObjectStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetObjectStatus,
@@ -254,8 +254,8 @@ class CoreWorkerService:
             request_iterator,
             target,
             '/ray.rpc.CoreWorkerService/PushTaskStream',
-            core__worker__pb2.PushTaskBatch.SerializeToString,
-            core__worker__pb2.PushTaskReplyBatch.FromString,
+            core__worker__pb2.PushTaskStreamRequest.SerializeToString,
+            core__worker__pb2.PushTaskStreamReply.FromString,
             options,
             channel_credentials,
             insecure,

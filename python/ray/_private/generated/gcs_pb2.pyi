@@ -9,12 +9,6 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class NodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    NODE_STATE_UNSPECIFIED: _ClassVar[NodeState]
-    NODE_STATE_ALIVE: _ClassVar[NodeState]
-    NODE_STATE_DEAD: _ClassVar[NodeState]
-
 class ActorState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACTOR_STATE_UNSPECIFIED: _ClassVar[ActorState]
@@ -31,9 +25,6 @@ class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANNEL_ACTOR_STATE: _ClassVar[Channel]
     CHANNEL_NODE_STATE: _ClassVar[Channel]
     CHANNEL_WORKER_FAILURE: _ClassVar[Channel]
-NODE_STATE_UNSPECIFIED: NodeState
-NODE_STATE_ALIVE: NodeState
-NODE_STATE_DEAD: NodeState
 ACTOR_STATE_UNSPECIFIED: ActorState
 ACTOR_STATE_PENDING_CREATION: ActorState
 ACTOR_STATE_ALIVE: ActorState
@@ -60,42 +51,11 @@ class GetClusterInfoReply(_message.Message):
     head_node_id: bytes
     def __init__(self, session_name: _Optional[str] = ..., session_dir: _Optional[str] = ..., head_node_id: _Optional[bytes] = ...) -> None: ...
 
-class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "node_manager_address", "node_manager_port", "state", "resources", "is_head", "object_store_memory_bytes", "death_reason", "node_name", "labels")
-    class LabelsEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    NODE_ID_FIELD_NUMBER: _ClassVar[int]
-    NODE_MANAGER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
-    NODE_MANAGER_PORT_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    RESOURCES_FIELD_NUMBER: _ClassVar[int]
-    IS_HEAD_FIELD_NUMBER: _ClassVar[int]
-    OBJECT_STORE_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
-    DEATH_REASON_FIELD_NUMBER: _ClassVar[int]
-    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
-    LABELS_FIELD_NUMBER: _ClassVar[int]
-    node_id: bytes
-    node_manager_address: str
-    node_manager_port: int
-    state: NodeState
-    resources: _common_pb2.NodeResources
-    is_head: bool
-    object_store_memory_bytes: int
-    death_reason: str
-    node_name: str
-    labels: _containers.ScalarMap[str, str]
-    def __init__(self, node_id: _Optional[bytes] = ..., node_manager_address: _Optional[str] = ..., node_manager_port: _Optional[int] = ..., state: _Optional[_Union[NodeState, str]] = ..., resources: _Optional[_Union[_common_pb2.NodeResources, _Mapping]] = ..., is_head: _Optional[bool] = ..., object_store_memory_bytes: _Optional[int] = ..., death_reason: _Optional[str] = ..., node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
-
 class RegisterNodeRequest(_message.Message):
     __slots__ = ("node",)
     NODE_FIELD_NUMBER: _ClassVar[int]
-    node: NodeInfo
-    def __init__(self, node: _Optional[_Union[NodeInfo, _Mapping]] = ...) -> None: ...
+    node: _common_pb2.NodeInfo
+    def __init__(self, node: _Optional[_Union[_common_pb2.NodeInfo, _Mapping]] = ...) -> None: ...
 
 class RegisterNodeReply(_message.Message):
     __slots__ = ()
@@ -141,26 +101,38 @@ class GetAllNodesRequest(_message.Message):
 class GetAllNodesReply(_message.Message):
     __slots__ = ("nodes",)
     NODES_FIELD_NUMBER: _ClassVar[int]
-    nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
+    nodes: _containers.RepeatedCompositeFieldContainer[_common_pb2.NodeInfo]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[_common_pb2.NodeInfo, _Mapping]]] = ...) -> None: ...
 
 class RegisterJobRequest(_message.Message):
-    __slots__ = ("driver_address", "driver_pid", "ray_namespace", "language")
+    __slots__ = ("driver_address", "driver_pid", "language", "job_config")
     DRIVER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DRIVER_PID_FIELD_NUMBER: _ClassVar[int]
-    RAY_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    JOB_CONFIG_FIELD_NUMBER: _ClassVar[int]
     driver_address: _common_pb2.Address
     driver_pid: int
-    ray_namespace: str
     language: _common_pb2.Language
-    def __init__(self, driver_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., driver_pid: _Optional[int] = ..., ray_namespace: _Optional[str] = ..., language: _Optional[_Union[_common_pb2.Language, str]] = ...) -> None: ...
+    job_config: _common_pb2.JobConfig
+    def __init__(self, driver_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., driver_pid: _Optional[int] = ..., language: _Optional[_Union[_common_pb2.Language, str]] = ..., job_config: _Optional[_Union[_common_pb2.JobConfig, _Mapping]] = ...) -> None: ...
 
 class RegisterJobReply(_message.Message):
     __slots__ = ("job_id",)
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: bytes
     def __init__(self, job_id: _Optional[bytes] = ...) -> None: ...
+
+class GetJobConfigRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: bytes
+    def __init__(self, job_id: _Optional[bytes] = ...) -> None: ...
+
+class GetJobConfigReply(_message.Message):
+    __slots__ = ("job_config",)
+    JOB_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    job_config: _common_pb2.JobConfig
+    def __init__(self, job_config: _Optional[_Union[_common_pb2.JobConfig, _Mapping]] = ...) -> None: ...
 
 class MarkJobFinishedRequest(_message.Message):
     __slots__ = ("job_id",)
@@ -355,26 +327,6 @@ class KillActorViaGcsReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
-class WorkerExitInfo(_message.Message):
-    __slots__ = ("worker_id", "pid", "exit_code", "signal", "out_of_memory", "stderr_tail", "description", "intended")
-    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
-    PID_FIELD_NUMBER: _ClassVar[int]
-    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
-    SIGNAL_FIELD_NUMBER: _ClassVar[int]
-    OUT_OF_MEMORY_FIELD_NUMBER: _ClassVar[int]
-    STDERR_TAIL_FIELD_NUMBER: _ClassVar[int]
-    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
-    INTENDED_FIELD_NUMBER: _ClassVar[int]
-    worker_id: bytes
-    pid: int
-    exit_code: int
-    signal: int
-    out_of_memory: bool
-    stderr_tail: str
-    description: str
-    intended: bool
-    def __init__(self, worker_id: _Optional[bytes] = ..., pid: _Optional[int] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., out_of_memory: _Optional[bool] = ..., stderr_tail: _Optional[str] = ..., description: _Optional[str] = ..., intended: _Optional[bool] = ...) -> None: ...
-
 class ReportWorkerFailureRequest(_message.Message):
     __slots__ = ("node_id", "worker_address", "exit_info", "actor_id")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -383,9 +335,9 @@ class ReportWorkerFailureRequest(_message.Message):
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     node_id: bytes
     worker_address: _common_pb2.Address
-    exit_info: WorkerExitInfo
+    exit_info: _common_pb2.WorkerExitInfo
     actor_id: bytes
-    def __init__(self, node_id: _Optional[bytes] = ..., worker_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., exit_info: _Optional[_Union[WorkerExitInfo, _Mapping]] = ..., actor_id: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, node_id: _Optional[bytes] = ..., worker_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., exit_info: _Optional[_Union[_common_pb2.WorkerExitInfo, _Mapping]] = ..., actor_id: _Optional[bytes] = ...) -> None: ...
 
 class ReportWorkerFailureReply(_message.Message):
     __slots__ = ()
@@ -431,9 +383,9 @@ class PubMessage(_message.Message):
     log_batch: LogBatch
     driver_message: DriverMessage
     actor_info: ActorInfo
-    node_info: NodeInfo
+    node_info: _common_pb2.NodeInfo
     worker_failure: ReportWorkerFailureRequest
-    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., driver_message: _Optional[_Union[DriverMessage, _Mapping]] = ..., actor_info: _Optional[_Union[ActorInfo, _Mapping]] = ..., node_info: _Optional[_Union[NodeInfo, _Mapping]] = ..., worker_failure: _Optional[_Union[ReportWorkerFailureRequest, _Mapping]] = ...) -> None: ...
+    def __init__(self, channel: _Optional[_Union[Channel, str]] = ..., log_batch: _Optional[_Union[LogBatch, _Mapping]] = ..., driver_message: _Optional[_Union[DriverMessage, _Mapping]] = ..., actor_info: _Optional[_Union[ActorInfo, _Mapping]] = ..., node_info: _Optional[_Union[_common_pb2.NodeInfo, _Mapping]] = ..., worker_failure: _Optional[_Union[ReportWorkerFailureRequest, _Mapping]] = ...) -> None: ...
 
 class PublishRequest(_message.Message):
     __slots__ = ("messages",)
@@ -452,3 +404,9 @@ class SubscribeRequest(_message.Message):
     channels: _containers.RepeatedScalarFieldContainer[Channel]
     job_id: bytes
     def __init__(self, channels: _Optional[_Iterable[_Union[Channel, str]]] = ..., job_id: _Optional[bytes] = ...) -> None: ...
+
+class SubscribeReply(_message.Message):
+    __slots__ = ("messages",)
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[PubMessage]
+    def __init__(self, messages: _Optional[_Iterable[_Union[PubMessage, _Mapping]]] = ...) -> None: ...

@@ -65,6 +65,11 @@ class GcsServiceStub:
                 request_serializer=gcs__pb2.RegisterJobRequest.SerializeToString,
                 response_deserializer=gcs__pb2.RegisterJobReply.FromString,
                 _registered_method=True)
+        self.GetJobConfig = channel.unary_unary(
+                '/ray.rpc.GcsService/GetJobConfig',
+                request_serializer=gcs__pb2.GetJobConfigRequest.SerializeToString,
+                response_deserializer=gcs__pb2.GetJobConfigReply.FromString,
+                _registered_method=True)
         self.MarkJobFinished = channel.unary_unary(
                 '/ray.rpc.GcsService/MarkJobFinished',
                 request_serializer=gcs__pb2.MarkJobFinishedRequest.SerializeToString,
@@ -128,7 +133,7 @@ class GcsServiceStub:
         self.Subscribe = channel.unary_stream(
                 '/ray.rpc.GcsService/Subscribe',
                 request_serializer=gcs__pb2.SubscribeRequest.SerializeToString,
-                response_deserializer=gcs__pb2.PubMessage.FromString,
+                response_deserializer=gcs__pb2.SubscribeReply.FromString,
                 _registered_method=True)
 
 
@@ -184,6 +189,15 @@ class GcsServiceServicer:
         """Registers a driver and assigns it a job id.
         Caller: driver at init. Callee: GCS.
         Failure: not idempotent; a retry makes a new job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJobConfig(self, request, context):
+        """Reads the config a job registered with (namespace, code search path, JVM options).
+        Caller: a worker, before it runs the job's first task. Callee: GCS.
+        Failure: read-only; NOT_FOUND for an unknown job.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -340,6 +354,11 @@ def add_GcsServiceServicer_to_server(servicer, server):
                     request_deserializer=gcs__pb2.RegisterJobRequest.FromString,
                     response_serializer=gcs__pb2.RegisterJobReply.SerializeToString,
             ),
+            'GetJobConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobConfig,
+                    request_deserializer=gcs__pb2.GetJobConfigRequest.FromString,
+                    response_serializer=gcs__pb2.GetJobConfigReply.SerializeToString,
+            ),
             'MarkJobFinished': grpc.unary_unary_rpc_method_handler(
                     servicer.MarkJobFinished,
                     request_deserializer=gcs__pb2.MarkJobFinishedRequest.FromString,
@@ -403,7 +422,7 @@ def add_GcsServiceServicer_to_server(servicer, server):
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
                     request_deserializer=gcs__pb2.SubscribeRequest.FromString,
-                    response_serializer=gcs__pb2.PubMessage.SerializeToString,
+                    response_serializer=gcs__pb2.SubscribeReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -568,6 +587,33 @@ class GcsService:
             '/ray.rpc.GcsService/RegisterJob',
             gcs__pb2.RegisterJobRequest.SerializeToString,
             gcs__pb2.RegisterJobReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.GcsService/GetJobConfig',
+            gcs__pb2.GetJobConfigRequest.SerializeToString,
+            gcs__pb2.GetJobConfigReply.FromString,
             options,
             channel_credentials,
             insecure,
@@ -918,7 +964,7 @@ class GcsService:
             target,
             '/ray.rpc.GcsService/Subscribe',
             gcs__pb2.SubscribeRequest.SerializeToString,
-            gcs__pb2.PubMessage.FromString,
+            gcs__pb2.SubscribeReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -8,11 +8,12 @@ import logging
 import os
 from pathlib import Path
 
-from ray._private import constants, process, rpc
-from ray._private.gcs.client import GcsClient
+from ray._private import constants, process
 from ray._private.generated import node_manager_pb2_grpc
 from ray._private.node_manager.node_manager import NodeManager, new_node_id
 from ray._private.node_manager.service import NodeManagerServicer
+from ray._private.rpc import channels
+from ray._private.rpc.gcs_client import GcsClient
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         prestart,
     )
     stop = process.StopRequest()
-    server, port = rpc.create_server(
+    server, port = channels.create_server(
         [
             lambda s: node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server(
                 NodeManagerServicer(nm, stop), s

@@ -11,13 +11,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ray._private import constants, ids, rpc
-from ray._private.gcs.client import GcsClient
+from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.resources import Allocation, NodeResources, to_fixed
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
 from ray._private.object_store import ObjectStore
-from ray._private.worker.client import CoreWorkerClient
+from ray._private.rpc.core_worker_client import CoreWorkerClients
+from ray._private.rpc.gcs_client import GcsClient
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class NodeManager:
         self._leases: dict[bytes, Lease] = {}
         self._pending: list[PendingLease] = []
         self._granted: OrderedDict[bytes, node_manager_pb2.RequestWorkerLeaseReply] = OrderedDict()
-        self._failures: OrderedDict[bytes, gcs_pb2.WorkerExitInfo] = OrderedDict()
+        self._failures: OrderedDict[bytes, common_pb2.WorkerExitInfo] = OrderedDict()
         self._exit_events: dict[bytes, threading.Event] = {}
         self._prestart = prestart_workers
         self._visible_gpus = _visible_gpu_ids()
@@ -96,7 +96,7 @@ class NodeManager:
         self._logs: list[gcs_pb2.PubMessage] = []
         self._logs_lock = threading.Lock()
         self.stopped = threading.Event()
-        self._md = rpc.token_metadata(token)
+        self._workers = CoreWorkerClients(token)
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -105,11 +105,11 @@ class NodeManager:
         with self._lock:
             for _ in range(self._prestart):
                 self.pool.start_worker()
-        info = gcs_pb2.NodeInfo(
+        info = common_pb2.NodeInfo(
             node_id=self.node_id,
             node_manager_address=self.host,
             node_manager_port=port,
-            state=gcs_pb2.NODE_STATE_ALIVE,
+            state=common_pb2.NODE_STATE_ALIVE,
             is_head=self.is_head,
             object_store_memory_bytes=self.object_store_memory,
             node_name=self.host,
@@ -323,7 +323,7 @@ class NodeManager:
             except Exception as err:  # noqa: BLE001 - best effort
                 logger.debug("could not report worker failure: %s", err)
 
-    def failure_cause(self, worker_id: bytes, timeout_s: float) -> gcs_pb2.WorkerExitInfo | None:
+    def failure_cause(self, worker_id: bytes, timeout_s: float) -> common_pb2.WorkerExitInfo | None:
         with self._lock:
             info = self._failures.get(worker_id)
             if info is not None:
@@ -438,7 +438,7 @@ class NodeManager:
                         lease.lease_id
                     )
         for address, lease_ids in holders.values():
-            if CoreWorkerClient(address, self._md).is_gone():
+            if self._workers.get(address).is_gone():
                 logger.info(
                     "lease holder %s:%d is gone; ending its %d lease(s)",
                     address.ip_address,

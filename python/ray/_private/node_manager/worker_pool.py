@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ray._private import constants, ids
-from ray._private.generated import gcs_pb2
+from ray._private.generated import common_pb2
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class WorkerProcess:
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=constants.STDERR_TAIL_LINES))
     task_name: str = ""
     job_id: bytes = b""
-    exit_info: gcs_pb2.WorkerExitInfo | None = None
+    exit_info: common_pb2.WorkerExitInfo | None = None
     exit_intended: bool = False
     blocked: bool = False
     oom_kills_at_start: int = 0
@@ -189,7 +189,7 @@ class WorkerPool:
 
     def _reap(self, worker: WorkerProcess) -> None:
         code = worker.popen.wait()
-        info = gcs_pb2.WorkerExitInfo(
+        info = common_pb2.WorkerExitInfo(
             worker_id=worker.worker_id, pid=worker.pid, intended=worker.exit_intended
         )
         if code < 0:

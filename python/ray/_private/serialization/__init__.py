@@ -11,9 +11,11 @@ from .contained_refs import record_contained_ref
 from .frame import FrameError, SerializedObject, frame_format
 from .serializer import (
     ErrorValue,
+    ForeignValue,
     deserialize,
     serialize,
     serialize_error,
+    serialize_foreign,
     serialize_raw,
 )
 
@@ -21,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ErrorValue",
+    "ForeignValue",
     "FrameError",
     "SerializedObject",
     "deserialize",
@@ -28,5 +31,6 @@ __all__ = [
     "record_contained_ref",
     "serialize",
     "serialize_error",
+    "serialize_foreign",
     "serialize_raw",
 ]

@@ -16,7 +16,9 @@ from ray._private.generated import common_pb2
 
 from . import pickle5, xlang
 from .frame import (
+    FORMAT_CPP,
     FORMAT_ERROR,
+    FORMAT_JAVA,
     FORMAT_PICKLE5,
     FORMAT_RAW,
     FORMAT_XLANG,
@@ -41,6 +43,28 @@ class ErrorValue:
     """
 
     info: common_pb2.ErrorInfo
+
+
+@dataclass
+class ForeignValue:
+    """A value in another language's own format (JAVA, CPP), which Python cannot read.
+
+    Attributes:
+        format: ``FORMAT_JAVA`` or ``FORMAT_CPP``.
+        type_name: The value's type in its language.
+        payload: The language's bytes (a view of the frame).
+    """
+
+    format: int
+    type_name: str
+    payload: memoryview
+
+    @property
+    def language_name(self) -> str:
+        return "Java" if self.format == FORMAT_JAVA else "C++"
+
+
+_FOREIGN_FORMATS = (FORMAT_JAVA, FORMAT_CPP)
 
 
 def serialize(value: Any, path: str = "value") -> SerializedObject:
@@ -90,6 +114,23 @@ def serialize_error(info: common_pb2.ErrorInfo) -> SerializedObject:
     return SerializedObject(FORMAT_ERROR, info.SerializeToString())
 
 
+def serialize_foreign(fmt: int, type_name: str, payload: Any) -> SerializedObject:
+    """Builds a JAVA or CPP object: a ``LanguageValueHeader`` and the payload as its one buffer.
+
+    Args:
+        fmt: ``FORMAT_JAVA`` or ``FORMAT_CPP``.
+        type_name: The value's type in its language.
+        payload: The language's own bytes.
+
+    Returns:
+        The serialized object.
+    """
+    if fmt not in _FOREIGN_FORMATS:
+        raise ValueError(f"not a language format: {fmt}")
+    header = common_pb2.LanguageValueHeader(type_name=type_name).SerializeToString()
+    return SerializedObject(fmt, header, [memoryview(payload).cast("B")])
+
+
 def deserialize(data: Any) -> Any:
     """Decodes a frame of any format.
 
@@ -115,6 +156,16 @@ def deserialize(data: Any) -> Any:
         if len(buffers) != 1:
             raise FrameError(f"RAW frame must have exactly 1 buffer, has {len(buffers)}")
         return bytes(buffers[0])
+    if fmt in _FOREIGN_FORMATS:
+        if len(buffers) != 1:
+            raise FrameError(
+                f"a language-format frame must have exactly 1 buffer, has {len(buffers)}"
+            )
+        try:
+            foreign = common_pb2.LanguageValueHeader.FromString(header)
+        except DecodeError as exc:
+            raise FrameError(f"invalid language value header: {exc}") from exc
+        return ForeignValue(fmt, foreign.type_name, buffers[0])
     try:
         info = common_pb2.ErrorInfo.FromString(header)
     except DecodeError as exc:

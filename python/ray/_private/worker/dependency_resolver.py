@@ -5,69 +5,77 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from ray import exceptions as rex
-from ray._private.worker.task_manager import TaskEntry
-
-if TYPE_CHECKING:
-    from ray._private.worker.core_worker import CoreWorker
+from ray._private.worker.memory_store import MemoryStore
+from ray._private.worker.task_manager import cancelled_error
+from ray._private.worker.tasks import Task, TaskState
 
 logger = logging.getLogger(__name__)
 
 
 class DependencyResolver:
-    """Calls `on_ready(entry)` once every argument this process owns is ready.
+    """Calls `on_ready(task)` once every argument this process owns is ready.
 
     Arguments owned by other processes are left as references: the executor
-    fetches them from their owners.
+    fetches them from their owners. Readiness callbacks arrive on the event loop
+    (the memory store defers them), never on a transport thread.
+
+    Args:
+        memory_store: Where owned values become ready.
+        owned_by_me: Whether an object is owned by this process.
+        fail: Fails a task with an exception or an ERROR frame (TaskManager.fail).
     """
 
-    def __init__(self, cw: CoreWorker) -> None:
-        self._cw = cw
+    def __init__(
+        self,
+        memory_store: MemoryStore,
+        owned_by_me: Callable[[bytes], bool],
+        fail: Callable[..., None],
+    ) -> None:
+        self._store = memory_store
+        self._owned = owned_by_me
+        self._fail = fail
         self._lock = threading.Lock()
 
-    def resolve(self, entry: TaskEntry, on_ready: Callable[[TaskEntry], None]) -> None:
-        cw = self._cw
+    def resolve(self, task: Task, on_ready: Callable[[Task], None]) -> None:
         deps = {
             arg.object_ref.object_id
-            for arg in entry.spec.args
+            for arg in task.spec.args
             if arg.HasField("object_ref")
-            and cw.refs.owned_by_me(arg.object_ref.object_id)
-            and not cw.memory_store.contains(arg.object_ref.object_id)
+            and self._owned(arg.object_ref.object_id)
+            and not self._store.contains(arg.object_ref.object_id)
         }
         if not deps:
-            self._inline(entry, on_ready)
+            self._inline(task, on_ready)
             return
-        entry.pending_deps = len(deps)
+        task.pending_deps = len(deps)
         for oid in deps:
-            cw.memory_store.on_ready(oid, lambda _obj, e=entry: self._dep_ready(e, on_ready))
+            self._store.on_ready(oid, lambda _obj, t=task: self._dep_ready(t, on_ready))
 
-    def _dep_ready(self, entry: TaskEntry, on_ready: Callable[[TaskEntry], None]) -> None:
+    def _dep_ready(self, task: Task, on_ready: Callable[[Task], None]) -> None:
         with self._lock:
-            entry.pending_deps -= 1
-            if entry.pending_deps > 0:
+            task.pending_deps -= 1
+            if task.pending_deps > 0:
                 return
-        self._inline(entry, on_ready)
+        self._inline(task, on_ready)
 
-    def _inline(self, entry: TaskEntry, on_ready: Callable[[TaskEntry], None]) -> None:
-        cw = self._cw
-        if entry.cancelled:
-            cw.task_manager.fail(entry, rex.TaskCancelledError(entry.spec.task_id.hex()))
+    def _inline(self, task: Task, on_ready: Callable[[Task], None]) -> None:
+        if task.cancelled:
+            self._fail(task, cancelled_error(task))
             return
-        for arg in entry.spec.args:
-            if not arg.HasField("object_ref") or not cw.refs.owned_by_me(arg.object_ref.object_id):
+        for arg in task.spec.args:
+            if not arg.HasField("object_ref") or not self._owned(arg.object_ref.object_id):
                 continue
-            stored = cw.memory_store.get(arg.object_ref.object_id)
+            stored = self._store.get(arg.object_ref.object_id)
             if stored is None:
                 continue
             if stored.is_error:
-                cw.task_manager.fail(entry, frame=stored.data)
+                self._fail(task, frame=stored.data)
                 return
             if not stored.in_store and stored.data is not None:
                 nested = list(stored.nested_refs)
                 arg.inline_data = stored.data
                 del arg.nested_refs[:]
                 arg.nested_refs.extend(nested)
-        entry.extra["resolved"] = True
-        on_ready(entry)
+        task.state = TaskState.QUEUED
+        on_ready(task)

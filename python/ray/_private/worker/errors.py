@@ -104,3 +104,18 @@ def to_exception(info: common_pb2.ErrorInfo) -> BaseException:
             f"{info.exception_type}: {info.message}\n{info.traceback}".rstrip()
         )
     return rex.RayTaskError(info.exception_type or "task", info.traceback or info.message)
+
+
+def actor_died_error(actor_id: bytes, cause: common_pb2.ErrorInfo) -> rex.RayActorError:
+    """The error raised for calls on a dead actor, with the cause from its death."""
+    inner: BaseException | None = None
+    init_failed = False
+    message = cause.message or "The actor died."
+    if cause.python_exception:
+        inner = to_exception(cause)
+        if isinstance(inner, rex.RayTaskError):
+            init_failed = True
+            message = f"The actor died because an error was raised in its __init__:\n{inner}"
+        elif isinstance(inner, rex.RayActorError):
+            return inner
+    return rex.ActorDiedError(actor_id.hex(), message, actor_init_failed=init_failed, cause=inner)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ray._private.generated import common_pb2
+from ray._private.serialization import frame_format
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,19 @@ class StoredObject:
     size_bytes: int = 0
     is_error: bool = False
     nested_refs: tuple = ()
+
+    @classmethod
+    def from_proto(cls, ret: common_pb2.ReturnObject) -> StoredObject:
+        """What an owner sent: the inline frame, or where the value is stored."""
+        inline = not ret.in_store
+        return cls(
+            ret.data if inline else None,
+            ret.in_store,
+            ret.node_id,
+            ret.size_bytes,
+            is_error=inline and frame_format(ret.data) == common_pb2.OBJECT_FORMAT_ERROR,
+            nested_refs=tuple(ret.nested_refs),
+        )
 
     def to_proto(self, object_id: bytes) -> common_pb2.ReturnObject:
         ret = common_pb2.ReturnObject(
@@ -51,9 +65,16 @@ class _Waiter:
 
 
 class MemoryStore:
-    """Object id -> StoredObject, with blocking waits and ready callbacks."""
+    """Object id -> StoredObject, with blocking waits and ready callbacks.
 
-    def __init__(self) -> None:
+    Args:
+        defer: Runs a ready callback later, on another thread (the core worker's event
+            loop). `put` is called on transport threads (gRPC callbacks, stream readers),
+            which must not run arbitrary callbacks inline. Without it callbacks run inline.
+    """
+
+    def __init__(self, defer: Callable[[Callable[[], None]], None] | None = None) -> None:
+        self._defer = defer
         self._lock = threading.Lock()
         self._objects: dict[bytes, StoredObject] = {}
         self._waiters: dict[bytes, list[_Waiter]] = {}
@@ -72,10 +93,10 @@ class MemoryStore:
                     w.event.set()
             callbacks = self._callbacks.pop(object_id, ())
         for cb in callbacks:
-            try:
-                cb(obj)
-            except Exception:  # noqa: BLE001 - a callback must not break the store
-                logger.exception("object ready callback failed")
+            if self._defer is not None:
+                self._defer(lambda cb=cb: _run(cb, obj))
+            else:
+                _run(cb, obj)
 
     def get(self, object_id: bytes) -> StoredObject | None:
         return self._objects.get(object_id)
@@ -139,3 +160,10 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._objects)
+
+
+def _run(callback: Callable[[StoredObject], None], obj: StoredObject) -> None:
+    try:
+        callback(obj)
+    except Exception:  # noqa: BLE001 - a callback must not break the store
+        logger.exception("object ready callback failed")

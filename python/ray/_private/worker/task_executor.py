@@ -2,40 +2,74 @@
 
 Normal tasks and calls on a plain actor run one at a time on the main thread
 (so `ray.cancel` can interrupt them). Calls from one caller run in the order
-the caller made them (sequence numbers). An actor with `max_concurrency > 1`
-runs calls on a thread pool; an actor with `async def` methods runs them on an
+the caller made them (`CallOrder`). An actor with `max_concurrency > 1` runs
+calls on a thread pool; an actor with `async def` methods runs them on an
 asyncio loop, interleaving at `await`.
+
+The code itself runs in a runner chosen by the task's language (`runners/`):
+the executor hands it argument frames and stores the result frames it returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
-import inspect
 import logging
 import os
 import queue
 import signal
 import sys
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ray import exceptions as rex
 from ray._private import constants, serialization
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.object_ref import ObjectRef, collect_borrows
+from ray._private.serialization import SerializedObject
 from ray._private.worker import errors
-
-if TYPE_CHECKING:
-    from ray._private.worker.core_worker import CoreWorker
+from ray._private.worker.call_order import CallOrder
+from ray._private.worker.interfaces import Deferred
+from ray._private.worker.pipeline import PipelinedTasks
+from ray._private.worker.runners import Runner
+from ray._private.worker.runners.python import ActorExit
 
 logger = logging.getLogger(__name__)
 
 CONTEXT_MARKER = "\x1eRAYCTX "
 _ORIGINAL_CUDA = os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+class ExecutionContext(Protocol):
+    """What the executor needs from its core worker."""
+
+    context: Any
+    address: common_pb2.Address
+
+    def is_me(self, address: common_pb2.Address | None) -> bool: ...
+
+    def begin_task(self, spec: common_pb2.TaskSpec) -> None: ...
+
+    def get_frames(self, refs: Sequence[ObjectRef], timeout: float | None) -> list[Any]: ...
+
+    def store_return(
+        self,
+        object_id: bytes,
+        frame: SerializedObject | bytes,
+        owner: common_pb2.Address,
+    ) -> common_pb2.ReturnObject: ...
+
+    def cancel_children(self, parent_task_id: bytes, force: bool) -> None: ...
+
+    def set_actor(
+        self,
+        actor_id: bytes,
+        resource_ids: dict[str, list[int]],
+        resources: dict[str, float],
+        restarted: bool,
+    ) -> None: ...
 
 
 class _Job:
@@ -47,21 +81,25 @@ class _Job:
         self.request = request
         self.on_done = on_done
         self.reply: core_worker_pb2.PushTaskReply | None = None
-        # A normal task queued behind another one (see give_back_waiting).
+        # A normal task queued behind another one (see PipelinedTasks).
         self.waiting = False
         self.given_back = False
         self.queued_at = 0.0
 
 
-class ActorExit(BaseException):
-    """Raised by `ray.actor.exit_actor()` to end the actor after the current call."""
-
-
 class TaskExecutor:
-    """Executes tasks for one worker process."""
+    """Executes tasks for one worker process.
 
-    def __init__(self, cw: CoreWorker) -> None:
-        self.cw = cw
+    Args:
+        ctx: The core worker (arguments, returns, task context).
+        runners: The runner of each language (`common_pb2.LANGUAGE_*`).
+        loop: Runs the pipelining and sequence-gap timers.
+    """
+
+    def __init__(self, ctx: ExecutionContext, runners: dict[int, Runner], loop: Deferred) -> None:
+        self._ctx = ctx
+        self._runners = runners
+        self._loop = loop
         self._main_queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._running: dict[bytes, int] = {}
@@ -70,22 +108,18 @@ class TaskExecutor:
         self._last_marker = ""
         self.actor: Any = None
         self.actor_id = b""
-        self.actor_spec: common_pb2.ActorCreationSpec | None = None
+        self._actor_runner: Runner | None = None
         self._actor_failed: BaseException | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._aio: asyncio.AbstractEventLoop | None = None
         self._async_sem: asyncio.Semaphore | None = None
-        self._next_seq: dict[bytes, int] = {}
-        self._waiting: dict[bytes, dict[int, _Job]] = {}
-        self._gap_since: dict[bytes, float] = {}
+        self._order: CallOrder[_Job] = CallOrder(constants.SEQUENCE_GAP_TIMEOUT_S)
         self._gap_watch = False
+        self._pipeline = PipelinedTasks(constants.PIPELINE_WAIT_S)
+        self._watching = False
         self._exiting = False
         self._pid = os.getpid()
         self._calls: dict[bytes, int] = {}
-        # Normal tasks pushed and not finished, and those of them not started yet.
-        self._normal_active = 0
-        self._normal_waiting: list[_Job] = []
-        self._watching = False
 
     # ---- intake ----------------------------------------------------------------------
 
@@ -105,19 +139,12 @@ class TaskExecutor:
         spec = request.task_spec
         with self._lock:
             self._busy += 1
-            behind = False
-            if spec.type == common_pb2.TASK_TYPE_NORMAL:
-                behind = self._normal_active > 0
-                self._normal_active += 1
-                if behind:
-                    job.waiting = True
-                    job.queued_at = time.monotonic()
-                    self._normal_waiting.append(job)
-                    if not self._watching:
-                        self._watching = True
-                        self.cw.timers.call_later(constants.PIPELINE_WAIT_S, self._watch_waiting)
+            if spec.type == common_pb2.TASK_TYPE_NORMAL and self._pipeline.arrive(job):
+                if not self._watching:
+                    self._watching = True
+                    self._loop.call_later(constants.PIPELINE_WAIT_S, self._watch_waiting)
         if spec.type == common_pb2.TASK_TYPE_ACTOR:
-            self._order(job)
+            self._arrive_actor_call(job)
         else:
             self._main_queue.put(job)
         return job
@@ -126,112 +153,58 @@ class TaskExecutor:
         with self._lock:
             self._busy -= 1
             if job.request.task_spec.type == common_pb2.TASK_TYPE_NORMAL:
-                self._normal_active -= 1
+                self._pipeline.finished()
         job.on_done(job)
 
     def _watch_waiting(self) -> None:
         """Gives queued tasks back once the oldest has waited PIPELINE_WAIT_S."""
         with self._lock:
             self._watching = False
-            if not self._normal_waiting:
-                return
-            left = self._normal_waiting[0].queued_at + constants.PIPELINE_WAIT_S - time.monotonic()
-            if left > 0:
+            expired, again = self._pipeline.expired()
+            if again is not None:
                 self._watching = True
-                self.cw.timers.call_later(left, self._watch_waiting)
-                return
-        self.give_back_waiting()
+                self._loop.call_later(again, self._watch_waiting)
+        self._give_back(expired)
 
     def give_back_waiting(self) -> None:
         """Hands the normal tasks queued behind the running one back to their submitters.
 
-        Called when the running task blocks in get/wait or has run PIPELINE_WAIT_S: a
-        queued task must not wait on it (it may even be what the running task waits for).
+        Called when the running task blocks in get/wait: a queued task must not wait on it
+        (it may even be what the running task waits for).
         """
         with self._lock:
-            jobs, self._normal_waiting = self._normal_waiting, []
-            for job in jobs:
-                job.waiting = False
-                job.given_back = True
+            jobs = self._pipeline.give_back_all()
+        self._give_back(jobs)
+
+    def _give_back(self, jobs: list[_Job]) -> None:
         for job in jobs:
             job.reply = core_worker_pb2.PushTaskReply(not_run=True)
             self._finish(job)
 
-    def _start(self, job: _Job) -> bool:
-        """The main thread takes a job; False if it was given back meanwhile."""
-        if job.request.task_spec.type != common_pb2.TASK_TYPE_NORMAL:
-            return True
-        with self._lock:
-            if job.given_back:
-                return False
-            if job.waiting:
-                job.waiting = False
-                self._normal_waiting.remove(job)
-        return True
-
-    def _order(self, job: _Job) -> None:
-        """Dispatches actor calls in per-caller sequence order."""
+    def _arrive_actor_call(self, job: _Job) -> None:
         spec = job.request.task_spec
         caller = job.request.caller_worker_id or spec.caller_address.worker_id
         with self._lock:
-            expected = self._next_seq.get(caller, 0)
-            if spec.sequence_number < expected:
-                ready = [job]  # a resend of an earlier call
-            else:
-                self._waiting.setdefault(caller, {})[spec.sequence_number] = job
-                ready = self._take_ready(caller, expected)
-                if self._waiting.get(caller):
-                    self._gap_since.setdefault(caller, time.monotonic())
-                    self._start_gap_watch()
+            ready = self._order.arrive(caller, spec.sequence_number, job)
+            if self._order.has_gaps() and not self._gap_watch:
+                self._gap_watch = True
+                self._loop.call_later(1.0, self._watch_gaps)
         for j in ready:
             self._dispatch_actor_call(j)
 
-    def _take_ready(self, caller: bytes, expected: int) -> list[_Job]:
-        """Pops the caller's calls that are next in sequence. Lock held."""
-        waiting = self._waiting.get(caller, {})
-        ready = []
-        while expected in waiting:
-            ready.append(waiting.pop(expected))
-            expected += 1
-        self._next_seq[caller] = expected
-        if not waiting:
-            self._waiting.pop(caller, None)
-            self._gap_since.pop(caller, None)
-        return ready
-
-    def _start_gap_watch(self) -> None:
-        if not self._gap_watch:
-            self._gap_watch = True
-            threading.Thread(target=self._watch_gaps, name="actor-gaps", daemon=True).start()
-
     def _watch_gaps(self) -> None:
-        """Nothing waits forever: a call that never arrives (its sender's push failed) is
-        skipped after SEQUENCE_GAP_TIMEOUT_S, so the caller's later calls still run."""
-        while True:
-            time.sleep(1.0)
-            ready: list[_Job] = []
-            now = time.monotonic()
-            with self._lock:
-                for caller, since in list(self._gap_since.items()):
-                    waiting = self._waiting.get(caller)
-                    if not waiting or now - since < constants.SEQUENCE_GAP_TIMEOUT_S:
-                        continue
-                    skip_to = min(waiting)
-                    logger.warning(
-                        "actor calls %d..%d from one caller never arrived; running its later calls",
-                        self._next_seq.get(caller, 0),
-                        skip_to - 1,
-                    )
-                    self._gap_since.pop(caller, None)
-                    ready.extend(self._take_ready(caller, skip_to))
-                    if self._waiting.get(caller):
-                        self._gap_since[caller] = now
-            for j in ready:
-                self._dispatch_actor_call(j)
+        """Nothing waits forever: a caller's later calls run if an earlier one never arrives."""
+        with self._lock:
+            ready = self._order.skip_gaps()
+            self._gap_watch = self._order.has_gaps()
+            if self._gap_watch:
+                self._loop.call_later(1.0, self._watch_gaps)
+        for j in ready:
+            self._dispatch_actor_call(j)
 
     def _dispatch_actor_call(self, job: _Job) -> None:
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._run_async(job), self._loop)
+        if self._aio is not None:
+            asyncio.run_coroutine_threadsafe(self._run_async(job), self._aio)
         elif self._pool is not None:
             self._pool.submit(self._run, job)
         else:
@@ -245,8 +218,12 @@ class TaskExecutor:
                 job = self._main_queue.get()
                 if job is None:
                     return
-                if self._start(job):
-                    self._run(job)
+                if job.request.task_spec.type == common_pb2.TASK_TYPE_NORMAL:
+                    with self._lock:
+                        start = self._pipeline.start(job)
+                    if not start:
+                        continue
+                self._run(job)
             except KeyboardInterrupt:
                 continue  # a cancel that arrived after its task finished
 
@@ -256,14 +233,15 @@ class TaskExecutor:
     # ---- execution -------------------------------------------------------------------
 
     def _begin(self, spec: common_pb2.TaskSpec, request: core_worker_pb2.PushTaskRequest) -> None:
-        ctx = self.cw.context
-        self.cw.job_id = spec.job_id
+        ctx = self._ctx.context
+        self._ctx.begin_task(spec)
         ctx.task_id = spec.task_id
         ctx.task_name = spec.name
         ctx.is_normal_task = spec.type == common_pb2.TASK_TYPE_NORMAL
         if spec.type != common_pb2.TASK_TYPE_ACTOR:
             ids_map = {name: list(lst.ids) for name, lst in request.resource_ids.items()}
             ctx.resource_ids = ids_map
+            ctx.assigned_resources = dict(spec.required_resources)
             gpus = ids_map.get("GPU")
             if gpus:
                 os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpus)
@@ -293,11 +271,26 @@ class TaskExecutor:
                 spec, rex.RaySystemError(f"internal error: {err!r}"), True
             )
         finally:
-            self.cw.context.task_id = b""
-            self.cw.context.is_normal_task = False
+            self._ctx.context.task_id = b""
+            self._ctx.context.is_normal_task = False
             self._finish(job)
         if self._exiting and spec.type != common_pb2.TASK_TYPE_NORMAL:
             self._exit_soon()
+
+    def _runner(self, spec: common_pb2.TaskSpec) -> Runner:
+        if spec.type == common_pb2.TASK_TYPE_ACTOR:
+            if self._actor_failed is not None:
+                raise self._actor_failed
+            assert self._actor_runner is not None
+            return self._actor_runner
+        language = spec.function.language or common_pb2.LANGUAGE_PYTHON
+        runner = self._runners.get(language)
+        if runner is None:
+            raise rex.RaySystemError(
+                f"this worker cannot run {common_pb2.Language.Name(language)} code "
+                f"({spec.name}): no runner for that language is installed"
+            )
+        return runner
 
     def _execute(self, spec: common_pb2.TaskSpec) -> core_worker_pb2.PushTaskReply:
         with self._lock:
@@ -309,11 +302,12 @@ class TaskExecutor:
             return self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
         try:
             try:
-                fn = self._resolve_function(spec)
-                args, kwargs = self._resolve_args(spec)
+                runner = self._runner(spec)
+                args = self._arg_frames(spec)
                 if spec.type == common_pb2.TASK_TYPE_ACTOR_CREATION:
-                    return self._create_actor(spec, fn, args, kwargs)
-                result = fn(*args, **kwargs)
+                    return self._create_actor(spec, runner, args)
+                actor = self.actor if spec.type == common_pb2.TASK_TYPE_ACTOR else None
+                results = runner.run(spec, args, actor)
             finally:
                 with self._lock:
                     self._running.pop(spec.task_id, None)
@@ -323,12 +317,12 @@ class TaskExecutor:
             raise
         except ActorExit:
             self._exiting = True
-            return self._make_reply(spec, None)
+            return self._make_reply(spec, _nulls(spec))
         except Exception as exc:  # noqa: BLE001 - user code
             return self._user_error_reply(spec, exc)
-        reply = self._make_reply(spec, result)
+        reply = self._make_reply(spec, results)
         if spec.max_calls > 0 and spec.type == common_pb2.TASK_TYPE_NORMAL:
-            key = spec.function.function_hash
+            key = spec.function.function_hash or spec.function.SerializeToString()
             self._calls[key] = self._calls.get(key, 0) + 1
             if self._calls[key] >= spec.max_calls:
                 # max_calls reached: the submitter returns the lease with disconnect, and the
@@ -349,15 +343,14 @@ class TaskExecutor:
                         spec, rex.TaskCancelledError(spec.task_id.hex()), False
                     )
                     return
-                fn = self._resolve_function(spec)
-                args, kwargs = self._resolve_args(spec)
-                result = fn(*args, **kwargs)
-                if inspect.isawaitable(result):
-                    result = await result
-                job.reply = self._make_reply(spec, result)
+                runner = self._runner(spec)
+                results = runner.run(spec, self._arg_frames(spec), self.actor)
+                if asyncio.iscoroutine(results) or asyncio.isfuture(results):
+                    results = await results
+                job.reply = self._make_reply(spec, results)
             except ActorExit:
                 self._exiting = True
-                job.reply = self._make_reply(spec, None)
+                job.reply = self._make_reply(spec, _nulls(spec))
             except asyncio.CancelledError:
                 job.reply = self._error_reply(
                     spec, rex.TaskCancelledError(spec.task_id.hex()), False
@@ -373,67 +366,50 @@ class TaskExecutor:
         if self._exiting:
             self._exit_soon()
 
-    def _resolve_function(self, spec: common_pb2.TaskSpec) -> Any:
-        if spec.type == common_pb2.TASK_TYPE_ACTOR:
-            if self._actor_failed is not None:
-                raise self._actor_failed
-            name = spec.function.function_name
-            if name == "__ray_terminate__":
-                return _terminate
-            if name == "__ray_ready__":
-                return lambda: True
-            return getattr(self.actor, name)
-        return self.cw.functions.load(spec.function.function_hash, spec.name)
-
-    def _resolve_args(self, spec: common_pb2.TaskSpec) -> tuple[list, dict]:
-        """Decodes inline arguments and fetches referenced ones (failed ones raise)."""
+    def _arg_frames(self, spec: common_pb2.TaskSpec) -> list[Any]:
+        """The argument frames: inline ones as sent, referenced ones fetched (or mapped)."""
         if not spec.args:
-            return [], {}
-        values: list[Any] = [None] * len(spec.args)
+            return []
+        frames: list[Any] = [None] * len(spec.args)
         fetch: list[tuple[int, ObjectRef]] = []
         with collect_borrows():
             for i, arg in enumerate(spec.args):
                 if arg.HasField("object_ref"):
                     owner = arg.object_ref.owner_address
                     ref = ObjectRef(
-                        arg.object_ref.object_id, None if self.cw.is_me(owner) else owner
+                        arg.object_ref.object_id, None if self._ctx.is_me(owner) else owner
                     )
                     fetch.append((i, ref))
                 else:
-                    values[i] = serialization.deserialize(arg.inline_data)
-        for i, _ in enumerate(spec.args):
-            if isinstance(values[i], serialization.ErrorValue):
-                raise errors.to_exception(values[i].info)
+                    frames[i] = arg.inline_data
         if fetch:
-            fetched = self.cw.get_objects([r for _, r in fetch], None)
-            for (i, _), value in zip(fetch, fetched, strict=True):
-                values[i] = value
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-        for arg, value in zip(spec.args, values, strict=True):
-            if arg.keyword:
-                kwargs[arg.keyword] = value
-            else:
-                args.append(value)
-        return args, kwargs
+            fetched = self._ctx.get_frames([r for _, r in fetch], None)
+            for (i, _), frame in zip(fetch, fetched, strict=True):
+                frames[i] = frame
+        return frames
 
     def _create_actor(
-        self, spec: common_pb2.TaskSpec, cls: Any, args: list, kwargs: dict
+        self, spec: common_pb2.TaskSpec, runner: Runner, args: list[Any]
     ) -> core_worker_pb2.PushTaskReply:
         creation = spec.actor_creation
         self.actor_id = creation.actor_id
-        self.actor_spec = creation
-        self.cw.context.actor_id = creation.actor_id
-        self.cw.actor_id = creation.actor_id
-        gpus = self.cw.context.resource_ids.get("GPU")
+        self._ctx.context.actor_id = creation.actor_id
+        resource_ids = dict(self._ctx.context.resource_ids)
+        # The GCS numbers a restarted actor's creation task by its restarts.
+        self._ctx.set_actor(
+            creation.actor_id,
+            resource_ids,
+            dict(spec.required_resources),
+            spec.attempt_number > 0,
+        )
+        gpus = resource_ids.get("GPU")
         if gpus:
             os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpus)
-        self.actor_resource_ids = dict(self.cw.context.resource_ids)
         try:
-            self.actor = cls(*args, **kwargs)
+            self.actor = runner.create_actor(spec, args)
         except Exception as exc:  # noqa: BLE001 - user code
             err = errors.task_error(
-                f"{creation.class_name}.__init__", exc, self._pid, self.cw.address.ip_address
+                f"{creation.class_name}.__init__", exc, self._pid, self._ctx.address.ip_address
             )
             self._actor_failed = rex.ActorDiedError(
                 creation.actor_id.hex(),
@@ -444,13 +420,14 @@ class TaskExecutor:
             reply = self._error_reply(spec, err, True)
             reply.actor_creation_failed = True
             return reply
+        self._actor_runner = runner
         if creation.is_async:
-            self._start_loop(creation.max_concurrency or 1000)
+            self._start_asyncio(creation.max_concurrency or 1000)
         elif creation.max_concurrency > 1:
             self._pool = ThreadPoolExecutor(creation.max_concurrency, thread_name_prefix="actor")
-        return self._make_reply(spec, None)
+        return self._make_reply(spec, [])
 
-    def _start_loop(self, max_concurrency: int) -> None:
+    def _start_asyncio(self, max_concurrency: int) -> None:
         loop = asyncio.new_event_loop()
         ready = threading.Event()
 
@@ -462,42 +439,20 @@ class TaskExecutor:
 
         threading.Thread(target=run, name="actor-loop", daemon=True).start()
         ready.wait()
-        self._loop = loop
+        self._aio = loop
 
     # ---- replies ---------------------------------------------------------------------
 
-    def _make_reply(self, spec: common_pb2.TaskSpec, result: Any) -> core_worker_pb2.PushTaskReply:
+    def _make_reply(
+        self, spec: common_pb2.TaskSpec, frames: list[Any]
+    ) -> core_worker_pb2.PushTaskReply:
         reply = core_worker_pb2.PushTaskReply()
-        n = spec.num_returns
-        if spec.type == common_pb2.TASK_TYPE_ACTOR_CREATION or n == 0:
-            values: list[Any] = []
-        elif n == 1:
-            values = [result]
-        else:
-            if not isinstance(result, (tuple, list)) or len(result) != n:
-                got = (
-                    f"a {type(result).__name__} of length {len(result)}"
-                    if isinstance(result, (tuple, list))
-                    else type(result).__name__
-                )
-                return self._user_error_reply(
-                    spec,
-                    ValueError(
-                        f"Task {spec.name} has num_returns={n} but returned {got}; return a tuple or list of {n} values"
-                    ),
-                )
-            values = list(result)
-        cw = self.cw
         # Actor creation has a return id (the handle object) but no value.
-        for oid, value in zip(spec.return_ids, values, strict=False):
+        for oid, frame in zip(spec.return_ids, frames, strict=False):
             try:
-                ser = serialization.serialize(value, path="return value")
-                stored = cw._store_serialized(oid, ser, owner=spec.caller_address)
-            except Exception as exc:  # noqa: BLE001 - unserializable or store full
+                ret = self._ctx.store_return(oid, frame, spec.caller_address)
+            except Exception as exc:  # noqa: BLE001 - store full
                 return self._user_error_reply(spec, exc)
-            ret = stored.to_proto(oid)
-            if ser.contained_refs:
-                cw.add_borrowers_for(list(ret.nested_refs), spec.caller_address)
             reply.return_objects.append(ret)
         if self._exiting:
             reply.worker_exiting = True
@@ -509,7 +464,7 @@ class TaskExecutor:
         if isinstance(exc, rex.RayError) and not isinstance(exc, rex.RaySerializationError):
             err: BaseException = exc
         else:
-            err = errors.task_error(spec.name, exc, self._pid, self.cw.address.ip_address)
+            err = errors.task_error(spec.name, exc, self._pid, self._ctx.address.ip_address)
         return self._error_reply(spec, err, True)
 
     def _error_reply(
@@ -530,7 +485,7 @@ class TaskExecutor:
             self._cancelled.add(task_id)
             ident = self._running.get(task_id)
         if recursive:
-            self.cw.cancel_children(task_id, force)
+            self._ctx.cancel_children(task_id, force)
         if ident is None:
             return False
         if force:
@@ -562,5 +517,6 @@ class TaskExecutor:
         threading.Timer(0.05, lambda: os._exit(0)).start()
 
 
-def _terminate() -> None:
-    raise ActorExit()
+def _nulls(spec: common_pb2.TaskSpec) -> list[SerializedObject]:
+    """Null returns (every language reads XLANG null), for a call that ended the actor."""
+    return [serialization.serialize(None) for _ in range(spec.num_returns)]

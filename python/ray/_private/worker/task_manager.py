@@ -1,114 +1,121 @@
-"""Tasks this process submitted and has not seen finish: outputs, retries, failures."""
+"""Tasks this process submitted and has not seen finish: their outputs and failures."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ray import exceptions as rex
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.worker import errors
-from ray._private.worker.memory_store import StoredObject
-
-if TYPE_CHECKING:
-    from ray._private.worker.core_worker import CoreWorker
+from ray._private.worker.tasks import NormalTask, Task, TaskState
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class TaskEntry:
-    """A submitted task and what its submission holds."""
-
-    spec: common_pb2.TaskSpec
-    retries_left: int
-    # Objects the task's arguments reference (held as "submitted" until it finishes).
-    arg_ids: list[bytes]
-    pending_deps: int = 0
-    cancelled: bool = False
-    force_cancel: bool = False
-    # Where it was pushed (a leased worker), when it was.
-    worker: Any = None
-    key: Any = None
-    finished: bool = False
-    extra: dict = field(default_factory=dict)
-
-
 class TaskManager:
-    """Completes or fails submitted tasks; decides retries."""
+    """Registers submitted tasks, and completes or fails each exactly once.
 
-    def __init__(self, cw: CoreWorker) -> None:
-        self._cw = cw
+    Args:
+        add_submitted: Counts a pending task's argument references (ReferenceCounter).
+        remove_submitted: Releases them when the task finishes.
+        store_return: Records one return object from a reply (Ownership).
+        store_error: Makes return objects hold an ERROR frame (Ownership).
+    """
+
+    def __init__(
+        self,
+        add_submitted: Callable[[Iterable[bytes]], None],
+        remove_submitted: Callable[[Iterable[bytes]], None],
+        store_return: Callable[[common_pb2.ReturnObject], None],
+        store_error: Callable[[Sequence[bytes], bytes], None],
+    ) -> None:
+        self._add_submitted = add_submitted
+        self._remove_submitted = remove_submitted
+        self._store_return = store_return
+        self._store_error = store_error
         self._lock = threading.Lock()
-        self.tasks: dict[bytes, TaskEntry] = {}
+        self._tasks: dict[bytes, Task] = {}
 
-    def add(self, entry: TaskEntry) -> None:
+    def add(self, task: Task) -> None:
         with self._lock:
-            self.tasks[entry.spec.task_id] = entry
-        self._cw.refs.add_submitted(entry.arg_ids)
+            self._tasks[task.task_id] = task
+        self._add_submitted(task.arg_ids)
 
-    def get(self, task_id: bytes) -> TaskEntry | None:
-        return self.tasks.get(task_id)
+    def get(self, task_id: bytes) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def children_of(self, parent_task_id: bytes) -> list[Task]:
+        """Pending tasks submitted while `parent_task_id` ran here (for recursive cancel)."""
+        with self._lock:
+            return [t for t in self._tasks.values() if t.spec.parent_task_id == parent_task_id]
 
     def num_pending(self) -> int:
-        return len(self.tasks)
+        return len(self._tasks)
 
-    def _finish(self, entry: TaskEntry) -> bool:
+    def _finish(self, task: Task) -> bool:
         with self._lock:
-            if entry.finished:
+            if task.state == TaskState.FINISHED:
                 return False
-            entry.finished = True
-            self.tasks.pop(entry.spec.task_id, None)
+            task.state = TaskState.FINISHED
+            self._tasks.pop(task.task_id, None)
         return True
 
-    def complete(self, entry: TaskEntry, reply: core_worker_pb2.PushTaskReply) -> None:
+    def complete(self, task: Task, reply: core_worker_pb2.PushTaskReply) -> None:
         """Stores the task's return objects (the ones still referenced) and releases its args."""
-        if not self._finish(entry):
+        if not self._finish(task):
             return
-        cw = self._cw
         for ret in reply.return_objects:
-            cw.store_returned_object(ret)
-        cw.refs.remove_submitted(entry.arg_ids)
+            self._store_return(ret)
+        self._remove_submitted(task.arg_ids)
+        task.keep = []
 
     def fail(
-        self, entry: TaskEntry, exc: BaseException | None = None, frame: bytes | None = None
+        self, task: Task, exc: BaseException | None = None, frame: bytes | None = None
     ) -> None:
         """Makes every return of the task raise `exc` (or hold the given ERROR frame)."""
-        if not self._finish(entry):
+        if not self._finish(task):
             return
         if frame is None:
             assert exc is not None
-            frame = errors.error_frame(exc, entry.spec.task_id)
-        stored = StoredObject(frame, is_error=True, size_bytes=len(frame))
-        cw = self._cw
-        for oid in entry.spec.return_ids:
-            if cw.refs.has(oid):
-                cw.memory_store.put(oid, stored)
-        cw.refs.remove_submitted(entry.arg_ids)
+            frame = errors.error_frame(exc, task.task_id)
+        self._store_error(task.spec.return_ids, frame)
+        self._remove_submitted(task.arg_ids)
+        task.keep = []
 
-    def crash_error(self, entry: TaskEntry, info: Any, worker_pid: int) -> rex.WorkerCrashedError:
-        """The error for a task whose worker died, saying how it died."""
-        spec = entry.spec
-        tries = spec.attempt_number + 1
-        if info is None:
-            how = "its process ended or became unreachable"
-            exit_code = signal = None
-            oom = False
-            tail = ""
-        else:
-            how = info.description or "it exited"
-            exit_code = info.exit_code if not info.signal else None
-            signal = info.signal or None
-            oom = info.out_of_memory
-            tail = info.stderr_tail
-        msg = (
-            f"The worker (pid {worker_pid}) running task {spec.name!r} died: {how}. "
-            f"The task ran {tries} time(s) (max_retries={entry.extra.get('max_retries', 0)})."
+
+def crash_error(
+    task: NormalTask, info: common_pb2.WorkerExitInfo | None, worker_pid: int
+) -> rex.WorkerCrashedError:
+    """The error for a task whose worker died, saying how it died."""
+    spec = task.spec
+    tries = spec.attempt_number + 1
+    if info is None:
+        how = "its process ended or became unreachable"
+        exit_code = signal = None
+        oom = False
+        tail = ""
+    else:
+        how = info.description or "it exited"
+        exit_code = info.exit_code if not info.signal else None
+        signal = info.signal or None
+        oom = info.out_of_memory
+        tail = info.stderr_tail
+    msg = (
+        f"The worker (pid {worker_pid}) running task {spec.name!r} died: {how}. "
+        f"The task ran {tries} time(s) (max_retries={task.max_retries})."
+    )
+    if oom:
+        msg += (
+            " The node ran out of memory: lower the task's memory use or request `memory=` so "
+            "fewer run at once."
         )
-        if oom:
-            msg += " The node ran out of memory: lower the task's memory use or request `memory=` so fewer run at once."
-        if tail:
-            msg += "\nLast lines of the worker's stderr:\n" + tail
-        return rex.WorkerCrashedError(msg, exit_code, signal, oom, tail)
+    if tail:
+        msg += "\nLast lines of the worker's stderr:\n" + tail
+    return rex.WorkerCrashedError(msg, exit_code, signal, oom, tail)
+
+
+def cancelled_error(task: Any) -> rex.TaskCancelledError:
+    return rex.TaskCancelledError(task.task_id.hex())

@@ -13,6 +13,7 @@ from ray._private import constants, process
 from ray._private import object_ref as object_ref_mod
 from ray._private.generated import common_pb2, node_manager_pb2
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
+from ray._private.worker.runners.python import PythonRunner
 from ray._private.worker.task_executor import TaskExecutor
 
 logger = logging.getLogger(__name__)
@@ -46,11 +47,11 @@ def main(argv: list[str] | None = None) -> None:
         f"{opts.host}:{opts.node_manager_port}",
         bytes.fromhex(opts.node_id),
         opts.session_dir,
-        namespace="",
         worker_id=bytes.fromhex(opts.worker_id),
         host=opts.host,
     )
-    executor = TaskExecutor(cw)
+    runners = {common_pb2.LANGUAGE_PYTHON: PythonRunner(cw.functions)}
+    executor = TaskExecutor(cw, runners, cw.loop)
     cw.executor = executor
     object_ref_mod.set_core_worker(cw)
     from ray._private import runtime

@@ -1,4 +1,4 @@
-"""The task push stream (PushTaskStream in core_worker.proto), both ends.
+"""The caller's end of the task push stream (PushTaskStream in core_worker.proto).
 
 A caller keeps one long-lived stream to each worker it pushes tasks or actor
 calls to. Python gRPC pays far less per stream message than per unary call,
@@ -10,8 +10,7 @@ nothing in flight for STREAM_IDLE_S is closed. When a stream breaks (the worker
 died), every task on it without a reply gets the error, as a failed unary
 PushTask would.
 
-Worker side: `serve` reads the caller's batches on a thread, hands each task
-to the executor, and sends replies back as tasks finish.
+The worker's end is `worker/service.py`.
 """
 
 from __future__ import annotations
@@ -28,30 +27,23 @@ import grpc
 from ray._private import constants
 from ray._private.generated import common_pb2
 from ray._private.generated import core_worker_pb2 as pb
+from ray._private.rpc import errors
+from ray._private.rpc.core_worker_client import CoreWorkerClient
 
 if TYPE_CHECKING:
-    from ray._private.worker.client import CoreWorkerClient
-    from ray._private.worker.task_executor import TaskExecutor
-    from ray._private.worker.timers import Timers
+    from ray._private.event_loop import EventLoop
 
 logger = logging.getLogger(__name__)
 
-# Called with (reply, None) when the task finished, or (None, error) when its stream broke.
-ReplyCallback = Callable[[pb.PushTaskReply | None, grpc.RpcError | None], None]
+# Called with (reply, None) when the task finished, or (None, failure) when its stream broke.
+ReplyCallback = Callable[[pb.PushTaskReply | None, errors.RpcFailure | None], None]
 
 
-class StreamEnded(grpc.RpcError):
+class StreamEnded(errors.Unavailable):
     """The stream ended before a task on it got its reply."""
 
-    def __init__(self, details: str) -> None:
-        super().__init__(details)
-        self._details = details
-
-    def code(self) -> grpc.StatusCode:
-        return grpc.StatusCode.UNAVAILABLE
-
-    def details(self) -> str:
-        return self._details
+    def __init__(self, details: str, target: str = "") -> None:
+        super().__init__(grpc.StatusCode.UNAVAILABLE, details, "core worker", target)
 
 
 class NotSent(StreamEnded):
@@ -69,13 +61,14 @@ class PushStream:
     """
 
     def __init__(self, client: CoreWorkerClient) -> None:
-        self.address = client.address
+        self.address = client.worker_address
         self.closed = False
         self.idle_since = time.monotonic()
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._waiting: dict[bytes, ReplyCallback] = {}
-        call = client.push_task_stream(self._batches())
+        self._target = client.address
+        call = client.open_push_stream(self._batches())
         threading.Thread(target=self._read, args=(call,), name="push-stream", daemon=True).start()
 
     def push(self, request: pb.PushTaskRequest, callback: ReplyCallback) -> bool:
@@ -100,14 +93,14 @@ class PushStream:
             self.closed = True
         self._outbox.put(_CLOSE)
 
-    def _batches(self) -> Iterator[pb.PushTaskBatch]:
+    def _batches(self) -> Iterator[pb.PushTaskStreamRequest]:
         """What gRPC sends: each message takes every request queued by then."""
         outbox = self._outbox
         while True:
             request = outbox.get()
             if request is _CLOSE:
                 return
-            batch = pb.PushTaskBatch()
+            batch = pb.PushTaskStreamRequest()
             batch.requests.append(request)
             while True:
                 try:
@@ -120,8 +113,8 @@ class PushStream:
                 batch.requests.append(request)
             yield batch
 
-    def _read(self, call: Iterator[pb.PushTaskReplyBatch]) -> None:
-        error: grpc.RpcError | None = None
+    def _read(self, call: Iterator[pb.PushTaskStreamReply]) -> None:
+        error: errors.RpcFailure | None = None
         try:
             for batch in call:
                 for reply in batch.replies:
@@ -132,7 +125,7 @@ class PushStream:
                     if callback is not None:
                         _run(callback, reply, None)
         except grpc.RpcError as err:
-            error = err
+            error = errors.from_grpc(err, "core worker", self._target)
         with self._lock:
             self.closed = True
             waiting, self._waiting = self._waiting, {}
@@ -145,25 +138,27 @@ class PushStream:
             if request is not _CLOSE:
                 unsent.append(request.task_spec.task_id)
         self._outbox.put(_CLOSE)  # ends the request iterator if gRPC still reads it
-        not_sent = NotSent(f"the task stream broke before the task was sent ({_describe(error)})")
+        not_sent = NotSent(
+            f"the task stream broke before the task was sent ({_describe(error)})", self._target
+        )
         for task_id in unsent:
             callback = waiting.pop(task_id, None)
             if callback is not None:
                 _run(callback, None, not_sent)
         if waiting:
-            error = error or StreamEnded("the worker ended the task stream")
+            error = error or StreamEnded("the worker ended the task stream", self._target)
             for callback in waiting.values():
                 _run(callback, None, error)
 
 
-def _describe(error: grpc.RpcError | None) -> str:
+def _describe(error: errors.RpcFailure | None) -> str:
     if error is None:
         return "the worker ended it"
-    return f"{error.code()}: {error.details()}"
+    return f"{error.code.name}: {error.details}"
 
 
 def _run(
-    callback: ReplyCallback, reply: pb.PushTaskReply | None, error: grpc.RpcError | None
+    callback: ReplyCallback, reply: pb.PushTaskReply | None, error: errors.RpcFailure | None
 ) -> None:
     try:
         callback(reply, error)
@@ -175,10 +170,10 @@ class PushStreams:
     """The process's open push streams, one per worker."""
 
     def __init__(
-        self, client_for: Callable[[common_pb2.Address], CoreWorkerClient], timers: Timers
+        self, client_for: Callable[[common_pb2.Address], CoreWorkerClient], loop: EventLoop
     ) -> None:
         self._client_for = client_for
-        self._timers = timers
+        self._loop = loop
         self._lock = threading.Lock()
         self._streams: dict[bytes, PushStream] = {}
         self._reaping = False
@@ -203,7 +198,7 @@ class PushStreams:
                     self._streams[key] = stream
                     if not self._reaping and not self._stopped:
                         self._reaping = True
-                        self._timers.call_later(constants.STREAM_IDLE_S, self._reap)
+                        self._loop.call_later(constants.STREAM_IDLE_S, self._reap)
             if stream.push(request, callback):
                 return
         self._push_unary(address, request, callback)
@@ -211,15 +206,7 @@ class PushStreams:
     def _push_unary(
         self, address: common_pb2.Address, request: pb.PushTaskRequest, callback: ReplyCallback
     ) -> None:
-        def done(fut: grpc.Future) -> None:
-            try:
-                reply = fut.result()
-            except grpc.RpcError as err:
-                _run(callback, None, err)
-                return
-            _run(callback, reply, None)
-
-        self._client_for(address).push_task_future(request).add_done_callback(done)
+        self._client_for(address).push_task_async(request, callback)
 
     def _reap(self) -> None:
         with self._lock:
@@ -228,7 +215,7 @@ class PushStreams:
                     del self._streams[key]
             self._reaping = bool(self._streams) and not self._stopped
             if self._reaping:
-                self._timers.call_later(constants.STREAM_IDLE_S, self._reap)
+                self._loop.call_later(constants.STREAM_IDLE_S, self._reap)
 
     def close_all(self) -> None:
         with self._lock:
@@ -237,56 +224,3 @@ class PushStreams:
             self._streams.clear()
         for stream in streams:
             stream.close()
-
-
-def serve(
-    executor: TaskExecutor,
-    requests: Iterator[pb.PushTaskBatch],
-    context: grpc.ServicerContext,
-) -> Iterator[pb.PushTaskReplyBatch]:
-    """The worker's end of one stream: runs the tasks that arrive, yields their replies."""
-    replies: queue.SimpleQueue = queue.SimpleQueue()
-    end_of_requests = object()
-    cancelled = object()
-    submitted = 0
-
-    def on_done(job) -> None:
-        job.reply.task_id = job.request.task_spec.task_id
-        replies.put(job.reply)
-
-    def read() -> None:
-        nonlocal submitted
-        try:
-            for batch in requests:
-                for request in batch.requests:
-                    submitted += 1
-                    executor.submit(request, on_done)
-        except grpc.RpcError:
-            pass  # the caller went away; its tasks still finish
-        except Exception:  # noqa: BLE001
-            logger.exception("reading the task stream failed")
-        replies.put(end_of_requests)
-
-    context.add_callback(lambda: replies.put(cancelled))
-    threading.Thread(target=read, name="push-stream-in", daemon=True).start()
-    answered = 0
-    reading = True
-    while True:
-        item = replies.get()
-        batch = pb.PushTaskReplyBatch()
-        while True:
-            if item is cancelled:
-                return
-            if item is end_of_requests:
-                reading = False
-            else:
-                batch.replies.append(item)
-            try:
-                item = replies.get_nowait()
-            except queue.Empty:
-                break
-        if batch.replies:
-            answered += len(batch.replies)
-            yield batch
-        if not reading and answered >= submitted:
-            return

@@ -1,23 +1,20 @@
 """gRPC plumbing shared by every service and client: servers that check the
-cluster token, channels that send it, and mapping of status codes to errors."""
+cluster token, and one pooled channel per address."""
 
 from __future__ import annotations
 
 import hmac
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent import futures
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 
 from ray._private import constants
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
@@ -173,51 +170,3 @@ def keep(fut: grpc.Future) -> grpc.Future:
 
 def token_metadata(token: str) -> tuple[tuple[str, str], ...]:
     return ((constants.TOKEN_METADATA_KEY, token),)
-
-
-def is_unavailable(err: BaseException) -> bool:
-    """True if the error means the peer is gone (connection refused or reset)."""
-    return isinstance(err, grpc.RpcError) and err.code() in (
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.CANCELLED,
-    )
-
-
-def status_code(err: BaseException) -> grpc.StatusCode | None:
-    return err.code() if isinstance(err, grpc.RpcError) else None
-
-
-def call_with_retry(
-    fn: Callable[[float], T],
-    what: str,
-    deadline_s: float = constants.RPC_TIMEOUT_S,
-    retry_unavailable: bool = True,
-) -> T:
-    """Calls `fn(timeout)` until it succeeds, retrying UNAVAILABLE with backoff until a deadline.
-
-    Args:
-        fn: Performs one attempt, given the seconds left.
-        what: What is being called, for the error message.
-        deadline_s: Total time allowed.
-        retry_unavailable: Retry while the peer is unreachable.
-
-    Returns:
-        What `fn` returned.
-
-    Raises:
-        grpc.RpcError: The last error, when not retryable or the deadline passed.
-    """
-    deadline = time.monotonic() + deadline_s
-    backoff = 0.01
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            return fn(max(left, 0.001))
-        except grpc.RpcError as err:
-            if not (retry_unavailable and err.code() == grpc.StatusCode.UNAVAILABLE):
-                raise
-            if time.monotonic() + backoff >= deadline:
-                logger.debug("%s unreachable until deadline: %s", what, err)
-                raise
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 0.5)

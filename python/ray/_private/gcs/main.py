@@ -1,0 +1,48 @@
+"""Entry point of the GCS process: serves `GcsServer` until it is told to stop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+
+from ray._private import constants, process
+from ray._private.gcs.server import GcsServer
+from ray._private.gcs.service import GcsServicer
+from ray._private.generated import gcs_pb2_grpc
+from ray._private.rpc import channels
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the GCS process."""
+    parser = argparse.ArgumentParser(description="Ray GCS server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--session-dir", required=True)
+    process.add_common_args(parser)
+    opts = parser.parse_args(argv)
+    process.setup_process_logging("gcs")
+    token = (
+        os.environ.get(constants.TOKEN_ENV)
+        or open(os.path.join(opts.session_dir, "token")).read().strip()
+    )
+    gcs = GcsServer(os.path.basename(opts.session_dir), opts.session_dir, token)
+    server, port = channels.create_server(
+        [lambda s: gcs_pb2_grpc.add_GcsServiceServicer_to_server(GcsServicer(gcs), s)],
+        token,
+        host=opts.host,
+        port=opts.port,
+        max_workers=128,
+    )
+    logger.info("GCS listening on %s:%d", opts.host, port)
+    stop = process.StopRequest()
+    stop.install(opts.lifeline_fd)
+    threading.Thread(target=gcs.run_health_checks, name="health", daemon=True).start()
+    process.report_ready(opts.ready_fd, port)
+    stop.wait()
+    logger.info("GCS stopping")
+    gcs.stop()
+    server.stop(grace=0.5).wait(2)

@@ -1,0 +1,123 @@
+"""Typed client of a node manager (node_manager.proto)."""
+
+from __future__ import annotations
+
+import logging
+
+from ray._private import constants
+from ray._private.generated import common_pb2, node_manager_pb2_grpc
+from ray._private.generated import node_manager_pb2 as pb
+from ray._private.rpc import errors
+from ray._private.rpc.client import ReplyCallback, ServiceClient
+
+logger = logging.getLogger(__name__)
+
+
+class NodeManagerClient(ServiceClient):
+    """Talks to the node manager at `address` (HOST:PORT)."""
+
+    SERVICE = "node manager"
+    STUB = node_manager_pb2_grpc.NodeManagerServiceStub
+
+    def request_lease_async(
+        self, request: pb.RequestWorkerLeaseRequest, timeout_s: float, callback: ReplyCallback
+    ) -> None:
+        self._call_async("RequestWorkerLease", request, timeout_s, callback)
+
+    def request_lease(
+        self, request: pb.RequestWorkerLeaseRequest, timeout_s: float
+    ) -> pb.RequestWorkerLeaseReply:
+        return self._call("RequestWorkerLease", request, timeout_s)
+
+    def cancel_lease(self, lease_id: bytes) -> bool:
+        reply = self._call(
+            "CancelWorkerLease",
+            pb.CancelWorkerLeaseRequest(lease_id=lease_id),
+            constants.RPC_TIMEOUT_S,
+        )
+        return reply.canceled
+
+    def return_worker(self, lease_id: bytes, disconnect: bool = False) -> None:
+        """Fire and forget: the node also ends leases whose holder is gone."""
+        self._call_async(
+            "ReturnWorker",
+            pb.ReturnWorkerRequest(lease_id=lease_id, disconnect_worker=disconnect),
+            constants.RPC_TIMEOUT_S,
+            None,
+        )
+
+    def register_worker(self, request: pb.RegisterWorkerRequest) -> bytes:
+        return self._call("RegisterWorker", request, constants.RPC_TIMEOUT_S, True).node_id
+
+    def notify_blocked(self, worker_id: bytes, blocked: bool) -> None:
+        self._call(
+            "NotifyWorkerBlocked",
+            pb.NotifyWorkerBlockedRequest(worker_id=worker_id, blocked=blocked),
+            constants.RPC_TIMEOUT_S,
+        )
+
+    def failure_cause(
+        self, worker_id: bytes, timeout_s: float = 5.0
+    ) -> common_pb2.WorkerExitInfo | None:
+        """How a worker died; None if the node does not know (or did not answer)."""
+        try:
+            reply = self._call(
+                "GetWorkerFailureCause",
+                pb.GetWorkerFailureCauseRequest(
+                    worker_id=worker_id, timeout_ms=int(timeout_s * 1000)
+                ),
+                timeout_s + 5,
+            )
+        except errors.RpcFailure as err:
+            logger.debug("no failure cause for worker: %s", err)
+            return None
+        return reply.exit_info
+
+    def kill_worker(self, worker_id: bytes, force: bool, reason: str = "") -> None:
+        self._call(
+            "KillWorker",
+            pb.KillWorkerRequest(worker_id=worker_id, force=force, reason=reason),
+            constants.RPC_TIMEOUT_S,
+        )
+
+    def create_object(self, object_id: bytes, size: int, owner: common_pb2.Address) -> str:
+        """Reserves room for an object; returns the path to write it to.
+
+        Raises:
+            errors.ResourceExhausted: It does not fit even after spilling.
+            errors.AlreadyExists: The object was created already.
+        """
+        reply = self._call(
+            "CreateObject",
+            pb.CreateObjectRequest(object_id=object_id, size_bytes=size, owner_address=owner),
+            constants.RPC_TIMEOUT_S * 4,
+        )
+        return reply.path
+
+    def seal_object(self, object_id: bytes, pin: bool, owner: common_pb2.Address) -> None:
+        self._call(
+            "SealObject",
+            pb.SealObjectRequest(object_id=object_id, pin=pin, owner_address=owner),
+            constants.RPC_TIMEOUT_S,
+        )
+
+    def get_objects(self, object_ids: list[bytes]) -> list[pb.ObjectLocation]:
+        reply = self._call(
+            "GetObjects", pb.GetObjectsRequest(object_ids=object_ids), constants.RPC_TIMEOUT_S * 4
+        )
+        return list(reply.objects)
+
+    def free_objects(self, object_ids: list[bytes]) -> None:
+        """Fire and forget."""
+        self._call_async(
+            "FreeObjects",
+            pb.FreeObjectsRequest(object_ids=object_ids),
+            constants.RPC_TIMEOUT_S,
+            None,
+        )
+
+    def stats(self, timeout_s: float = constants.RPC_TIMEOUT_S) -> pb.GetNodeStatsReply:
+        return self._call("GetNodeStats", pb.GetNodeStatsRequest(), timeout_s)
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        self._call("ShutdownNode", pb.ShutdownNodeRequest(), timeout_s)

@@ -1,0 +1,510 @@
+"""Ownership: the objects this process owns or borrows (DESIGN.md section 4), at the frame level.
+
+- put: small frames stay in the in-process `MemoryStore`; large ones are written
+  to this node's shared-memory store and pinned for this owner.
+- get / wait: values owned here arrive by themselves (task replies); borrowed
+  ones are long-polled from their owners (`GetObjectStatus`); large ones are
+  mapped from the store of the node that has them, zero copy.
+- borrowers: who else holds refs to objects owned here (`AddBorrowers`), and
+  the owners told about refs this process borrows, in order (`OrderedSender`).
+- freeing: when the `ReferenceCounter` says an owned object is unreferenced,
+  its value and every store copy go; a borrowed one is released to its owner.
+
+Everything here takes and returns frames (bytes or memoryviews); Python values
+are `values.py`'s business.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+from ray import exceptions as rex
+from ray._private import constants, ids, serialization
+from ray._private.event_loop import EventLoop
+from ray._private.generated import common_pb2, core_worker_pb2
+from ray._private.object_ref import ObjectRef
+from ray._private.object_store import map_object, write_object_fd
+from ray._private.rpc import errors as rpc_errors
+from ray._private.rpc.core_worker_client import CoreWorkerClients, address_str
+from ray._private.serialization import SerializedObject
+from ray._private.worker import errors
+from ray._private.worker.borrow_notifier import OrderedSender
+from ray._private.worker.interfaces import NodeDirectory, ObjectStoreClient
+from ray._private.worker.memory_store import MemoryStore, StoredObject
+from ray._private.worker.reference_counter import ReferenceCounter
+
+logger = logging.getLogger(__name__)
+
+# A frame as `get_frames` hands it out: inline bytes, or a read-only view of shared memory.
+Frame = bytes | memoryview
+
+# How often owned objects' borrowers are checked for liveness.
+BORROWER_CHECK_PERIOD_S = 5.0
+
+
+class Ownership:
+    """Puts, gets, fetches and frees objects for one process.
+
+    Args:
+        address: This process's address (the owner address of what it puts).
+        store: This node's object store (the node manager).
+        nodes: Object stores of other nodes, to free copies there.
+        workers: Clients of other core workers (owners and borrowers).
+        loop: Runs deferred work (ready callbacks, poll retries, periodic checks).
+        blocking: Runs work that may block on the network (liveness checks).
+        on_blocked: Called with True before this thread blocks in get/wait and with False
+            after; returns whether it told anyone (a leased worker lends its CPUs).
+        shutting_down: True once the process is stopping.
+    """
+
+    def __init__(
+        self,
+        address: common_pb2.Address,
+        store: ObjectStoreClient,
+        nodes: NodeDirectory,
+        workers: CoreWorkerClients,
+        loop: EventLoop,
+        blocking: Executor,
+        on_blocked: Callable[[bool], bool],
+        shutting_down: Callable[[], bool],
+    ) -> None:
+        self.address = address
+        self.node_id = address.node_id
+        self._store = store
+        self._nodes = nodes
+        self._workers = workers
+        self._loop = loop
+        self._blocking = blocking
+        self._on_blocked = on_blocked
+        self._shutting_down = shutting_down
+        self.memory_store = MemoryStore(loop.call_soon)
+        self.refs = ReferenceCounter(self._on_freed, self._on_released)
+        self._owner_sender = OrderedSender("owner-notify")
+        self._fetching: set[bytes] = set()
+        self._fetch_lock = threading.Lock()
+        # Mappings of store objects this process read, kept while it references them.
+        self._mapped: dict[bytes, memoryview] = {}
+        # Called with the ids of freed owned objects (actor handles go out of scope).
+        self.freed_listeners: list[Callable[[list[bytes]], None]] = []
+
+    def is_me(self, address: common_pb2.Address | None) -> bool:
+        return address is None or address.worker_id == self.address.worker_id
+
+    # ---- put -------------------------------------------------------------------------
+
+    def put_frame(
+        self,
+        frame: SerializedObject | bytes,
+        contained: Sequence[ObjectRef] = (),
+        job_id: bytes = b"",
+        object_id: bytes = b"",
+    ) -> ObjectRef:
+        """Stores a frame as a new object owned by this process (pinned while its ref lives)."""
+        oid = object_id or ids.new_put_object_id(job_id or b"\0\0\0\0")
+        self.refs.add_owned(oid)
+        stored = self.store_frame(oid, frame, contained)
+        ref = ObjectRef(oid, None)
+        self._hold_nested(oid, contained)
+        self.memory_store.put(oid, stored)
+        return ref
+
+    def _hold_nested(self, oid: bytes, contained: Sequence[ObjectRef]) -> None:
+        if contained:
+            self.refs.set_nested(
+                oid, [(r._id, None if self.is_me(r._owner) else r._owner) for r in contained]
+            )
+
+    def store_frame(
+        self,
+        oid: bytes,
+        frame: SerializedObject | bytes,
+        contained: Sequence[ObjectRef] = (),
+        owner: common_pb2.Address | None = None,
+    ) -> StoredObject:
+        """Keeps a small frame inline, or writes a large one to this node's shared-memory store.
+
+        Raises:
+            ObjectStoreFullError: The store cannot hold it, even after spilling.
+        """
+        ser = frame if isinstance(frame, SerializedObject) else None
+        size = ser.total_size if ser is not None else len(frame)
+        nested = tuple(self._ref_proto(r) for r in contained)
+        if size <= constants.MAX_INLINE_OBJECT_BYTES:
+            data = ser.to_bytes() if ser is not None else bytes(frame)
+            return StoredObject(
+                data,
+                size_bytes=size,
+                nested_refs=nested,
+                is_error=serialization.frame_format(data) == common_pb2.OBJECT_FORMAT_ERROR,
+            )
+        owner = owner or self.address
+        self.write_to_store(
+            oid, size, ser.write_to_fd if ser is not None else _writer(frame), owner
+        )
+        if owner is self.address:
+            self.refs.add_store_location(oid, self.node_id)
+        return StoredObject(
+            None, in_store=True, node_id=self.node_id, size_bytes=size, nested_refs=nested
+        )
+
+    def write_to_store(
+        self, oid: bytes, size: int, write: Callable[[int], None], owner: common_pb2.Address
+    ) -> None:
+        """Creates, writes (through `write(fd)`) and seals an object in this node's store.
+
+        Raises:
+            ObjectStoreFullError: No room, or the write failed.
+        """
+        try:
+            path = self._store.create_object(oid, size, owner)
+        except rpc_errors.ResourceExhausted as err:
+            raise rex.ObjectStoreFullError(err.details) from None
+        try:
+            write_object_fd(path, write)
+        except OSError as err:
+            raise rex.ObjectStoreFullError(
+                f"could not write a {size}-byte object to shared memory ({err}); free space in "
+                "/dev/shm or lower object_store_memory"
+            ) from err
+        self._store.seal_object(oid, True, owner)
+
+    def _ref_proto(self, ref: ObjectRef) -> common_pb2.ObjectReference:
+        return common_pb2.ObjectReference(
+            object_id=ref._id, owner_address=ref._owner or self.address
+        )
+
+    # ---- get / wait ------------------------------------------------------------------
+
+    def get_frames(self, refs: Sequence[ObjectRef], timeout: float | None) -> list[Frame]:
+        """The frames of `refs`, in order, once all are ready.
+
+        Raises:
+            GetTimeoutError: Not all were ready within `timeout` seconds.
+            ObjectLostError: A large object's stored copy is gone.
+            ReferenceCountingAssertionError: An object was freed while waiting.
+        """
+        oids = [r._id for r in refs]
+        unique = list(dict.fromkeys(oids))
+        missing = [oid for oid in unique if not self.memory_store.contains(oid)]
+        if missing:
+            missing_set = set(missing)
+            self.start_fetches([r for r in refs if r._id in missing_set])
+            blocked = self._on_blocked(True)
+            try:
+                ready = self.memory_store.wait(missing, len(missing), timeout)
+            finally:
+                if blocked:
+                    self._on_blocked(False)
+            if len(ready) < len(missing):
+                not_ready = [oid.hex() for oid in missing if oid not in ready]
+                raise rex.GetTimeoutError(
+                    f"Get timed out after {timeout}s: {len(not_ready)} of {len(unique)} object(s) "
+                    f"not ready yet (first: {', '.join(not_ready[:3])})."
+                )
+        stored = {oid: self.memory_store.get(oid) for oid in unique}
+        views = self._load_from_store(
+            [oid for oid, s in stored.items() if s is not None and s.in_store]
+        )
+        out: list[Frame] = []
+        for oid in oids:
+            s = stored[oid]
+            if s is None:  # freed concurrently (the ref was dropped while we waited)
+                raise rex.ReferenceCountingAssertionError(oid.hex(), "")
+            out.append(views.get(oid, s.data))
+        return out
+
+    def _load_from_store(self, oids: list[bytes]) -> dict[bytes, memoryview]:
+        if not oids:
+            return {}
+        views: dict[bytes, memoryview] = {}
+        for oid in oids:
+            view = self._mapped.get(oid)
+            if view is not None:
+                views[oid] = view
+        if len(views) == len(oids):
+            return views
+        for _attempt in range(3):
+            for loc in self._store.get_objects([o for o in oids if o not in views]):
+                if not loc.found:
+                    raise rex.ObjectLostError(loc.object_id.hex(), "")
+                try:
+                    view = map_object(loc.path, loc.size_bytes)
+                except FileNotFoundError:
+                    continue  # spilled or evicted between the lookup and the map: look again
+                views[loc.object_id] = view
+                if self.refs.has(loc.object_id):
+                    self._mapped[loc.object_id] = view
+            if len(views) == len(oids):
+                return views
+        raise rex.ObjectLostError(next(o for o in oids if o not in views).hex(), "")
+
+    def wait(
+        self, refs: Sequence[ObjectRef], num_returns: int, timeout: float | None
+    ) -> tuple[list[ObjectRef], list[ObjectRef]]:
+        """(ready, not_ready): at most `num_returns` ready refs, both in input order."""
+        oids = [r._id for r in refs]
+        store = self.memory_store
+        ready_set = store.ready_among(oids)
+        if len(ready_set) < num_returns and timeout != 0:
+            self.start_fetches([r for r in refs if r._id not in ready_set])
+            blocked = self._on_blocked(True)
+            try:
+                ready_set = store.wait(oids, num_returns, timeout)
+            finally:
+                if blocked:
+                    self._on_blocked(False)
+        ready: list[ObjectRef] = []
+        not_ready: list[ObjectRef] = []
+        room = num_returns
+        for r in refs:
+            if room and r._id in ready_set:
+                ready.append(r)
+                room -= 1
+            else:
+                not_ready.append(r)
+        return ready, not_ready
+
+    def on_ready(self, ref: ObjectRef, callback: Callable[[], None]) -> None:
+        """Calls `callback()` (on the event loop) once the object is ready here."""
+        if not self.memory_store.contains(ref._id):
+            self.start_fetches([ref])
+        self.memory_store.on_ready(ref._id, lambda _obj: callback())
+
+    def start_fetches(self, refs: Sequence[ObjectRef]) -> None:
+        """Long-polls owners for borrowed objects that are not here yet."""
+        by_owner: dict[bytes, tuple[common_pb2.Address, list[bytes]]] = {}
+        with self._fetch_lock:
+            for r in refs:
+                if (
+                    r._owner is None  # owned here: its value arrives without asking
+                    or self.is_me(r._owner)
+                    or r._id in self._fetching
+                    or self.memory_store.contains(r._id)
+                ):
+                    continue
+                self._fetching.add(r._id)
+                by_owner.setdefault(r._owner.worker_id, (r._owner, []))[1].append(r._id)
+        for owner, oids in by_owner.values():
+            self._poll_owner(owner, oids)
+
+    def _poll_owner(self, owner: common_pb2.Address, oids: list[bytes]) -> None:
+        self._workers.get(owner).get_object_status_async(
+            oids,
+            constants.LONG_POLL_S,
+            1,
+            lambda reply, failure: self._on_status(owner, oids, reply, failure),
+        )
+
+    def _on_status(
+        self,
+        owner: common_pb2.Address,
+        oids: list[bytes],
+        reply: core_worker_pb2.GetObjectStatusReply | None,
+        failure: rpc_errors.RpcFailure | None,
+    ) -> None:
+        if failure is not None:
+            if self._shutting_down():
+                return
+            if rpc_errors.is_unreachable(failure):
+                for oid in oids:
+                    frame = errors.error_frame(rex.OwnerDiedError(oid.hex(), address_str(owner)))
+                    self.memory_store.put(oid, StoredObject(frame, is_error=True))
+                with self._fetch_lock:
+                    self._fetching.difference_update(oids)
+                return
+            logger.debug("object status poll failed (%s); retrying", failure)
+            self._loop.call_later(0.5, lambda: self._poll_owner(owner, oids))
+            return
+        pending = []
+        for entry in reply.objects:
+            oid = entry.object_id
+            if entry.status == core_worker_pb2.OBJECT_STATUS_READY:
+                self.memory_store.put(oid, StoredObject.from_proto(entry.object))
+            elif entry.status == core_worker_pb2.OBJECT_STATUS_UNKNOWN:
+                frame = errors.error_frame(
+                    rex.ReferenceCountingAssertionError(oid.hex(), address_str(owner))
+                )
+                self.memory_store.put(oid, StoredObject(frame, is_error=True))
+            elif self.refs.has(oid):
+                pending.append(oid)
+        with self._fetch_lock:
+            self._fetching.difference_update(set(oids) - set(pending))
+        if pending and not self._shutting_down():
+            self._poll_owner(owner, pending)
+
+    # ---- task returns ----------------------------------------------------------------
+
+    def store_returned_object(self, ret: common_pb2.ReturnObject) -> None:
+        """Caller side: records a task's return object (or frees it if nobody wants it)."""
+        oid = ret.object_id
+        nested = [
+            (r.object_id, None if self.is_me(r.owner_address) else r.owner_address)
+            for r in ret.nested_refs
+        ]
+        if not self.refs.has(oid):
+            if ret.in_store:
+                self._on_freed([(oid, {ret.node_id})])
+            self.refs.set_nested(oid, nested, self.address.worker_id)
+            return
+        if ret.in_store:
+            self.refs.add_store_location(oid, ret.node_id)
+        self.refs.set_nested(oid, nested, self.address.worker_id)
+        self.memory_store.put(oid, StoredObject.from_proto(ret))
+
+    def store_error(self, object_ids: Sequence[bytes], frame: bytes) -> None:
+        """Makes the objects (those still referenced) hold an ERROR frame."""
+        stored = StoredObject(frame, is_error=True, size_bytes=len(frame))
+        for oid in object_ids:
+            if self.refs.has(oid):
+                self.memory_store.put(oid, stored)
+
+    # ---- owner services --------------------------------------------------------------
+
+    def object_status(
+        self, oids: list[bytes], wait_s: float, num_ready: int
+    ) -> core_worker_pb2.GetObjectStatusReply:
+        known = [
+            oid for oid in oids if self.refs.owned_by_me(oid) or self.memory_store.contains(oid)
+        ]
+        pending = [oid for oid in known if not self.memory_store.contains(oid)]
+        if pending and wait_s > 0:
+            want = (
+                len(pending) if num_ready <= 0 else max(1, num_ready - (len(known) - len(pending)))
+            )
+            self.memory_store.wait(pending, want, wait_s)
+        reply = core_worker_pb2.GetObjectStatusReply()
+        for oid in oids:
+            stored = self.memory_store.get(oid)
+            if stored is not None:
+                reply.objects.add(
+                    object_id=oid,
+                    status=core_worker_pb2.OBJECT_STATUS_READY,
+                    object=stored.to_proto(oid),
+                )
+            elif oid in known and self.refs.has(oid):
+                reply.objects.add(object_id=oid, status=core_worker_pb2.OBJECT_STATUS_PENDING)
+            else:
+                reply.objects.add(object_id=oid, status=core_worker_pb2.OBJECT_STATUS_UNKNOWN)
+        return reply
+
+    def register_borrows(self, borrows: list[tuple[bytes, common_pb2.Address]]) -> None:
+        """Tells owners that this process now borrows these objects (waits for them)."""
+        for owner, oids in _by_owner(borrows).values():
+            client = self._workers.get(owner)
+            try:
+                self._owner_sender.call(
+                    lambda c=client, o=oids: c.add_borrowers(o, self.address), wait=True
+                )
+                self.refs.mark_registered(oids)
+            except Exception as err:  # noqa: BLE001 - owner gone: gets will say so
+                logger.debug("could not register borrow with owner: %s", err)
+
+    def add_borrowers_for(
+        self, refs: Sequence[common_pb2.ObjectReference], borrower: common_pb2.Address
+    ) -> None:
+        """Registers `borrower` (the caller of a task) for refs inside a returned value."""
+        foreign = []
+        for r in refs:
+            if self.is_me(r.owner_address):
+                self.refs.add_borrower(r.object_id, borrower)
+            else:
+                foreign.append((r.object_id, r.owner_address))
+        for owner, oids in _by_owner(foreign).values():
+            client = self._workers.get(owner)
+            try:
+                self._owner_sender.call(
+                    lambda c=client, o=oids: c.add_borrowers(o, borrower), wait=True
+                )
+            except Exception as err:  # noqa: BLE001
+                logger.debug("could not register borrower for returned refs: %s", err)
+
+    def start_borrower_checks(self) -> None:
+        """Forgets, every few seconds, borrowers that died (their borrows must not keep objects forever)."""
+
+        def submit() -> None:
+            if not self._shutting_down():
+                try:
+                    self._blocking.submit(self._check_borrowers)
+                except RuntimeError:  # the pool closed: shutting down
+                    pass
+
+        if not self._shutting_down():
+            self._loop.call_later(BORROWER_CHECK_PERIOD_S, submit)
+
+    def _check_borrowers(self) -> None:
+        try:
+            dead = {
+                address.worker_id
+                for address in self.refs.borrower_addresses()
+                if self._workers.get(address).is_gone()
+            }
+            if dead:
+                self.refs.remove_borrowers_on(dead)
+        finally:
+            self.start_borrower_checks()
+
+    # ---- freeing ---------------------------------------------------------------------
+
+    def _on_freed(self, freed: list[tuple[bytes, set[bytes]]]) -> None:
+        oids = [oid for oid, _ in freed]
+        self.memory_store.delete(oids)
+        for oid in oids:
+            self._mapped.pop(oid, None)
+        for listener in self.freed_listeners:
+            listener(oids)
+        on_nodes: dict[bytes, list[bytes]] = defaultdict(list)
+        for oid, nodes in freed:
+            for node in nodes:
+                on_nodes[node].append(oid)
+        for node, node_oids in on_nodes.items():
+            if self._shutting_down():
+                break
+            client = self._store if node == self.node_id else self._nodes.object_store(node)
+            if client is not None:
+                try:
+                    client.free_objects(node_oids)
+                except Exception as err:  # noqa: BLE001
+                    logger.debug("free_objects failed: %s", err)
+
+    def _on_released(self, released: list[tuple[common_pb2.Address, bytes]]) -> None:
+        self.memory_store.delete([oid for _, oid in released])
+        for _, oid in released:
+            self._mapped.pop(oid, None)
+        if self._shutting_down():
+            return
+        for owner, oids in _by_owner([(oid, owner) for owner, oid in released]).values():
+            client = self._workers.get(owner)
+            self._owner_sender.call(
+                lambda c=client, o=oids: c.remove_borrowers(o, self.address), wait=False
+            )
+
+    def stop(self) -> None:
+        self._owner_sender.stop()
+
+
+def _by_owner(
+    items: Sequence[tuple[bytes, common_pb2.Address]],
+) -> dict[bytes, tuple[common_pb2.Address, list[bytes]]]:
+    out: dict[bytes, tuple[common_pb2.Address, list[bytes]]] = {}
+    for oid, owner in items:
+        out.setdefault(owner.worker_id, (owner, []))[1].append(oid)
+    return out
+
+
+def _writer(data: Any) -> Callable[[int], None]:
+    """A write(fd) for a plain frame (bytes-like)."""
+    view = memoryview(data).cast("B")
+
+    def write(fd: int) -> None:
+        import os
+
+        offset = 0
+        while offset < len(view):
+            offset += os.pwrite(fd, view[offset:], offset)
+
+    return write
