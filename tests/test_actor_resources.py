@@ -105,3 +105,61 @@ def test_actor_runs_later_calls_when_an_earlier_one_never_arrives(
     request = core_worker_pb2.PushTaskRequest(task_spec=spec, caller_worker_id=b"x" * 28)
     reply = cw.workers.get(info.address).push_task(request, timeout_s=60)
     assert serialization.deserialize(reply.return_objects[0].data) == 2
+
+
+def test_gpu_ids_and_assigned_resources_in_threaded_and_async_actors(shutdown_only) -> None:
+    """Calls of threaded and async actors run off the thread that created the actor; they
+    still see the actor's GPUs and resources."""
+    ray.init(num_cpus=2, num_gpus=2)
+
+    @ray.remote(num_gpus=1, max_concurrency=4)
+    class Threaded:
+        def info(self) -> tuple:
+            ctx = ray.get_runtime_context()
+            return ray.get_gpu_ids(), ctx.get_assigned_resources(), ctx.get_accelerator_ids()
+
+    @ray.remote(num_gpus=1)
+    class Async:
+        async def info(self) -> tuple:
+            ctx = ray.get_runtime_context()
+            return ray.get_gpu_ids(), ctx.get_assigned_resources(), ctx.get_accelerator_ids()
+
+    actors = [Threaded.remote(), Async.remote()]  # both alive at once: one GPU each
+    results = ray.get([a.info.remote() for a in actors])
+    seen = set()
+    for gpu_ids, assigned, accelerators in results:
+        assert len(gpu_ids) == 1, results
+        assert assigned == {"GPU": 1.0}, results
+        assert accelerators == {"GPU": [str(gpu_ids[0])]}
+        seen.add(gpu_ids[0])
+    assert seen == {0, 1}
+
+
+def test_assigned_resources_of_a_task(ray_start_regular) -> None:
+    @ray.remote(num_cpus=0.5, resources={"Custom": 0})
+    def assigned() -> dict:
+        return ray.get_runtime_context().get_assigned_resources()
+
+    assert ray.get(assigned.remote()) == {"CPU": 0.5}
+    assert ray.get_runtime_context().get_assigned_resources() == {}
+
+
+def test_restarted_actor_knows_it_was_reconstructed(ray_start_regular) -> None:
+    @ray.remote(max_restarts=1)
+    class Phoenix:
+        def state(self) -> tuple:
+            return os.getpid(), ray.get_runtime_context().was_current_actor_reconstructed
+
+    actor = Phoenix.remote()
+    pid, reconstructed = ray.get(actor.state.remote())
+    assert reconstructed is False
+    psutil.Process(pid).kill()
+
+    def restarted():
+        try:
+            new_pid, again = ray.get(actor.state.remote(), timeout=10)
+        except ray.exceptions.RayActorError:
+            return False
+        return new_pid != pid and again
+
+    wait_for_condition(restarted, timeout=60)

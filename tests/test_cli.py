@@ -190,11 +190,54 @@ print("RESOURCES", ray.cluster_resources())
 
 
 def test_version(cli: Cli) -> None:
+    """The version names this runtime and the Ray API it implements."""
+    from importlib import metadata
+
     import ray
 
     for args in (["--version"], ["version"]):
         out = cli.run(*args).stdout
-        assert ray.__version__ in out, out
+        assert out.startswith("openray, version"), out
+        assert metadata.version("openray") in out and f"Ray {ray.__version__} API" in out, out
+
+
+def test_mistyped_flag_is_refused(cli: Cli) -> None:
+    """argparse would take `--num-cpu` for `--num-cpus`; a typo must not start a cluster."""
+    result = cli.run("start", "--head", "--port", "0", "--num-cpu", "2", check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unrecognized arguments: --num-cpu" in result.stderr, result.stderr
+    assert cli.recorded() == [] and cli.current_cluster() is None
+
+
+def test_block_stays_in_the_foreground_until_sigterm(cli: Cli) -> None:
+    proc = subprocess.Popen(
+        [*cli.command, "start", "--head", "--port", "0", "--num-cpus", "1", "--block"],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Blocking"):
+                break
+        address = next(ln.split()[2] for ln in lines if ln.strip().startswith("GCS address:"))
+        assert cli.address() == address
+        cli.remember_processes()
+        assert len(cli.recorded()) == 2
+        cli.driver(RUN_TASK.format(address="auto"))
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    wait_for_condition(
+        lambda: not [p for p in cli.seen.values() if _alive(p)], what="the node to stop"
+    )
+    assert cli.recorded() == [] and cli.current_cluster() is None
 
 
 def test_stop_when_nothing_runs(cli: Cli) -> None:

@@ -232,3 +232,55 @@ def test_services_stop_by_themselves_every_time():
         for child in children:
             assert child.popen.returncode == 0, (child.name, child.popen.returncode)
         assert not new_shm_entries(before)
+
+
+def test_malformed_tunable_names_the_variable():
+    env = dict(os.environ, RAY_MAX_PUSH_STREAMS="abc")
+    result = subprocess.run(
+        [sys.executable, "-c", "import ray"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "RAY_MAX_PUSH_STREAMS='abc' is not an integer" in result.stderr, result.stderr
+
+
+def test_wrong_token_is_a_clear_ray_error(shutdown_only):
+    from ray._private import runtime
+
+    ray.init(num_cpus=1)
+    address = runtime._context.address
+    # The cluster stays up while a second driver tries to join it with a bad token.
+    script = f"""
+import os, ray
+os.environ["RAY_CLUSTER_TOKEN"] = "not-the-token"
+try:
+    ray.init(address={address!r})
+except ray.exceptions.RayError as err:
+    assert "refused the cluster token" in str(err), err
+    assert "grpc" not in type(err).__module__
+    print("REFUSED", type(err).__name__)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert "REFUSED" in result.stdout, result.stdout + result.stderr
+
+
+def test_node_manager_port_as_address_is_a_clear_error(shutdown_only):
+    from ray._private import runtime
+
+    ray.init(num_cpus=1)
+    nm_address = runtime._node.node_manager_address
+    token = runtime._node.token
+    script = f"""
+import os, ray
+os.environ["RAY_CLUSTER_TOKEN"] = {token!r}
+try:
+    ray.init(address={nm_address!r})
+except ray.exceptions.RayError as err:
+    assert "does not serve the GCS" in str(err), err
+    print("REFUSED", type(err).__name__)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert "REFUSED" in result.stdout, result.stdout + result.stderr

@@ -8,14 +8,32 @@ import os
 logger = logging.getLogger(__name__)
 
 
-def _env_int(name: str, default: int) -> int:
+class TunableError(ValueError):
+    """An environment variable overriding a tunable does not hold a value of its type."""
+
+
+def _env(name: str, default: float, kind: type) -> float:
     value = os.environ.get(f"RAY_{name}")
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        parsed = kind(value)
+    except ValueError:
+        raise TunableError(
+            f"The environment variable RAY_{name}={value!r} is not {'an integer' if kind is int else 'a number'}; "
+            f"set it to one (the default is {default}) or unset it."
+        ) from None
+    if parsed != parsed or parsed in (float("inf"), float("-inf")):
+        raise TunableError(f"The environment variable RAY_{name}={value!r} must be finite.")
+    return parsed
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, default, int))
 
 
 def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(f"RAY_{name}")
-    return float(value) if value else default
+    return float(_env(name, default, float))
 
 
 # Objects at most this large travel inline in RPCs and live in the owner's memory.

@@ -65,6 +65,16 @@ def get_core_worker() -> Any:
     return _core_worker
 
 
+# How values are read (`values.get`, which registers itself): this module sits below it.
+_read_values: Any = None
+
+
+def set_value_reader(read: Any) -> None:
+    """Sets the function `future()` and `await ref` read values with."""
+    global _read_values
+    _read_values = read
+
+
 class ObjectRef:
     """A reference to an immutable object that may not exist yet.
 
@@ -143,10 +153,8 @@ class ObjectRef:
         ref = self
 
         def run() -> None:
-            from ray._private import values
-
             try:
-                fut.set_result(values.get(_core_worker, [ref], None)[0])
+                fut.set_result(_read_values(_core_worker, [ref], None)[0])
             except BaseException as err:  # noqa: BLE001 - delivered through the future
                 fut.set_exception(err)
 

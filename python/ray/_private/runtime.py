@@ -18,7 +18,6 @@ from ray._private.node import (
     default_object_store_memory,
     start_node,
 )
-from ray._private.rpc import errors as rpc_errors
 from ray._private.rpc.gcs_client import GcsClient
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 
@@ -163,11 +162,10 @@ def init(
                     f"`ray start`. Set RAY_CLUSTER_TOKEN to the token printed by `ray start --head`."
                 )
             gcs = GcsClient(gcs_address, token)
-            try:
-                info = gcs.get_cluster_info(timeout_s=10)
-                all_nodes = gcs.get_all_nodes()
-            except rpc_errors.RpcFailure as err:
-                raise ConnectionError(f"ray.init(address={gcs_address!r}): {err}") from None
+            # A wrong address or token raises the rpc layer's error: a RayError (and a
+            # ConnectionError) whose message names the address and the fix.
+            info = gcs.get_cluster_info(timeout_s=10)
+            all_nodes = gcs.get_all_nodes()
             session_dir = info.session_dir
             nodes = [n for n in all_nodes if n.state == common_pb2.NODE_STATE_ALIVE]
             local = [n for n in nodes if n.node_manager_address == _node_ip_address] or nodes

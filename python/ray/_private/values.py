@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ray._private import serialization
+from ray._private import object_ref, serialization
 from ray._private.object_ref import ObjectRef, collect_borrows
 from ray._private.worker import errors
 from ray._private.worker.task_spec import Arg, RefArg, ValueArg
@@ -67,3 +67,6 @@ def value_of(frame: Any) -> Any:
             "(numbers, strings, bytes, lists, maps, arrays)"
         )
     return value
+
+
+object_ref.set_value_reader(get)

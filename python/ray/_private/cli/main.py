@@ -14,11 +14,15 @@ import argparse
 import errno
 import json
 import logging
+import os
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
-from ray._private import constants
+from ray._private import constants, process
 from ray._private import session as session_mod
 from ray._private.cli.processes import (
     GCS,
@@ -207,25 +211,24 @@ def _start_head(args: argparse.Namespace) -> int:
             gcs_port=args.port,
             node_manager_port=args.node_manager_port,
             host=host,
-            detached=True,
+            detached=not args.block,
         )
     except (RuntimeError, OSError) as err:
         raise _start_error(err) from err
     try:
         gcs, nm = node.children
-        ProcessRecord().add(
-            [
-                StartedProcess.of(GCS, gcs.pid, node.gcs_address, node.gcs_address, node.session),
-                StartedProcess.of(
-                    NODE_MANAGER,
-                    nm.pid,
-                    node.node_manager_address,
-                    node.gcs_address,
-                    node.session,
-                    node.node_id,
-                ),
-            ]
-        )
+        entries = [
+            StartedProcess.of(GCS, gcs.pid, node.gcs_address, node.gcs_address, node.session),
+            StartedProcess.of(
+                NODE_MANAGER,
+                nm.pid,
+                node.node_manager_address,
+                node.gcs_address,
+                node.session,
+                node.node_id,
+            ),
+        ]
+        ProcessRecord().add(entries)
         session_mod.write_current_cluster(node.gcs_address, node.session)
     except BaseException:
         node.stop()
@@ -253,6 +256,8 @@ def _start_head(args: argparse.Namespace) -> int:
             f"--node-ip-address <this machine's IP>.\n"
         )
     print("See the cluster with `ray status`; stop it with `ray stop`.")
+    if args.block:
+        return _block(node, entries, node.gcs_address)
     return 0
 
 
@@ -305,19 +310,18 @@ def _start_worker(args: argparse.Namespace) -> int:
             gcs_address=address,
             node_manager_port=args.node_manager_port,
             host=host,
-            detached=True,
+            detached=not args.block,
         )
     except (RuntimeError, OSError) as err:
         raise _start_error(err) from err
     try:
         (nm,) = node.children
-        ProcessRecord().add(
-            [
-                StartedProcess.of(
-                    NODE_MANAGER, nm.pid, node.node_manager_address, address, session, node.node_id
-                )
-            ]
-        )
+        entries = [
+            StartedProcess.of(
+                NODE_MANAGER, nm.pid, node.node_manager_address, address, session, node.node_id
+            )
+        ]
+        ProcessRecord().add(entries)
         current = session_mod.read_current_cluster()
         if (
             current is None
@@ -341,6 +345,35 @@ def _start_worker(args: argparse.Namespace) -> int:
         f"\n"
         f"See the cluster with `ray status`; stop this machine's processes with `ray stop`."
     )
+    if args.block:
+        return _block(node, entries, None)
+    return 0
+
+
+def _block(node: Any, entries: list[StartedProcess], gcs_address: str | None) -> int:
+    """`--block`: stays in the foreground until Ctrl-C, SIGTERM, or the parent process exits;
+    then stops the node (its processes hold lifelines to this one, so they also stop if it
+    is killed)."""
+    stop = process.StopRequest()
+    stop.install(None)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while not stop.is_set():
+            if os.getppid() != parent:
+                stop.set()
+            time.sleep(0.5)
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    print("Blocking: Ctrl-C (or SIGTERM) stops this node.", flush=True)
+    try:
+        stop.wait()
+    finally:
+        print("Stopping the node.", flush=True)
+        node.stop()
+        ProcessRecord().remove(entries)
+        if gcs_address is not None:
+            session_mod.clear_current_cluster(gcs_address)
     return 0
 
 
@@ -471,10 +504,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def version_string() -> str:
-    """What `ray --version` prints."""
+    """What `ray --version` prints: this runtime, its version, and the Ray API it implements."""
     import ray
 
-    return f"ray, version {ray.__version__}"
+    return f"openray, version {_package_version()} (the Ray {ray.__version__} API)"
+
+
+def _package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("openray")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -515,14 +557,17 @@ def _add_node_args(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `ray` and its subcommands."""
+    # No abbreviations: a mistyped flag (`--num-cpu`) must be an error, not a guess.
     parser = argparse.ArgumentParser(
-        prog="ray", description="Start, stop and inspect a Ray cluster."
+        prog="ray", description="Start, stop and inspect a Ray cluster.", allow_abbrev=False
     )
     parser.add_argument("--version", action="version", version=version_string())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    start = sub.add_parser("start", help="start a head node, or a node joining a cluster")
+    start = sub.add_parser(
+        "start", allow_abbrev=False, help="start a head node, or a node joining a cluster"
+    )
     role = start.add_mutually_exclusive_group(required=True)
     role.add_argument("--head", action="store_true", help="start a new cluster: GCS + node manager")
     role.add_argument(
@@ -535,6 +580,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"GCS port of a head node (default {constants.DEFAULT_GCS_PORT}; 0 = any free port)",
     )
     start.add_argument(
+        "--block",
+        action="store_true",
+        help="stay in the foreground; Ctrl-C (or SIGTERM, or the parent exiting) stops the node",
+    )
+    start.add_argument(
         "--token",
         default=None,
         help=f"cluster token when joining (default: ${constants.TOKEN_ENV})",
@@ -542,7 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_node_args(start)
     start.set_defaults(func=cmd_start)
 
-    stop = sub.add_parser("stop", help="stop every process `ray start` started on this machine")
+    stop = sub.add_parser(
+        "stop", allow_abbrev=False, help="stop every process `ray start` started on this machine"
+    )
     stop.add_argument(
         "-f", "--force", action="store_true", help="SIGKILL at once instead of asking"
     )
@@ -557,7 +609,9 @@ def build_parser() -> argparse.ArgumentParser:
     stop.set_defaults(func=cmd_stop)
 
     status = sub.add_parser(
-        "status", help="print the nodes, resources and object stores of the cluster"
+        "status",
+        allow_abbrev=False,
+        help="print the nodes, resources and object stores of the cluster",
     )
     status.add_argument(
         "--address", default=None, help="GCS address (default: the cluster started here)"
@@ -567,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(func=cmd_status)
 
-    version = sub.add_parser("version", help="print the version")
+    version = sub.add_parser("version", allow_abbrev=False, help="print the version")
     version.set_defaults(func=cmd_version)
     return parser
 

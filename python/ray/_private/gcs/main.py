@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the GCS process."""
-    parser = argparse.ArgumentParser(description="Ray GCS server")
+    parser = argparse.ArgumentParser(description="Ray GCS server", allow_abbrev=False)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--session-dir", required=True)

@@ -108,8 +108,9 @@ class NodeManagerServiceServicer:
     def RequestWorkerLease(self, request, context):
         """Leases a worker that fits `resources`; replies with a spillback node if another node fits better.
         Caller: core worker (driver or worker), or the GCS for actors. Callee: node manager.
-        Failure: idempotent per lease_id; callers retry on UNAVAILABLE. DEADLINE_EXCEEDED when
-        no worker was granted in time (the request stays queued until cancelled).
+        Failure: idempotent per lease_id (a retry gets the lease already granted); callers retry on
+        UNAVAILABLE. When no worker is granted within timeout_ms the reply is empty (no worker, not
+        infeasible) and the request leaves the queue: the caller asks again if it still needs one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Ray node manager")
+    parser = argparse.ArgumentParser(description="Ray node manager", allow_abbrev=False)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--gcs-address", default="", help="HOST:PORT of the GCS")

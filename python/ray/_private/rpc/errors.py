@@ -49,7 +49,7 @@ class RpcFailure(rex.RpcError):
         return f"{where} failed: {self.code.name}: {self.details}"
 
 
-class Unavailable(RpcFailure):
+class Unavailable(RpcFailure, ConnectionError):
     """The peer cannot be reached (not running, or the connection broke)."""
 
     def _message(self) -> str:
@@ -84,7 +84,7 @@ class FailedPrecondition(RpcFailure):
     """The peer is not in a state to do this."""
 
 
-class Unauthenticated(RpcFailure):
+class Unauthenticated(RpcFailure, ConnectionError):
     """The peer refused the cluster token."""
 
     def _message(self) -> str:
@@ -95,7 +95,7 @@ class Unauthenticated(RpcFailure):
         )
 
 
-class Unimplemented(RpcFailure):
+class Unimplemented(RpcFailure, ConnectionError):
     """The peer does not serve this call: the address is not what the caller thought."""
 
     def _message(self) -> str:

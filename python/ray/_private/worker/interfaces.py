@@ -94,10 +94,27 @@ class TaskCanceller(Protocol):
 
 
 class ExecutionContext(Protocol):
-    """What the executor needs from the core worker around running a task."""
+    """What the executor needs from its core worker around running a task."""
+
+    context: Any
+    address: common_pb2.Address
+
+    def is_me(self, address: common_pb2.Address | None) -> bool: ...
+
+    def begin_task(self, spec: common_pb2.TaskSpec) -> None: ...
 
     def get_frames(self, refs: Sequence[Any], timeout: float | None) -> list[Any]: ...
 
     def store_return(
-        self, object_id: bytes, frame: Any, contained: Sequence[Any], owner: common_pb2.Address
+        self, object_id: bytes, frame: Any, owner: common_pb2.Address
     ) -> common_pb2.ReturnObject: ...
+
+    def cancel_children(self, parent_task_id: bytes, force: bool) -> None: ...
+
+    def set_actor(
+        self,
+        actor_id: bytes,
+        resource_ids: dict[str, list[int]],
+        resources: dict[str, float],
+        restarted: bool,
+    ) -> None: ...

@@ -20,9 +20,9 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 from ray import exceptions as rex
 from ray._private import constants, serialization
@@ -31,7 +31,7 @@ from ray._private.object_ref import ObjectRef, collect_borrows
 from ray._private.serialization import SerializedObject
 from ray._private.worker import errors
 from ray._private.worker.call_order import CallOrder
-from ray._private.worker.interfaces import Deferred
+from ray._private.worker.interfaces import Deferred, ExecutionContext
 from ray._private.worker.pipeline import PipelinedTasks
 from ray._private.worker.runners import Runner
 from ray._private.worker.runners.python import ActorExit
@@ -40,36 +40,6 @@ logger = logging.getLogger(__name__)
 
 CONTEXT_MARKER = "\x1eRAYCTX "
 _ORIGINAL_CUDA = os.environ.get("CUDA_VISIBLE_DEVICES")
-
-
-class ExecutionContext(Protocol):
-    """What the executor needs from its core worker."""
-
-    context: Any
-    address: common_pb2.Address
-
-    def is_me(self, address: common_pb2.Address | None) -> bool: ...
-
-    def begin_task(self, spec: common_pb2.TaskSpec) -> None: ...
-
-    def get_frames(self, refs: Sequence[ObjectRef], timeout: float | None) -> list[Any]: ...
-
-    def store_return(
-        self,
-        object_id: bytes,
-        frame: SerializedObject | bytes,
-        owner: common_pb2.Address,
-    ) -> common_pb2.ReturnObject: ...
-
-    def cancel_children(self, parent_task_id: bytes, force: bool) -> None: ...
-
-    def set_actor(
-        self,
-        actor_id: bytes,
-        resource_ids: dict[str, list[int]],
-        resources: dict[str, float],
-        restarted: bool,
-    ) -> None: ...
 
 
 class _Job:

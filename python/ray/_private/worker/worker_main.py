@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Ray worker")
+    parser = argparse.ArgumentParser(description="Ray worker", allow_abbrev=False)
     parser.add_argument("--node-manager-port", type=int, required=True)
     parser.add_argument("--gcs-address", required=True)
     parser.add_argument("--node-id", required=True)
