@@ -207,6 +207,19 @@ class ActorHandle:
     def _actor_id(self) -> Any:
         return _ActorID(self._ray_actor_id)
 
+    def _ray_method(self, name: str) -> tuple[common_pb2.FunctionDescriptor, str]:
+        """The descriptor and default task name of a method (made once per handle)."""
+        cache = self.__dict__.setdefault("_ray_methods", {})
+        found = cache.get(name)
+        if found is None:
+            descriptor = common_pb2.FunctionDescriptor(
+                language=common_pb2.LANGUAGE_PYTHON,
+                class_name=self._ray_class_name,
+                function_name=name,
+            )
+            found = cache[name] = (descriptor, f"{self._ray_class_name}.{name}")
+        return found
+
     def __getattr__(self, name: str) -> ActorMethod:
         if name.startswith("_ray_"):
             raise AttributeError(name)
@@ -296,11 +309,7 @@ class ActorMethod:
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         h = self._handle
-        method = common_pb2.FunctionDescriptor(
-            language=common_pb2.LANGUAGE_PYTHON,
-            class_name=h._ray_class_name,
-            function_name=self._name,
-        )
+        method, default_name = h._ray_method(self._name)
         refs = runtime.core_worker().submit_actor_call(
             h._ray_actor_id,
             method,
@@ -308,7 +317,7 @@ class ActorMethod:
             self._num_returns,
             h._ray_max_task_retries,
             h._ray_max_concurrency,
-            self._task_name or f"{h._ray_class_name}.{self._name}",
+            self._task_name or default_name,
         )
         if self._num_returns == 1:
             return refs[0]

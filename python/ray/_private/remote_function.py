@@ -25,6 +25,8 @@ class RemoteFunction:
         self._name = getattr(function, "__qualname__", getattr(function, "__name__", "function"))
         self._descriptor: common_pb2.FunctionDescriptor | None = None
         self._pickled: bytes | None = None
+        # The options as the core takes them, built at the first call.
+        self._task_options: TaskOptions | None = None
         functools.update_wrapper(self, function)
         # What a worker runs when a descriptor names this module attribute.
         self.__ray_remote_target__ = function
@@ -35,6 +37,7 @@ class RemoteFunction:
         state = dict(self.__dict__)
         state["_descriptor"] = None
         state["_pickled"] = None
+        state["_task_options"] = None
         return state
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -50,9 +53,26 @@ class RemoteFunction:
         return _Bound(self, merged)
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
-        return self._remote(args, kwargs, self._options)
+        if self._task_options is None:
+            self._task_options = self._make_task_options(self._options)
+        return self._remote(args, kwargs, self._task_options)
 
-    def _remote(self, args: tuple, kwargs: dict, options: dict[str, Any]) -> Any:
+    def _make_task_options(self, options: dict[str, Any]) -> TaskOptions:
+        max_retries = options.get("max_retries")
+        if max_retries is None:
+            max_retries = constants.DEFAULT_TASK_MAX_RETRIES
+        retry = options.get("retry_exceptions", False)
+        return TaskOptions(
+            name=options.get("name") or self._name,
+            num_returns=options.get("num_returns", 1),
+            resources=opts.resource_request(options, 1),
+            max_retries=max_retries,
+            retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
+            strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
+            max_calls=options.get("max_calls") or 0,
+        )
+
+    def _remote(self, args: tuple, kwargs: dict, task_options: TaskOptions) -> Any:
         cw = runtime.core_worker()
         if self._descriptor is None:
             function_hash, self._pickled = FunctionManager.pickle(
@@ -69,21 +89,8 @@ class RemoteFunction:
             self._descriptor.module_name,
             self._name,
         )
-        num_returns = options.get("num_returns", 1)
-        max_retries = options.get("max_retries")
-        if max_retries is None:
-            max_retries = constants.DEFAULT_TASK_MAX_RETRIES
-        retry = options.get("retry_exceptions", False)
-        task_options = TaskOptions(
-            name=options.get("name") or self._name,
-            num_returns=num_returns,
-            resources=opts.resource_request(options, 1),
-            max_retries=max_retries,
-            retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
-            strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
-            max_calls=options.get("max_calls") or 0,
-        )
         refs = cw.submit_task(self._descriptor, values.task_args(args, kwargs), task_options)
+        num_returns = task_options.num_returns
         if num_returns == 1:
             return refs[0]
         if num_returns == 0:
@@ -94,7 +101,7 @@ class RemoteFunction:
 class _Bound:
     def __init__(self, fn: RemoteFunction, options: dict[str, Any]) -> None:
         self._fn = fn
-        self._options = options
+        self._task_options = fn._make_task_options(options)
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
-        return self._fn._remote(args, kwargs, self._options)
+        return self._fn._remote(args, kwargs, self._task_options)

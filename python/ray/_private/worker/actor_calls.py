@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.rpc import errors as rpc_errors
@@ -69,45 +69,38 @@ class ActorQueue:
 # ---- actions ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PushCall:
+class PushCall(NamedTuple):
     queue: ActorQueue
     address: common_pb2.Address
     request: core_worker_pb2.PushTaskRequest
     call: ActorCall
 
 
-@dataclass(frozen=True)
-class CompleteCall:
+class CompleteCall(NamedTuple):
     call: ActorCall
     reply: core_worker_pb2.PushTaskReply
 
 
-@dataclass(frozen=True)
-class FailCall:
+class FailCall(NamedTuple):
     call: ActorCall
     error: BaseException
 
 
-@dataclass(frozen=True)
-class ResolveActor:
+class ResolveActor(NamedTuple):
     """Find the actor's live address (GCS), then feed address_found or actor_dead."""
 
     queue: ActorQueue
 
 
-@dataclass(frozen=True)
-class ReleaseArgs:
+class ReleaseArgs(NamedTuple):
     arg_ids: list[bytes]
 
 
-@dataclass(frozen=True)
-class KillOutOfScope:
+class KillOutOfScope(NamedTuple):
     actor_id: bytes
 
 
-@dataclass(frozen=True)
-class CancelCall:
+class CancelCall(NamedTuple):
     address: common_pb2.Address
     call: ActorCall
 
@@ -167,7 +160,9 @@ class ActorCallsState:
         if aq.dead is not None:
             return [FailCall(call, errors.actor_died_error(aq.actor_id, aq.dead))]
         aq.pending.append(call)
-        return self._resolve(aq) if aq.address is None else []
+        if aq.address is None:
+            return self._resolve(aq)
+        return self._send(aq) if call.resolved else []
 
     def call_ready(self, call: ActorCall) -> list[ActorAction]:
         """The call's owned arguments are ready."""

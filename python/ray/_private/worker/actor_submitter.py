@@ -42,7 +42,7 @@ from ray._private.worker.interfaces import (
     TaskSink,
     WorkerProbe,
 )
-from ray._private.worker.tasks import ActorCall
+from ray._private.worker.tasks import ActorCall, TaskState
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,10 @@ class ActorTaskSubmitter:
             max(max_concurrency, constants.ACTOR_CALLS_IN_FLIGHT_MIN),
             constants.ACTOR_CALLS_IN_FLIGHT_MAX,
         )
+        if not call.spec.args:  # nothing to wait for: queue and send in one step
+            call.state = TaskState.QUEUED
+            self._handle(self._state.submit, call, max_in_flight)
+            return
         self._handle(self._state.submit, call, max_in_flight)
         if not call.finished:
             self._resolver.resolve(call, lambda c: self._handle(self._state.call_ready, c))

@@ -510,10 +510,13 @@ class CoreWorker:
 
     def begin_task(self, spec: common_pb2.TaskSpec) -> None:
         """A task of `spec.job_id` starts on this thread: use that job's config."""
-        self.job_id = spec.job_id
-        config = self._job_configs.get(spec.job_id)
+        job_id = spec.job_id
+        if job_id == self.job_id:
+            return
+        self.job_id = job_id
+        config = self._job_configs.get(job_id)
         if config is None:
-            config = self._load_job_config(spec.job_id)
+            config = self._load_job_config(job_id)
         self.namespace = config.ray_namespace
 
     def _load_job_config(self, job_id: bytes) -> common_pb2.JobConfig:

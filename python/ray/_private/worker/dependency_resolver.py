@@ -38,6 +38,10 @@ class DependencyResolver:
         self._lock = threading.Lock()
 
     def resolve(self, task: Task, on_ready: Callable[[Task], None]) -> None:
+        if not task.spec.args:
+            task.state = TaskState.QUEUED
+            on_ready(task)
+            return
         deps = {
             arg.object_ref.object_id
             for arg in task.spec.args

@@ -19,9 +19,13 @@ from ray._private.serialization import frame_format
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StoredObject:
-    """A ready object: its frame (inline), or where a node's shared-memory store holds it."""
+    """A ready object: its frame (inline), or where a node's shared-memory store holds it.
+
+    Never changed once made (not frozen only because frozen dataclasses are slow to build,
+    and one is built per task on the hot path).
+    """
 
     data: bytes | None
     in_store: bool = False

@@ -133,15 +133,15 @@ class Ownership:
         """
         ser = frame if isinstance(frame, SerializedObject) else None
         size = ser.total_size if ser is not None else len(frame)
-        nested = tuple(self._ref_proto(r) for r in contained)
+        nested = tuple(self._ref_proto(r) for r in contained) if contained else ()
         if size <= constants.MAX_INLINE_OBJECT_BYTES:
-            data = ser.to_bytes() if ser is not None else bytes(frame)
-            return StoredObject(
-                data,
-                size_bytes=size,
-                nested_refs=nested,
-                is_error=serialization.frame_format(data) == common_pb2.OBJECT_FORMAT_ERROR,
-            )
+            if ser is not None:
+                data = ser.to_bytes()
+                is_error = ser.format == common_pb2.OBJECT_FORMAT_ERROR
+            else:
+                data = bytes(frame)
+                is_error = serialization.frame_format(data) == common_pb2.OBJECT_FORMAT_ERROR
+            return StoredObject(data, size_bytes=size, nested_refs=nested, is_error=is_error)
         owner = owner or self.address
         self.write_to_store(
             oid, size, ser.write_to_fd if ser is not None else _writer(frame), owner

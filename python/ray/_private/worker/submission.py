@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from ray import exceptions as rex
 from ray._private.generated import common_pb2, core_worker_pb2
@@ -86,8 +86,7 @@ class Shape:
     lease_failures: int = 0
 
 
-@dataclass(frozen=True)
-class LeaseGrant:
+class LeaseGrant(NamedTuple):
     lease_id: bytes
     address: common_pb2.Address
     pid: int
@@ -98,39 +97,33 @@ class LeaseGrant:
 # ---- actions ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RequestLease:
+class RequestLease(NamedTuple):
     shape: Shape
     # The first queued task, for the node's logs.
     task_name: str
 
 
-@dataclass(frozen=True)
-class Push:
+class Push(NamedTuple):
     lease: Lease
     task: NormalTask
 
 
-@dataclass(frozen=True)
-class ReturnLease:
+class ReturnLease(NamedTuple):
     lease: Lease
     disconnect: bool
 
 
-@dataclass(frozen=True)
-class Complete:
+class Complete(NamedTuple):
     task: NormalTask
     reply: core_worker_pb2.PushTaskReply
 
 
-@dataclass(frozen=True)
-class Fail:
+class Fail(NamedTuple):
     task: NormalTask
     error: BaseException
 
 
-@dataclass(frozen=True)
-class InspectDeadWorker:
+class InspectDeadWorker(NamedTuple):
     """Ask the node how the worker died, then feed `worker_died`."""
 
     lease: Lease
@@ -139,24 +132,21 @@ class InspectDeadWorker:
     not_started: bool
 
 
-@dataclass(frozen=True)
-class SendCancel:
+class SendCancel(NamedTuple):
     lease: Lease
     task: NormalTask
     force: bool
     recursive: bool
 
 
-@dataclass(frozen=True)
-class CallLater:
+class CallLater(NamedTuple):
     """Feed `event()` (a bound method of the state) after `delay_s`."""
 
     delay_s: float
     event: Callable[[], list]
 
 
-@dataclass(frozen=True)
-class WarnInfeasible:
+class WarnInfeasible(NamedTuple):
     shape: Shape
     num_tasks: int
 
@@ -217,32 +207,32 @@ class SubmissionState:
     def _pump(self, shape: Shape) -> list[Action]:
         """Pushes queued tasks to workers with room; asks for a lease if tasks are left."""
         actions: list[Action] = []
-        now = self._clock()
-        while shape.queue:
-            may_wait = shape.queue[0].spec.max_calls == 0
-            lease = None
-            for candidate in shape.leases:
-                if candidate.dead:
-                    continue
-                if candidate.in_flight == 0:
-                    lease = candidate
+        queue = shape.queue
+        if queue:
+            now = self._clock()
+            max_in_flight = self.max_in_flight
+            while queue:
+                may_wait = queue[0].spec.max_calls == 0
+                lease = None
+                best = max_in_flight
+                for candidate in shape.leases:
+                    if candidate.dead:
+                        continue
+                    busy = len(candidate.tasks)
+                    if busy == 0:
+                        lease = candidate
+                        break
+                    if may_wait and busy < best and now >= candidate.pipeline_after:
+                        lease, best = candidate, busy
+                if lease is None:
                     break
-                if (
-                    may_wait
-                    and candidate.in_flight < self.max_in_flight
-                    and now >= candidate.pipeline_after
-                    and (lease is None or candidate.in_flight < lease.in_flight)
-                ):
-                    lease = candidate
-            if lease is None:
-                break
-            actions.append(self._push(lease, shape.queue.popleft()))
-        if shape.queue and shape.pending_lease_requests == 0:
-            shape.pending_lease_requests += 1
-            actions.append(RequestLease(shape, shape.queue[0].spec.name))
-        if not shape.queue:
+                actions.append(self._push(lease, queue.popleft()))
+            if queue and shape.pending_lease_requests == 0:
+                shape.pending_lease_requests += 1
+                actions.append(RequestLease(shape, queue[0].spec.name))
+        if not queue:
             for lease in shape.leases:
-                if lease.in_flight == 0:
+                if not lease.tasks:
                     actions.append(self._idle_timer(lease))
         return actions
 

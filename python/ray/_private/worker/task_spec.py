@@ -21,7 +21,7 @@ from ray._private.serialization import SerializedObject
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ValueArg:
     """An argument passed by value: its frame and the refs it contains (ObjectRefs)."""
 
@@ -30,7 +30,7 @@ class ValueArg:
     contained: tuple = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RefArg:
     """An argument passed by reference: the executor fetches the object first."""
 
@@ -246,9 +246,14 @@ class TaskSpecBuilder:
 
 
 def _add_return_ids(spec: common_pb2.TaskSpec) -> None:
-    spec.return_ids.extend(
-        ids.object_id_for_return(spec.task_id, i + 1) for i in range(spec.num_returns)
-    )
+    n = spec.num_returns
+    if n == 1:
+        spec.return_ids.append(spec.task_id + _FIRST_RETURN)
+    elif n:
+        spec.return_ids.extend(ids.object_id_for_return(spec.task_id, i + 1) for i in range(n))
+
+
+_FIRST_RETURN = ids.object_id_for_return(b"", 1)
 
 
 def python_function(

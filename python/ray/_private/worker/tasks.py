@@ -28,7 +28,7 @@ class TaskState(enum.Enum):
     FINISHED = "finished"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Task:
     """What every submitted task holds until it finishes."""
 
@@ -62,7 +62,7 @@ class Task:
         return self.state != TaskState.WAITING_FOR_DEPS
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class NormalTask(Task):
     """A task run on a leased worker."""
 
@@ -81,7 +81,7 @@ class NormalTask(Task):
     free_retries: int = 0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ActorCall(Task):
     """A method call on an actor."""
 

@@ -65,6 +65,8 @@ async def _encode_later(spec: common_pb2.TaskSpec, awaitable: Any) -> list:
 
 def _decode(spec: common_pb2.TaskSpec, frames: Sequence[Any]) -> tuple[list, dict]:
     """The call's arguments as Python values (refs inside them register as borrows)."""
+    if not frames:
+        return [], {}
     positional: list[Any] = []
     keywords: dict[str, Any] = {}
     with collect_borrows():
