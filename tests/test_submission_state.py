@@ -121,17 +121,36 @@ def test_other_shapes_get_their_own_lease() -> None:
 
 
 def test_idle_lease_is_returned_after_its_timer() -> None:
-    state = make_state()
+    clock = Clock()
+    state = make_state(clock)
     task = make_task()
     lease = of(submit_and_lease(state, task), Push)[0].lease
     timers = of(state.replied(task, ok_reply(task)), CallLater)
-    assert timers and timers[0].delay_s == pytest.approx(0.05)
-    returned = of(timers[-1].event(), ReturnLease)
+    assert len(timers) == 1 and timers[0].delay_s == pytest.approx(0.05)
+    clock.now += 0.06
+    returned = of(timers[0].event(), ReturnLease)
     assert returned == [ReturnLease(lease, False)]
     assert lease not in task.shape.leases
 
 
-def test_idle_timer_is_void_when_the_lease_was_used_again() -> None:
+def test_one_idle_check_per_idle_spell_not_per_task() -> None:
+    clock = Clock()
+    state = make_state(clock)
+    tasks = [make_task() for _ in range(5)]
+    of(submit_and_lease(state, tasks[0]), Push)
+    timers = of(state.replied(tasks[0], ok_reply(tasks[0])), CallLater)
+    for task in tasks[1:]:  # the lease is reused while its check is pending
+        assert of(state.submit(task), Push)
+        timers += of(state.replied(task, ok_reply(task)), CallLater)
+    assert len(timers) == 1
+    clock.now += 0.03  # the check fires 30 ms into the last idle spell: look again later
+    (again,) = of(timers[0].event(), CallLater)
+    assert again.delay_s == pytest.approx(0.02)
+    clock.now += 0.1
+    assert of(again.event(), ReturnLease)
+
+
+def test_idle_check_is_void_when_the_lease_is_busy() -> None:
     state = make_state()
     a, b = make_task(), make_task()
     of(submit_and_lease(state, a), Push)

@@ -225,6 +225,10 @@ class ActorHandle:
             raise AttributeError(name)
         if name in self._ray_meta or name in ("__ray_terminate__", "__ray_ready__"):
             return ActorMethod(self, name, self._ray_meta.get(name, 1))
+        if not self._ray_meta and not name.startswith("__"):
+            # An actor made from a descriptor (the client gateway, another language): its
+            # methods are not known here; calls name them and return one value.
+            return ActorMethod(self, name, 1)
         raise AttributeError(
             f"'ActorHandle' object for {self._ray_class_name} has no method '{name}'"
         )

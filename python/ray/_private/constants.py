@@ -72,6 +72,15 @@ ACTOR_CALLS_IN_FLIGHT_MAX = _env_int("ACTOR_CALLS_IN_FLIGHT_MAX", 256)
 SEQUENCE_GAP_TIMEOUT_S = _env_float("SEQUENCE_GAP_TIMEOUT_S", 10.0)
 # Poll interval of long-polls (get on borrowed objects, actor state).
 LONG_POLL_S = _env_float("LONG_POLL_S", 5.0)
+# A client session's KeepAlive stream replies this often; a session without a stream for
+# its grace period (default SESSION_RECONNECT_GRACE_S, at most SESSION_MAX_GRACE_S) ends.
+SESSION_KEEPALIVE_S = _env_float("SESSION_KEEPALIVE_S", 2.0)
+SESSION_RECONNECT_GRACE_S = _env_float("SESSION_RECONNECT_GRACE_S", 10.0)
+SESSION_MAX_GRACE_S = 60.0
+# How long a session owner may take to start.
+SESSION_START_TIMEOUT_S = _env_float("SESSION_START_TIMEOUT_S", 60.0)
+# Largest object a client may put.
+MAX_CLIENT_OBJECT_BYTES = _env_int("MAX_CLIENT_OBJECT_BYTES", 64 * 1024**3)
 # Where sessions live.
 TEMP_DIR = os.environ.get("RAY_TMPDIR", "/tmp/openray")
 # Default retries.

@@ -34,6 +34,8 @@ class ChildProcess:
     lifeline_w: int | None
     ready_r: int
     port: int | None = None
+    # What the child reported after its port, if anything (e.g. a session's job id).
+    ready_extra: str = ""
     stdout_path: Path | None = None
     extra: dict = field(default_factory=dict)
 
@@ -62,7 +64,9 @@ class ChildProcess:
                     raise RuntimeError(f"{self.name} exited during startup{self._log_hint()}")
                 data += chunk
         os.close(self.ready_r)
-        self.port = int(data.split(b"\n")[0])
+        port, _, extra = data.split(b"\n")[0].decode().partition(" ")
+        self.port = int(port)
+        self.ready_extra = extra
         return self.port
 
     def _log_hint(self) -> str:
@@ -153,11 +157,12 @@ def spawn(
     return ChildProcess(name, popen, lifeline_w, ready_r, stdout_path=log_path)
 
 
-def report_ready(ready_fd: int | None, port: int) -> None:
-    """Child side: tell the parent which port we bound."""
+def report_ready(ready_fd: int | None, port: int, extra: str = "") -> None:
+    """Child side: tell the parent which port we bound (and, on the same line, `extra`)."""
     if ready_fd is None or ready_fd < 0:
         return
-    os.write(ready_fd, f"{port}\n".encode())
+    line = f"{port} {extra}" if extra else f"{port}"
+    os.write(ready_fd, f"{line}\n".encode())
     os.close(ready_fd)
 
 

@@ -8,10 +8,12 @@ import os
 import threading
 
 from ray._private import constants, process
+from ray._private.gcs.gateway_service import GatewayBootstrapServicer
 from ray._private.gcs.server import GcsServer
 from ray._private.gcs.service import GcsServicer
-from ray._private.generated import gcs_pb2_grpc
+from ray._private.generated import client_gateway_pb2_grpc, gcs_pb2_grpc
 from ray._private.rpc import channels
+from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     gcs = GcsServer(os.path.basename(opts.session_dir), opts.session_dir, token)
     server, port = channels.create_server(
-        [lambda s: gcs_pb2_grpc.add_GcsServiceServicer_to_server(GcsServicer(gcs), s)],
+        [
+            lambda s: gcs_pb2_grpc.add_GcsServiceServicer_to_server(GcsServicer(gcs), s),
+            lambda s: client_gateway_pb2_grpc.add_ClientGatewayServiceServicer_to_server(
+                GatewayBootstrapServicer(
+                    gcs.nodes.alive, lambda address: NodeManagerClient(address, token)
+                ),
+                s,
+            ),
+        ],
         token,
         host=opts.host,
         port=opts.port,

@@ -269,6 +269,30 @@ class GetNodeStatsReply(_message.Message):
     num_evicted_objects: int
     def __init__(self, node_id: _Optional[bytes] = ..., resources: _Optional[_Union[_common_pb2.NodeResources, _Mapping]] = ..., num_workers: _Optional[int] = ..., num_idle_workers: _Optional[int] = ..., worker_pids: _Optional[_Iterable[int]] = ..., object_store_used_bytes: _Optional[int] = ..., object_store_capacity_bytes: _Optional[int] = ..., num_objects: _Optional[int] = ..., num_spilled_objects: _Optional[int] = ..., spilled_bytes: _Optional[int] = ..., num_pending_leases: _Optional[int] = ..., num_evicted_objects: _Optional[int] = ...) -> None: ...
 
+class StartClientSessionRequest(_message.Message):
+    __slots__ = ("session_id", "job_config", "language", "reconnect_grace_ms")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    RECONNECT_GRACE_MS_FIELD_NUMBER: _ClassVar[int]
+    session_id: bytes
+    job_config: _common_pb2.JobConfig
+    language: _common_pb2.Language
+    reconnect_grace_ms: int
+    def __init__(self, session_id: _Optional[bytes] = ..., job_config: _Optional[_Union[_common_pb2.JobConfig, _Mapping]] = ..., language: _Optional[_Union[_common_pb2.Language, str]] = ..., reconnect_grace_ms: _Optional[int] = ...) -> None: ...
+
+class StartClientSessionReply(_message.Message):
+    __slots__ = ("session_address", "job_id", "ray_namespace", "pid")
+    SESSION_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RAY_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    session_address: str
+    job_id: bytes
+    ray_namespace: str
+    pid: int
+    def __init__(self, session_address: _Optional[str] = ..., job_id: _Optional[bytes] = ..., ray_namespace: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+
 class ShutdownNodeRequest(_message.Message):
     __slots__ = ("reason",)
     REASON_FIELD_NUMBER: _ClassVar[int]

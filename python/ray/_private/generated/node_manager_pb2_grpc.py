@@ -95,6 +95,11 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.GetNodeStatsRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.GetNodeStatsReply.FromString,
                 _registered_method=True)
+        self.StartClientSession = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/StartClientSession',
+                request_serializer=node__manager__pb2.StartClientSessionRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.StartClientSessionReply.FromString,
+                _registered_method=True)
         self.ShutdownNode = channel.unary_unary(
                 '/ray.rpc.NodeManagerService/ShutdownNode',
                 request_serializer=node__manager__pb2.ShutdownNodeRequest.SerializeToString,
@@ -215,6 +220,17 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartClientSession(self, request, context):
+        """Starts the owner process of a client session (client_gateway.proto) on this node and
+        waits until it serves; the owner registers the session's job itself.
+        Caller: the GCS, for OpenSession. Callee: node manager.
+        Failure: not idempotent (each call starts an owner). UNAVAILABLE if the owner did not
+        start in time (its log is quoted); INVALID_ARGUMENT for a malformed job config.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ShutdownNode(self, request, context):
         """Stops the node manager and every worker it started.
         Caller: `ray stop`, the driver of an embedded cluster. Callee: node manager.
@@ -286,6 +302,11 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.GetNodeStats,
                     request_deserializer=node__manager__pb2.GetNodeStatsRequest.FromString,
                     response_serializer=node__manager__pb2.GetNodeStatsReply.SerializeToString,
+            ),
+            'StartClientSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartClientSession,
+                    request_deserializer=node__manager__pb2.StartClientSessionRequest.FromString,
+                    response_serializer=node__manager__pb2.StartClientSessionReply.SerializeToString,
             ),
             'ShutdownNode': grpc.unary_unary_rpc_method_handler(
                     servicer.ShutdownNode,
@@ -617,6 +638,33 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/GetNodeStats',
             node__manager__pb2.GetNodeStatsRequest.SerializeToString,
             node__manager__pb2.GetNodeStatsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartClientSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/StartClientSession',
+            node__manager__pb2.StartClientSessionRequest.SerializeToString,
+            node__manager__pb2.StartClientSessionReply.FromString,
             options,
             channel_credentials,
             insecure,

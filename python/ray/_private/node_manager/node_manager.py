@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
+from ray._private.node_manager.client_sessions import ClientSessions
 from ray._private.node_manager.resources import Allocation, NodeResources, to_fixed
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
 from ray._private.object_store import ObjectStore
@@ -97,11 +98,21 @@ class NodeManager:
         self._logs_lock = threading.Lock()
         self.stopped = threading.Event()
         self._workers = CoreWorkerClients(token)
+        self._token = token
+        self.sessions: ClientSessions | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
 
     def start(self, port: int) -> None:
         self.port = port
+        self.sessions = ClientSessions(
+            self.gcs.address,
+            f"{self.host}:{port}",
+            self.node_id,
+            self.session_dir,
+            self.host,
+            self._token,
+        )
         with self._lock:
             for _ in range(self._prestart):
                 self.pool.start_worker()
@@ -135,6 +146,8 @@ class NodeManager:
                 p.event.set()
             self._pending.clear()
         self.pool.stop_all()
+        if self.sessions is not None:
+            self.sessions.stop_all()
         self._flush_logs()
         try:
             self.gcs.unregister_node(self.node_id, reason)

@@ -9,8 +9,10 @@ import grpc
 from ray._private import process
 from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
+from ray._private.node_manager.client_sessions import SessionStartError
 from ray._private.node_manager.node_manager import NodeManager
 from ray._private.object_store import ObjectExistsError, ObjectStoreFullError
+from ray._private.rpc.errors import shorten
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,16 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
 
     def GetNodeStats(self, request, context):  # noqa: N802
         return self._nm.stats()
+
+    def StartClientSession(self, request, context):  # noqa: N802
+        if not request.session_id:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "session_id is required")
+        if self._nm.sessions is None:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the node is still starting")
+        try:
+            return self._nm.sessions.start(request)
+        except SessionStartError as err:
+            context.abort(grpc.StatusCode.UNAVAILABLE, shorten(str(err), 4000))
 
     def ShutdownNode(self, request, context):  # noqa: N802
         self._on_shutdown.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent import futures
 from typing import Any
@@ -39,6 +40,7 @@ class _TokenInterceptor(grpc.ServerInterceptor):
 
         self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
         self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
+        self._deny_upload = grpc.stream_unary_rpc_method_handler(deny)
         self._deny_bidi = grpc.stream_stream_rpc_method_handler(deny)
 
     def intercept_service(
@@ -50,9 +52,11 @@ class _TokenInterceptor(grpc.ServerInterceptor):
                     return continuation(handler_call_details)
                 break
         handler = continuation(handler_call_details)
-        if handler is not None and handler.response_streaming:
+        if handler is None:
+            return self._deny_unary
+        if handler.response_streaming:
             return self._deny_bidi if handler.request_streaming else self._deny_stream
-        return self._deny_unary
+        return self._deny_upload if handler.request_streaming else self._deny_unary
 
 
 def create_server(
@@ -61,6 +65,7 @@ def create_server(
     host: str = "127.0.0.1",
     port: int = 0,
     max_workers: int = 64,
+    options: Iterable[tuple[str, Any]] = (),
 ) -> tuple[grpc.Server, int]:
     """Starts a gRPC server that requires `token`.
 
@@ -70,6 +75,7 @@ def create_server(
         host: Interface to bind (loopback unless told otherwise).
         port: Port to bind, 0 for any free one.
         max_workers: Threads serving calls.
+        options: Extra gRPC server options (e.g. keepalive pings for clients that vanish).
 
     Returns:
         The started server and the port it bound.
@@ -77,7 +83,7 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[_TokenInterceptor(token)],
-        options=_CHANNEL_OPTIONS,
+        options=[*_CHANNEL_OPTIONS, *options],
     )
     for add in add_servicers:
         add(server)
@@ -168,5 +174,33 @@ def keep(fut: grpc.Future) -> grpc.Future:
     return fut
 
 
+def wait_for_inflight(timeout_s: float) -> bool:
+    """Waits until every kept call (fire-and-forget ones included) has finished.
+
+    Returns:
+        True if none is left.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with _inflight_lock:
+            if not _inflight:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
 def token_metadata(token: str) -> tuple[tuple[str, str], ...]:
     return ((constants.TOKEN_METADATA_KEY, token),)
+
+
+# Server options for services whose clients may vanish without closing their connection
+# (a killed JVM, a cut network): ping idle connections and drop those that do not answer.
+KEEPALIVE_SERVER_OPTIONS = (
+    ("grpc.keepalive_time_ms", 2000),
+    ("grpc.keepalive_timeout_ms", 3000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.http2.min_ping_interval_without_data_ms", 1000),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 1000),
+)

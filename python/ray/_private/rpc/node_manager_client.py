@@ -119,5 +119,15 @@ class NodeManagerClient(ServiceClient):
     def stats(self, timeout_s: float = constants.RPC_TIMEOUT_S) -> pb.GetNodeStatsReply:
         return self._call("GetNodeStats", pb.GetNodeStatsRequest(), timeout_s)
 
+    def start_client_session(
+        self, request: pb.StartClientSessionRequest
+    ) -> pb.StartClientSessionReply:
+        """Starts a client session's owner on that node (it may take a few seconds)."""
+        return self._call(
+            "StartClientSession",
+            request,
+            constants.SESSION_START_TIMEOUT_S + constants.RPC_TIMEOUT_S,
+        )
+
     def shutdown(self, timeout_s: float = 5.0) -> None:
         self._call("ShutdownNode", pb.ShutdownNodeRequest(), timeout_s)

@@ -15,6 +15,7 @@ The worker's end is `worker/service.py`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -67,18 +68,32 @@ class PushStream:
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._waiting: dict[bytes, ReplyCallback] = {}
+        # Requests pushed while the streams are corked (see PushStreams.corked).
+        self._held: list[pb.PushTaskRequest] = []
         self._target = client.address
         call = client.open_push_stream(self._batches())
         threading.Thread(target=self._read, args=(call,), name="push-stream", daemon=True).start()
 
-    def push(self, request: pb.PushTaskRequest, callback: ReplyCallback) -> bool:
-        """Queues a task; False if the stream is closed (use a new one)."""
+    def push(
+        self, request: pb.PushTaskRequest, callback: ReplyCallback, hold: bool = False
+    ) -> bool:
+        """Queues a task (with `hold`, until `release_held`); False if the stream is closed."""
         with self._lock:
             if self.closed:
                 return False
             self._waiting[request.task_spec.task_id] = callback
+            if hold:
+                self._held.append(request)
+                return True
         self._outbox.put(request)
         return True
+
+    def release_held(self) -> None:
+        """Queues the held requests at once, so they go out in one message."""
+        with self._lock:
+            held, self._held = self._held, []
+        for request in held:
+            self._outbox.put(request)
 
     def close_if_idle(self, idle_s: float) -> bool:
         """Closes the stream if nothing was in flight for `idle_s`; True if closed."""
@@ -129,7 +144,8 @@ class PushStream:
         with self._lock:
             self.closed = True
             waiting, self._waiting = self._waiting, {}
-        unsent = []
+            held, self._held = self._held, []
+        unsent = [request.task_spec.task_id for request in held]
         while True:
             try:
                 request = self._outbox.get_nowait()
@@ -178,6 +194,28 @@ class PushStreams:
         self._streams: dict[bytes, PushStream] = {}
         self._reaping = False
         self._stopped = False
+        self._cork_depth = 0
+        self._corked: set[PushStream] = set()
+
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """Holds pushes back while the block runs, then sends each stream's in one message.
+
+        For code that submits many tasks in a row (a client's batch): without it the
+        stream's sender wakes for the first task and sends the others a few at a time.
+        """
+        with self._lock:
+            self._cork_depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._cork_depth -= 1
+                streams = list(self._corked) if self._cork_depth == 0 else []
+                if streams:
+                    self._corked.clear()
+            for stream in streams:
+                stream.release_held()
 
     def push(
         self, address: common_pb2.Address, request: pb.PushTaskRequest, callback: ReplyCallback
@@ -199,7 +237,10 @@ class PushStreams:
                     if not self._reaping and not self._stopped:
                         self._reaping = True
                         self._loop.call_later(constants.STREAM_IDLE_S, self._reap)
-            if stream.push(request, callback):
+                hold = self._cork_depth > 0
+                if hold:
+                    self._corked.add(stream)
+            if stream.push(request, callback, hold):
                 return
         self._push_unary(address, request, callback)
 

@@ -12,6 +12,7 @@ from .frame import FrameError, SerializedObject, frame_format
 from .serializer import (
     ErrorValue,
     ForeignValue,
+    check_frame,
     deserialize,
     serialize,
     serialize_error,
@@ -26,6 +27,7 @@ __all__ = [
     "ForeignValue",
     "FrameError",
     "SerializedObject",
+    "check_frame",
     "deserialize",
     "frame_format",
     "record_contained_ref",

@@ -131,6 +131,35 @@ def serialize_foreign(fmt: int, type_name: str, payload: Any) -> SerializedObjec
     return SerializedObject(fmt, header, [memoryview(payload).cast("B")])
 
 
+def check_frame(data: Any, deep: bool = True) -> int:
+    """Checks that ``data`` is a well-formed frame; returns its format.
+
+    Args:
+        data: The frame.
+        deep: Also decode the header (XLANG values, ERROR and language headers; PICKLE5 is
+            never unpickled here). Without it only the layout is checked (cheap for large
+            frames: the buffers are not read).
+
+    Raises:
+        FrameError: It is not.
+    """
+    fmt, header, buffers = parse_frame(data)
+    if not deep:
+        return fmt
+    if fmt == FORMAT_XLANG:
+        _xlang_decode(header, buffers)
+    elif fmt == FORMAT_RAW and len(buffers) != 1:
+        raise FrameError(f"RAW frame must have exactly 1 buffer, has {len(buffers)}")
+    elif fmt == FORMAT_ERROR:
+        try:
+            common_pb2.ErrorInfo.FromString(header)
+        except DecodeError as exc:
+            raise FrameError(f"invalid ERROR header: {exc}") from exc
+    elif fmt in _FOREIGN_FORMATS:
+        deserialize(data)
+    return fmt
+
+
 def deserialize(data: Any) -> Any:
     """Decodes a frame of any format.
 

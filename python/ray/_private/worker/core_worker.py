@@ -54,7 +54,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +131,8 @@ class CoreWorker:
         worker_id: bytes | None = None,
         host: str = "127.0.0.1",
         log_to_driver: bool = True,
+        extra_services: Sequence[Callable[[Any], None]] = (),
+        server_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.mode = mode
         self.worker_id = worker_id or ids.new_unique_id()
@@ -227,7 +229,8 @@ class CoreWorker:
             [
                 lambda s: core_worker_pb2_grpc.add_CoreWorkerServiceServicer_to_server(
                     CoreWorkerServicer(self.ownership, lambda: self.executor), s
-                )
+                ),
+                *extra_services,
             ],
             token,
             host=host,
@@ -236,6 +239,7 @@ class CoreWorker:
             # PushTask calls to an async actor may run 1000 at once); the pool only grows
             # as calls arrive.
             max_workers=1100,
+            options=server_options,
         )
         self.address.port = port
         self._stop_subscriptions = threading.Event()

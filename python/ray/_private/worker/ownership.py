@@ -16,10 +16,12 @@ are `values.py`'s business.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -151,6 +153,71 @@ class Ownership:
         return StoredObject(
             None, in_store=True, node_id=self.node_id, size_bytes=size, nested_refs=nested
         )
+
+    def put_chunks(
+        self,
+        object_id: bytes,
+        size: int,
+        chunks: Iterable[Any],
+        contained: Sequence[ObjectRef] = (),
+    ) -> ObjectRef:
+        """Stores a frame that arrives in pieces, in order, without ever holding it whole.
+
+        A small frame is joined in memory; a large one is written into this node's store
+        as its pieces arrive, then checked (layout only) and sealed.
+
+        Raises:
+            ValueError: The pieces do not add up to `size`, or the frame is malformed.
+            ObjectStoreFullError: The store cannot hold it.
+        """
+        if size <= constants.MAX_INLINE_OBJECT_BYTES:
+            data = b"".join(bytes(c) for c in chunks)
+            if len(data) != size:
+                raise ValueError(f"the chunks hold {len(data)} bytes, not the {size} announced")
+            serialization.check_frame(data)
+            return self.put_frame(data, contained, object_id=object_id)
+        owner = self.address
+        try:
+            path = self._store.create_object(object_id, size, owner)
+        except rpc_errors.ResourceExhausted as err:
+            raise rex.ObjectStoreFullError(err.details) from None
+        fd = -1
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            written = 0
+            for chunk in chunks:
+                view = memoryview(chunk).cast("B")
+                if written + len(view) > size:
+                    raise ValueError(f"the chunks hold more than the {size} bytes announced")
+                while view:
+                    n = os.pwrite(fd, view, written)
+                    written += n
+                    view = view[n:]
+            if written != size:
+                raise ValueError(f"the chunks hold {written} bytes, not the {size} announced")
+            os.close(fd)
+            fd = -1
+            serialization.check_frame(map_object(path, size), deep=False)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            self._store.free_objects([object_id])  # drops the reservation
+            raise
+        self._store.seal_object(object_id, True, owner)
+        self.refs.add_owned(object_id)
+        self.refs.add_store_location(object_id, self.node_id)
+        nested = tuple(self._ref_proto(r) for r in contained)
+        ref = ObjectRef(object_id, None)
+        self._hold_nested(object_id, contained)
+        self.memory_store.put(
+            object_id,
+            StoredObject(
+                None, in_store=True, node_id=self.node_id, size_bytes=size, nested_refs=nested
+            ),
+        )
+        return ref
 
     def write_to_store(
         self, oid: bytes, size: int, write: Callable[[int], None], owner: common_pb2.Address
@@ -501,8 +568,6 @@ def _writer(data: Any) -> Callable[[int], None]:
     view = memoryview(data).cast("B")
 
     def write(fd: int) -> None:
-        import os
-
         offset = 0
         while offset < len(view):
             offset += os.pwrite(fd, view[offset:], offset)

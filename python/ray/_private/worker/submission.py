@@ -66,7 +66,10 @@ class Lease:
     # No task waits behind a running one on this worker before this time.
     pipeline_after: float = 0.0
     dead: bool = False
-    idle_epoch: int = 0
+    # When it last became idle (0: busy), and whether an idle check is scheduled. One check
+    # is pending per idle lease at most (not one per task that finished on it).
+    idle_since: float = 0.0
+    idle_check: bool = False
 
     @property
     def in_flight(self) -> int:
@@ -233,11 +236,17 @@ class SubmissionState:
         if not queue:
             for lease in shape.leases:
                 if not lease.tasks:
-                    actions.append(self._idle_timer(lease))
+                    if not lease.idle_since:
+                        lease.idle_since = self._clock()
+                    if not lease.idle_check:
+                        lease.idle_check = True
+                        actions.append(
+                            CallLater(self.idle_lease_s, partial(self.idle_timeout, lease))
+                        )
         return actions
 
     def _push(self, lease: Lease, task: NormalTask) -> Push:
-        lease.idle_epoch += 1
+        lease.idle_since = 0.0
         task.lease = lease
         task.state = TaskState.PUSHED
         # The task it waits behind on the worker, if any (see push_failed).
@@ -245,10 +254,6 @@ class SubmissionState:
         task.answered = False
         lease.tasks[task.task_id] = task
         return Push(lease, task)
-
-    def _idle_timer(self, lease: Lease) -> CallLater:
-        lease.idle_epoch += 1
-        return CallLater(self.idle_lease_s, partial(self.idle_timeout, lease, lease.idle_epoch))
 
     # ---- leases ----------------------------------------------------------------------
 
@@ -288,16 +293,16 @@ class SubmissionState:
             return [RequestLease(shape, shape.queue[0].spec.name)]
         return []
 
-    def idle_timeout(self, lease: Lease, epoch: int) -> list[Action]:
+    def idle_timeout(self, lease: Lease) -> list[Action]:
+        """Returns the lease if it has been idle for idle_lease_s; else looks again later."""
+        lease.idle_check = False
         shape = self._shape_of(lease)
-        if (
-            lease.idle_epoch != epoch
-            or lease.in_flight
-            or lease.dead
-            or shape is None
-            or shape.queue
-        ):
-            return []
+        if lease.tasks or lease.dead or shape is None or shape.queue or not lease.idle_since:
+            return []  # busy: the next idle spell schedules a new check
+        left = lease.idle_since + self.idle_lease_s - self._clock()
+        if left > 0:
+            lease.idle_check = True
+            return [CallLater(left, partial(self.idle_timeout, lease))]
         shape.leases.remove(lease)
         return [ReturnLease(lease, False)]
 

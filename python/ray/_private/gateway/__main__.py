@@ -1,0 +1,3 @@
+from ray._private.gateway.main import main
+
+main()
