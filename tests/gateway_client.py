@@ -82,6 +82,9 @@ class GatewayClient:
         self.stub = client_gateway_pb2_grpc.ClientGatewayServiceStub(self.channel)
         self._keepalive: grpc.Future | None = None
         self.keepalive_replies = 0
+        self._submit_queue = None
+        self.submit_accepted = 0
+        self.submit_error: grpc.RpcError | None = None
         if keepalive:
             self.start_keepalive()
 
@@ -112,6 +115,8 @@ class GatewayClient:
             self._keepalive = None
 
     def close(self) -> None:
+        if self._submit_queue is not None:
+            self._submit_queue.put(None)
         try:
             self.stub.CloseSession(
                 pb.CloseSessionRequest(session_id=self.session_id),
@@ -264,6 +269,33 @@ class GatewayClient:
             )
         )
         return item, self.return_id(task_id)
+
+    def submit_nowait(self, items: Sequence[pb.SubmitItem]) -> None:
+        """Sends items on the session's long-lived Submit stream without waiting (pipelined)."""
+        if self._submit_queue is None:
+            import queue
+
+            self._submit_queue = queue.SimpleQueue()
+            q = self._submit_queue
+
+            def requests() -> Iterator[pb.SubmitRequest]:
+                while True:
+                    batch = q.get()
+                    if batch is None:
+                        return
+                    yield pb.SubmitRequest(items=batch)
+
+            replies = self.stub.Submit(requests(), metadata=self.metadata)
+
+            def read() -> None:
+                try:
+                    for reply in replies:
+                        self.submit_accepted = reply.num_accepted
+                except grpc.RpcError as err:
+                    self.submit_error = err
+
+            threading.Thread(target=read, name="submit-acks", daemon=True).start()
+        self._submit_queue.put(list(items))
 
     def submit_stream(self, batches: Sequence[Sequence[pb.SubmitItem]]) -> int:
         """Sends the batches on one Submit stream; returns how many items were accepted."""

@@ -258,7 +258,11 @@ def test_head_outlives_drivers(cli: Cli) -> None:
     host, port = address.rsplit(":", 1)
     assert host == "127.0.0.1" and int(port) > 0, "--port 0 must record the port the GCS bound"
     assert address in out and 'ray.init(address="auto")' in out and "ray stop" in out
-    assert f"RAY_CLUSTER_TOKEN={cli.token()}" in out
+    # The token is not printed (it would land in terminal scrollback and CI logs); it is
+    # stored 0600 in the session and printed when asked.
+    assert cli.token() not in out and "ray token" in out
+    assert cli.run("token", "--address", address).stdout.strip() == cli.token()
+    assert (cli.current_cluster()[1].token_file.stat().st_mode & 0o777) == 0o600
     gcs = next(e for e in cli.recorded() if e["kind"] == "gcs")
 
     cli.driver(RUN_TASK.format(address="auto"))
@@ -420,3 +424,22 @@ def test_stop_force_kills_and_cleans_up(cli: Cli) -> None:
     assert "Killed GCS" in result.stdout and "Killed node manager" in result.stdout, result.stdout
     wait_for_condition(lambda: not [p for p in processes if _alive(p)], what="the killed processes")
     assert not [d for d in shm_dirs if d.exists()], result.stdout
+
+
+def test_temp_dir_and_token_found_from_the_address(cli: Cli, tmp_path: Path) -> None:
+    """Sessions go under --temp-dir; a driver of the same user finds the token by address."""
+    temp = tmp_path / "elsewhere"
+    _start_head(cli, "--num-cpus", "1", "--temp-dir", str(temp))
+    address = cli.address()
+    session = cli.current_cluster()[1]
+    assert session.session_dir.parent == temp.resolve()
+    assert (session.logs_dir / "gcs.log").exists()
+    # The default temp dir holds no session of this cluster, yet the driver finds the token.
+    assert not list(cli.tmpdir.glob("session_2*"))
+    cli.driver(RUN_TASK.format(address=address))
+    # A second node with its own temp dir joins by address alone.
+    temp2 = tmp_path / "node2"
+    cli.run("start", "--address", address, "--num-cpus", "1", "--temp-dir", str(temp2))
+    assert (temp2 / session.name / "logs").is_dir()
+    cli.run("stop")
+    assert cli.run("token", "--address", address, check=False).returncode != 0

@@ -46,13 +46,16 @@ class Session:
         return self.token_file.read_text().strip()
 
 
-def create_session() -> tuple[Session, str]:
+def create_session(temp_dir: str | None = None) -> tuple[Session, str]:
     """Creates a fresh session directory with a random token (mode 0600).
+
+    Args:
+        temp_dir: Where sessions go (`ray start --temp-dir`); default RAY_TMPDIR.
 
     Returns:
         The session and its token.
     """
-    root = Path(constants.TEMP_DIR)
+    root = Path(temp_dir or constants.TEMP_DIR)
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     session_dir = root / f"session_{stamp}_{os.getpid()}"
@@ -75,7 +78,7 @@ def create_session() -> tuple[Session, str]:
     return session, token
 
 
-def join_session(session_name: str, token: str) -> Session:
+def join_session(session_name: str, token: str, temp_dir: str | None = None) -> Session:
     """The local session directory of a node joining an existing cluster, created if missing.
 
     A node started with `ray start --address` uses the cluster's session name, so on
@@ -85,6 +88,7 @@ def join_session(session_name: str, token: str) -> Session:
     Args:
         session_name: The cluster's session name (`GetClusterInfo`).
         token: The cluster token, written to the directory if it has none.
+        temp_dir: Where sessions go (`ray start --temp-dir`); default RAY_TMPDIR.
 
     Returns:
         The session.
@@ -98,7 +102,7 @@ def join_session(session_name: str, token: str) -> Session:
         or session_name in (".", "..")
     ):
         raise ValueError(f"not a session name: {session_name!r}")
-    root = Path(constants.TEMP_DIR)
+    root = Path(temp_dir or constants.TEMP_DIR)
     root.mkdir(parents=True, exist_ok=True)
     session = Session(root / session_name)
     session.session_dir.mkdir(mode=0o700, exist_ok=True)
@@ -139,15 +143,57 @@ def clear_current_cluster(gcs_address: str | None = None) -> None:
         path.unlink(missing_ok=True)
 
 
+def _registry_dir() -> Path:
+    """This user's record of the clusters started on this machine (one file per cluster)."""
+    return Path(constants.TEMP_DIR) / f"clusters-{os.getuid()}"
+
+
+def _registry_file(gcs_address: str) -> Path:
+    host, _, port = gcs_address.rpartition(":")
+    return _registry_dir() / f"{host.replace('/', '_')}_{port}"
+
+
+def register_cluster(gcs_address: str, session: Session) -> None:
+    """Records a cluster this user started (mode 0600), so its token can be found from its
+    address alone, whatever temp dir the cluster uses."""
+    directory = _registry_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = _registry_file(gcs_address)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{gcs_address}\n{session.session_dir}\n")
+    tmp.replace(path)
+
+
+def unregister_cluster(gcs_address: str) -> None:
+    _registry_file(gcs_address).unlink(missing_ok=True)
+
+
+def registered_session(gcs_address: str) -> Session | None:
+    """The session of a cluster this user started on this machine, by its GCS address."""
+    try:
+        address, session_dir = _registry_file(gcs_address).read_text().split("\n")[:2]
+    except (OSError, ValueError):
+        return None
+    return Session(Path(session_dir)) if address == gcs_address else None
+
+
 def find_token(gcs_address: str) -> str | None:
-    """Finds the token of the cluster at `gcs_address`: env var, `ray start` record, or sessions."""
+    """Finds the token of the cluster at `gcs_address`: the env var, else this user's record of
+    the clusters started on this machine."""
     token = os.environ.get(constants.TOKEN_ENV)
     if token:
         return token
-    current = read_current_cluster()
-    if current is not None and current[0] == gcs_address:
-        try:
-            return current[1].read_token()
-        except OSError:
-            return None
+    for session in (registered_session(gcs_address), _current_session(gcs_address)):
+        if session is not None:
+            try:
+                return session.read_token()
+            except OSError:
+                continue
     return None
+
+
+def _current_session(gcs_address: str) -> Session | None:
+    current = read_current_cluster()
+    return current[1] if current is not None and current[0] == gcs_address else None

@@ -182,10 +182,29 @@ def cmd_start(args: argparse.Namespace) -> int:
     return _start_worker(args)
 
 
+def _running_cluster() -> str | None:
+    """The address of the recorded current cluster if it answers."""
+    current = session_mod.read_current_cluster()
+    if current is None or not _gcs_answers(current[0], _read_token(current[1])):
+        return None
+    return current[0]
+
+
+def _temp_dir(path: str) -> str:
+    directory = Path(path).expanduser().resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CliError(f"--temp-dir {path}: cannot create it ({err.strerror})") from err
+    if not os.access(directory, os.W_OK):
+        raise CliError(f"--temp-dir {path}: not writable")
+    return str(directory)
+
+
 def _check_no_running_cluster() -> None:
     current = session_mod.read_current_cluster()
     if current is None:
-        return
+        return None
     address, session = current
     if _gcs_answers(address, _read_token(session)):
         raise CliError(
@@ -195,19 +214,27 @@ def _check_no_running_cluster() -> None:
         )
     print(f"Forgetting the cluster recorded at {address}: it no longer answers.")
     session_mod.clear_current_cluster(address)
+    return None
 
 
 def _start_head(args: argparse.Namespace) -> int:
     host = args.node_ip_address
-    _check_no_running_cluster()
+    # A node in the foreground (--block, as a library starts one for its program) may run
+    # beside a long-lived cluster; it does not take over `address="auto"` from it.
+    other = _running_cluster() if args.block else _check_no_running_cluster()
     resources, store = _node_resources(args)
     if args.port != 0:
         _check_port_free(host, args.port)
+    session = token = None
+    if args.temp_dir:
+        session, token = session_mod.create_session(_temp_dir(args.temp_dir))
     try:
         node = start_node(
             resources,
             store,
             head=True,
+            session=session,
+            token=token,
             gcs_port=args.port,
             node_manager_port=args.node_manager_port,
             host=host,
@@ -229,7 +256,9 @@ def _start_head(args: argparse.Namespace) -> int:
             ),
         ]
         ProcessRecord().add(entries)
-        session_mod.write_current_cluster(node.gcs_address, node.session)
+        session_mod.register_cluster(node.gcs_address, node.session)
+        if other is None:
+            session_mod.write_current_cluster(node.gcs_address, node.session)
     except BaseException:
         node.stop()
         raise
@@ -245,11 +274,17 @@ def _start_head(args: argparse.Namespace) -> int:
         f"    import ray\n"
         f'    ray.init(address="auto")   # or ray.init(address="{address}")\n'
         f"\n"
-        f"Drivers and nodes on other machines need the cluster token:\n"
-        f"    export RAY_CLUSTER_TOKEN={node.token}\n"
+        f"Drivers and nodes of this user on this machine find the cluster token by the\n"
+        f"address. It is stored in {node.session.token_file} (mode 0600); elsewhere, set\n"
+        f"RAY_CLUSTER_TOKEN to what `ray token --address {address}` prints, then:\n"
         f"    python -c 'import ray; ray.init(address=\"{address}\")'\n"
         f"    ray start --address {address} --node-ip-address <that machine's IP>\n"
     )
+    if other is not None:
+        print(
+            f'Note: ray.init(address="auto") still finds the cluster at {other}; use '
+            f'ray.init(address="{address}") for this one.\n'
+        )
     if host in _LOOPBACK:
         print(
             f"The cluster listens on {host} only; to accept other machines, start it with "
@@ -297,7 +332,9 @@ def _start_worker(args: argparse.Namespace) -> int:
         raise _gcs_error(address, err) from err
     resources, store = _node_resources(args)
     try:
-        session = session_mod.join_session(info.session_name, token)
+        session = session_mod.join_session(
+            info.session_name, token, _temp_dir(args.temp_dir) if args.temp_dir else None
+        )
     except ValueError as err:
         raise CliError(f"The GCS at {address} reported a bad session name: {err}") from err
     try:
@@ -374,6 +411,7 @@ def _block(node: Any, entries: list[StartedProcess], gcs_address: str | None) ->
         ProcessRecord().remove(entries)
         if gcs_address is not None:
             session_mod.clear_current_cluster(gcs_address)
+            session_mod.unregister_cluster(gcs_address)
     return 0
 
 
@@ -395,6 +433,9 @@ def cmd_stop(args: argparse.Namespace) -> int:
         for path in cleanup_node_files(entry):
             print(f"Removed {path}, left behind by node {entry.node_id[:12]}")
     record.remove(gone)
+    for entry in gone:
+        if entry.kind == GCS:
+            session_mod.unregister_cluster(entry.gcs_address)
     current = session_mod.read_current_cluster()
     if current is not None:
         session_mod.clear_current_cluster(current[0])
@@ -500,6 +541,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- ray token, ray cpp --------------------------------------------------------------------
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """`ray token`: prints the token of a cluster this user started on this machine."""
+    address, token = _cluster_to_inspect(args)
+    print(token)
+    return 0
+
+
+def cmd_cpp(args: argparse.Namespace) -> int:
+    """`ray cpp --show-library-path`: where the C++ headers and `libray_api.so` are installed."""
+    import ray
+
+    root = Path(ray.__file__).resolve().parent / "cpp"
+    include, lib = root / "include", root / "lib"
+    if not (lib / "libray_api.so").exists():
+        raise CliError(
+            f"The C++ library is not installed ({lib / 'libray_api.so'} is missing): build it "
+            "with `bash scripts/cpp.sh build` from the source tree."
+        )
+    if not args.show_library_path:
+        print("Usage: ray cpp --show-library-path")
+        return 0
+    print(f"Ray C++ include path {include}")
+    print(f"Ray C++ library path {lib}")
+    return 0
+
+
 # ---- ray version -------------------------------------------------------------------------
 
 
@@ -552,6 +622,12 @@ def _add_node_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--node-manager-port", type=int, default=0, help="node manager port (default: any free)"
+    )
+    parser.add_argument(
+        "--temp-dir",
+        default=None,
+        metavar="DIR",
+        help="where the node's session (logs, token, spill files) goes (default: RAY_TMPDIR)",
     )
 
 
@@ -620,6 +696,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", default=None, help=f"cluster token (default: ${constants.TOKEN_ENV})"
     )
     status.set_defaults(func=cmd_status)
+
+    token = sub.add_parser(
+        "token",
+        allow_abbrev=False,
+        help="print the token of a cluster started on this machine (default: the current one)",
+    )
+    token.add_argument("--address", default=None, help="GCS address HOST:PORT")
+    token.add_argument("--token", default=None, help=argparse.SUPPRESS)
+    token.set_defaults(func=cmd_token)
+
+    cpp = sub.add_parser("cpp", allow_abbrev=False, help="where the C++ API is installed")
+    cpp.add_argument(
+        "--show-library-path",
+        action="store_true",
+        help="print the include and library directories for g++ -I/-L",
+    )
+    cpp.set_defaults(func=cmd_cpp)
 
     version = sub.add_parser("version", allow_abbrev=False, help="print the version")
     version.set_defaults(func=cmd_version)

@@ -16,7 +16,7 @@ import os
 import time
 
 from ray._private import constants, object_ref, process
-from ray._private.gateway.service import ClientGatewayServicer
+from ray._private.gateway.service import ClientGatewayServicer, SessionHost
 from ray._private.gateway.session import Session
 from ray._private.generated import client_gateway_pb2_grpc, common_pb2
 from ray._private.rpc import channels
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     stop.install(opts.lifeline_fd)
     job_config = common_pb2.JobConfig.FromString(base64.b64decode(opts.job_config))
     session = Session(None, session_id, opts.language, opts.grace_s)
+    host = SessionHost()
+    host.add(session)
     cw = CoreWorker(
         WorkerMode.DRIVER,
         opts.gcs_address,
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         log_to_driver=False,
         extra_services=[
             lambda server: client_gateway_pb2_grpc.add_ClientGatewayServiceServicer_to_server(
-                ClientGatewayServicer(session), server
+                ClientGatewayServicer(host), server
             )
         ],
         server_options=channels.KEEPALIVE_SERVER_OPTIONS,

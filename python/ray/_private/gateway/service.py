@@ -47,11 +47,35 @@ def _adapt_stream(handler: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer):
-    """Serves one session. OpenSession belongs to the cluster address (`bootstrap.py`)."""
+class SessionHost:
+    """The sessions one process serves: a session owner's one, or a worker's embedded ones."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self) -> None:
+        self._sessions: dict[bytes, Session] = {}
+
+    def add(self, session: Session) -> None:
+        self._sessions[session.session_id] = session
+
+    def get(self, session_id: bytes) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise GatewayError(
+                grpc.StatusCode.NOT_FOUND,
+                f"unknown session {session_id.hex()[:64]}: this address serves other sessions "
+                "(open one with OpenSession at the cluster address)",
+            )
+        session.check(session_id)
+        return session
+
+    def first(self) -> Session | None:
+        return next(iter(self._sessions.values()), None)
+
+
+class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer):
+    """Serves the sessions of a `SessionHost`. OpenSession belongs to the cluster address."""
+
+    def __init__(self, host: SessionHost) -> None:
+        self._host = host
 
     def OpenSession(self, request, context):  # noqa: N802
         context.abort(
@@ -61,81 +85,94 @@ class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer
 
     @_adapt_stream
     def KeepAlive(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        yield from self._session.keep_alive(context)
+        yield from self._host.get(request.session_id).keep_alive(context)
 
     @_adapt
     def CloseSession(self, request, context):  # noqa: N802
-        if request.session_id == self._session.session_id:
-            self._session.close()
+        try:
+            self._host.get(request.session_id).close()
+        except GatewayError:
+            pass  # idempotent: an unknown or ended session is closed already
         return pb.CloseSessionReply()
 
     @_adapt
     def Put(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        return pb.PutReply(object_id=self._session.put(request))
+        session = self._host.get(request.session_id)
+        return pb.PutReply(object_id=session.put(request))
 
     @_adapt
     def PutStream(self, request_iterator, context):  # noqa: N802
-        return pb.PutStreamReply(object_id=self._session.put_stream(iter(request_iterator)))
+        requests = iter(request_iterator)
+        first = next(requests, None)
+        if first is None:
+            raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "PutStream got no chunk")
+        session = self._host.get(first.session_id)
+        return pb.PutStreamReply(object_id=session.put_stream(first, requests))
 
     @_adapt_stream
     def Get(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        yield from self._session.get(request, context)
+        session = self._host.get(request.session_id)
+        yield from session.get(request, context)
 
     @_adapt
     def Wait(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        return pb.WaitReply(ready_indices=self._session.wait(request, context))
+        session = self._host.get(request.session_id)
+        return pb.WaitReply(ready_indices=session.wait(request, context))
 
     @_adapt
     def SubmitTask(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        task_id, return_ids = self._session.submit_task(request)
+        session = self._host.get(request.session_id)
+        task_id, return_ids = session.submit_task(request)
         return pb.SubmitTaskReply(task_id=task_id, return_ids=return_ids)
 
     @_adapt
     def StartActor(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        return self._session.start_actor(request)
+        session = self._host.get(request.session_id)
+        return session.start_actor(request)
 
     @_adapt
     def CallActor(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        task_id, return_ids = self._session.call_actor(request)
+        session = self._host.get(request.session_id)
+        task_id, return_ids = session.call_actor(request)
         return pb.CallActorReply(task_id=task_id, return_ids=return_ids)
 
     @_adapt_stream
     def Submit(self, request_iterator, context):  # noqa: N802
         accepted = 0
         for request in request_iterator:
+            session = None
             for item in request.items:
                 kind = item.WhichOneof("kind")
                 if kind is not None:
-                    self._session.check(getattr(item, kind).session_id)
-            accepted += self._session.submit_items(request.items)
+                    found = self._host.get(getattr(item, kind).session_id)
+                    if session is not None and found is not session:
+                        raise GatewayError(
+                            grpc.StatusCode.INVALID_ARGUMENT, "one Submit message, one session"
+                        )
+                    session = found
+            if session is not None:
+                accepted += session.submit_items(request.items)
             yield pb.SubmitReply(num_accepted=accepted)
 
     @_adapt
     def LookupActor(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        return self._session.lookup_actor(request)
+        session = self._host.get(request.session_id)
+        return session.lookup_actor(request)
 
     @_adapt
     def StopActor(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        self._session.stop_actor(request)
+        session = self._host.get(request.session_id)
+        session.stop_actor(request)
         return pb.StopActorReply()
 
     @_adapt
     def AddReferences(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        self._session.add_references(list(request.object_ids))
+        session = self._host.get(request.session_id)
+        session.add_references(list(request.object_ids))
         return pb.AddReferencesReply()
 
     @_adapt
     def ReleaseReferences(self, request, context):  # noqa: N802
-        self._session.check(request.session_id)
-        self._session.release_references(list(request.object_ids))
+        session = self._host.get(request.session_id)
+        session.release_references(list(request.object_ids))
         return pb.ReleaseReferencesReply()

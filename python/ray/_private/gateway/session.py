@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 # Most bytes of frames in one GetReply message (chunks of larger frames are this size).
 CHUNK_BYTES = 1 << 20
+# Released ids remembered (so asking for one fails at once rather than waiting for it).
+MAX_REMEMBERED_RELEASES = 100_000
+# How long a request naming a client-made id waits for its submission to arrive.
+ARRIVAL_WAIT_S = 10.0
 # Longest id or name echoed back in an error message.
 _SHOWN = 64
 
@@ -104,9 +109,15 @@ class Session:
         self.language = language
         self.reconnect_grace_s = reconnect_grace_s
         self._lock = threading.Lock()
+        # Woken when a reference is added: a Get may overtake the submission it names.
+        self._added = threading.Condition(self._lock)
         self._held: dict[bytes, _Held] = {}
+        # Ids released recently: asking for one again fails at once instead of waiting.
+        self._released: OrderedDict[bytes, None] = OrderedDict()
         self._actors: dict[bytes, _Actor] = {}
         self._options_cache: dict[bytes, TaskOptions] = {}
+        self._job_id = b""
+        self._namespace = ""
         self.closed = threading.Event()
         self._streams = 0
         self._last_stream_end = time.monotonic()
@@ -136,8 +147,23 @@ class Session:
                 self._streams -= 1
                 self._last_stream_end = time.monotonic()
 
+    @property
+    def job_id(self) -> bytes:
+        return self._job_id or self.cw.job_id
+
+    @property
+    def namespace(self) -> str:
+        return self._namespace or self.cw.namespace
+
+    def bind_job(self, job_id: bytes, namespace: str) -> None:
+        """Makes the session work for this job (a worker's embedded session)."""
+        self._job_id = job_id
+        self._namespace = namespace
+
     def expired(self) -> bool:
         """True when no KeepAlive stream has been open for the grace period."""
+        if self.reconnect_grace_s is None:
+            return False
         with self._lock:
             return (
                 self._streams == 0
@@ -158,11 +184,27 @@ class Session:
             entry = self._held.get(ref._id)
             if entry is None:
                 self._held[ref._id] = _Held(ref, 1)
+                self._released.pop(ref._id, None)
+                self._added.notify_all()
             else:
                 entry.count += 1
 
-    def _ref(self, object_id: bytes) -> ObjectRef:
+    def _ref(self, object_id: bytes, wait_s: float = 0.0) -> ObjectRef:
+        """The session's reference to an object.
+
+        An id made by the client for a task or put still on its way here (on the Submit
+        stream, say) is waited for, up to `wait_s`.
+        """
         entry = self._held.get(object_id)
+        if entry is None and wait_s > 0 and self._ours(object_id):
+            deadline = time.monotonic() + wait_s
+            with self._lock:
+                while object_id not in self._held and object_id not in self._released:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self.closed.is_set():
+                        break
+                    self._added.wait(left)
+                entry = self._held.get(object_id)
         if entry is None:
             raise GatewayError(
                 grpc.StatusCode.NOT_FOUND,
@@ -170,6 +212,12 @@ class Session:
                 "put or returned here)",
             )
         return entry.ref
+
+    def _ours(self, object_id: bytes) -> bool:
+        return (
+            len(object_id) == ids.OBJECT_ID_SIZE
+            and ids.job_id_of_task(ids.task_id_of_object(object_id)) == self.job_id
+        )
 
     def add_references(self, object_ids: Sequence[bytes]) -> None:
         with self._lock:
@@ -193,6 +241,9 @@ class Session:
                 entry.count -= 1
                 if entry.count <= 0:
                     dropped.append(self._held.pop(oid))
+                    self._released[oid] = None
+                    if len(self._released) > MAX_REMEMBERED_RELEASES:
+                        self._released.popitem(last=False)
         dropped.clear()  # the ObjectRefs go here, outside the lock
 
     def num_references(self) -> int:
@@ -202,15 +253,15 @@ class Session:
 
     def _put_id(self, object_id: bytes) -> bytes:
         if not object_id:
-            return ids.new_put_object_id(self.cw.job_id)
+            return ids.new_put_object_id(self.job_id)
         if (
             len(object_id) != ids.OBJECT_ID_SIZE
-            or ids.job_id_of_task(ids.task_id_of_object(object_id)) != self.cw.job_id
+            or ids.job_id_of_task(ids.task_id_of_object(object_id)) != self.job_id
             or object_id[ids.TASK_ID_SIZE :] != b"\0\0\0\0"
         ):
             raise _bad(
                 f"object id {_short(object_id)} is not a put id of this session's job "
-                f"{self.cw.job_id.hex()}: 20 unique bytes, the job id, then index 0"
+                f"{self.job_id.hex()}: 20 unique bytes, the job id, then index 0"
             )
         return object_id
 
@@ -230,11 +281,9 @@ class Session:
         self._hold(ref)
         return object_id
 
-    def put_stream(self, requests: Iterator[pb.PutStreamRequest]) -> bytes:
-        first = next(requests, None)
-        if first is None:
-            raise _bad("PutStream got no chunk")
-        self.check(first.session_id)
+    def put_stream(
+        self, first: pb.PutStreamRequest, requests: Iterator[pb.PutStreamRequest]
+    ) -> bytes:
         object_id = self._put_id(first.object_id)
         size = first.total_size_bytes
         if size < 0 or size > constants.MAX_CLIENT_OBJECT_BYTES:
@@ -271,8 +320,14 @@ class Session:
     # ---- get and wait ----------------------------------------------------------------
 
     def get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> Iterator[pb.GetReply]:
-        refs = [self._ref(oid) for oid in request.object_ids]
+        wait_s = (
+            ARRIVAL_WAIT_S
+            if request.timeout_ms < 0
+            else min(request.timeout_ms / 1000, ARRIVAL_WAIT_S)
+        )
+        refs = [self._ref(oid, wait_s) for oid in request.object_ids]
         frames = self._wait_frames(refs, request.timeout_ms, context)
+        self._hold_contained(refs)
         reply = pb.GetReply()
         size = 0
         for index, frame in enumerate(frames):
@@ -296,6 +351,15 @@ class Session:
                     size = 0
         if reply.chunks:
             yield reply
+
+    def _hold_contained(self, refs: Sequence[ObjectRef]) -> None:
+        """The client now holds the refs inside the values it gets (C++ values may carry
+        them): the session counts one for each, released with ReleaseReferences."""
+        for ref in refs:
+            stored = self.cw.memory_store.get(ref._id)
+            for inner in stored.nested_refs if stored is not None else ():
+                owner = inner.owner_address
+                self._hold(ObjectRef(inner.object_id, None if self.cw.is_me(owner) else owner))
 
     def _wait_frames(
         self, refs: list[ObjectRef], timeout_ms: int, context: grpc.ServicerContext
@@ -339,7 +403,12 @@ class Session:
             raise _bad("Wait requires distinct object ids")
         if not 0 < request.num_returns <= len(oids):
             raise _bad(f"num_returns must be in 1..{len(oids)}, got {request.num_returns}")
-        refs = [self._ref(oid) for oid in oids]
+        wait_s = (
+            ARRIVAL_WAIT_S
+            if request.timeout_ms < 0
+            else min(request.timeout_ms / 1000, ARRIVAL_WAIT_S)
+        )
+        refs = [self._ref(oid, wait_s) for oid in oids]
         timeout = None if request.timeout_ms < 0 else request.timeout_ms / 1000
         remaining = context.time_remaining()
         if remaining is not None:
@@ -354,11 +423,11 @@ class Session:
         if not task_id:
             if required:
                 raise _bad("items on the Submit stream need a task_id made by the client")
-            return ids.new_task_id(self.cw.job_id)
-        if len(task_id) != ids.TASK_ID_SIZE or ids.job_id_of_task(task_id) != self.cw.job_id:
+            return ids.new_task_id(self.job_id)
+        if len(task_id) != ids.TASK_ID_SIZE or ids.job_id_of_task(task_id) != self.job_id:
             raise _bad(
                 f"task id {_short(task_id)} is not a task id of this session's job "
-                f"{self.cw.job_id.hex()}: 20 unique bytes, then the job id"
+                f"{self.job_id.hex()}: 20 unique bytes, then the job id"
             )
         return task_id
 
@@ -366,7 +435,7 @@ class Session:
         out: list[Arg] = []
         for i, arg in enumerate(args):
             if arg.HasField("object_ref"):
-                ref = self._ref(arg.object_ref.object_id)
+                ref = self._ref(arg.object_ref.object_id, ARRIVAL_WAIT_S)
                 out.append(RefArg(ref._id, ref._owner))
             elif arg.HasField("inline_data"):
                 try:
@@ -429,14 +498,14 @@ class Session:
             raise _bad("max_restarts and max_task_retries must be >= -1, max_concurrency >= 0")
         if request.actor_id and (
             len(request.actor_id) != ids.UNIQUE_ID_SIZE
-            or request.actor_id[-ids.JOB_ID_SIZE :] != self.cw.job_id
+            or request.actor_id[-ids.JOB_ID_SIZE :] != self.job_id
         ):
             raise _bad(f"actor id {_short(request.actor_id)} is not an actor id of this job")
         descriptor = request.actor_class
         options = ActorOptions(
             class_name=descriptor.class_name or descriptor.function_name,
             name=opts.name,
-            namespace=opts.ray_namespace or self.cw.namespace,
+            namespace=opts.ray_namespace or self.namespace,
             detached=opts.detached,
             resources=held,
             placement_resources=placement,
@@ -516,7 +585,7 @@ class Session:
     def lookup_actor(self, request: pb.LookupActorRequest) -> pb.LookupActorReply:
         if not request.name:
             raise _bad("LookupActor needs a name")
-        namespace = request.ray_namespace or self.cw.namespace
+        namespace = request.ray_namespace or self.namespace
         info = self.cw.gcs.get_named_actor(request.name, namespace)
         if info is None:
             raise GatewayError(

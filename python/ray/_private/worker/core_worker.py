@@ -523,6 +523,11 @@ class CoreWorker:
             config = self._load_job_config(job_id)
         self.namespace = config.ray_namespace
 
+    def job_config_of(self, job_id: bytes) -> common_pb2.JobConfig:
+        """The config of a job (cached; read from the GCS the first time)."""
+        config = self._job_configs.get(job_id)
+        return config if config is not None else self._load_job_config(job_id)
+
     def _load_job_config(self, job_id: bytes) -> common_pb2.JobConfig:
         try:
             config = self.gcs.get_job_config(job_id) or common_pb2.JobConfig()

@@ -33,7 +33,7 @@ from ray._private.worker import errors
 from ray._private.worker.call_order import CallOrder
 from ray._private.worker.interfaces import Deferred, ExecutionContext
 from ray._private.worker.pipeline import PipelinedTasks
-from ray._private.worker.runners import Runner
+from ray._private.worker.runners import Runner, RunnerRegistry
 from ray._private.worker.runners.python import ActorExit
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,11 @@ class TaskExecutor:
 
     Args:
         ctx: The core worker (arguments, returns, task context).
-        runners: The runner of each language (`common_pb2.LANGUAGE_*`).
+        runners: The runners, by language (`common_pb2.LANGUAGE_*`).
         loop: Runs the pipelining and sequence-gap timers.
     """
 
-    def __init__(self, ctx: ExecutionContext, runners: dict[int, Runner], loop: Deferred) -> None:
+    def __init__(self, ctx: ExecutionContext, runners: RunnerRegistry, loop: Deferred) -> None:
         self._ctx = ctx
         self._runners = runners
         self._loop = loop
@@ -256,9 +256,10 @@ class TaskExecutor:
         language = spec.function.language or common_pb2.LANGUAGE_PYTHON
         runner = self._runners.get(language)
         if runner is None:
+            why = self._runners.failure(language) or "no runner for that language is installed"
             raise rex.RaySystemError(
                 f"this worker cannot run {common_pb2.Language.Name(language)} code "
-                f"({spec.name}): no runner for that language is installed"
+                f"({spec.name}): {why}"
             )
         return runner
 
@@ -391,7 +392,7 @@ class TaskExecutor:
             reply.actor_creation_failed = True
             return reply
         self._actor_runner = runner
-        if creation.is_async:
+        if creation.is_async or runner.is_async(self.actor):
             self._start_asyncio(creation.max_concurrency or 1000)
         elif creation.max_concurrency > 1:
             self._pool = ThreadPoolExecutor(creation.max_concurrency, thread_name_prefix="actor")

@@ -35,6 +35,12 @@ class PythonRunner:
         positional, keywords = _decode(spec, args)
         return cls(*positional, **keywords)
 
+    def is_async(self, actor: Any) -> bool:
+        return any(
+            inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)
+            for _, member in inspect.getmembers(type(actor), inspect.isfunction)
+        )
+
     def run(self, spec: common_pb2.TaskSpec, args: Sequence[Any], actor: Any) -> Any:
         fn = self._resolve(spec, actor)
         positional, keywords = _decode(spec, args)
