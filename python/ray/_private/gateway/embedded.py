@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from ray._private import ids
@@ -40,3 +41,8 @@ class EmbeddedSessions:
                 self._sessions[key] = session
         address = self._cw.address
         return f"{address.ip_address}:{address.port}", session.session_id
+
+    def held_refs(self, job_id: bytes, language: int, object_ids: Sequence[bytes]) -> list[Any]:
+        """The session's refs for these ids (those it holds)."""
+        session = self._sessions.get((job_id, language))
+        return [] if session is None else session.held_refs(object_ids)

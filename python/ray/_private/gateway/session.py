@@ -246,6 +246,11 @@ class Session:
                         self._released.popitem(last=False)
         dropped.clear()  # the ObjectRefs go here, outside the lock
 
+    def held_refs(self, object_ids: Sequence[bytes]) -> list[ObjectRef]:
+        """The session's refs for these ids (those it holds)."""
+        with self._lock:
+            return [self._held[oid].ref for oid in object_ids if oid in self._held]
+
     def num_references(self) -> int:
         return len(self._held)
 

@@ -75,6 +75,7 @@ from ray._private.worker.actor_submitter import ActorTaskSubmitter
 from ray._private.worker.dependency_resolver import DependencyResolver
 from ray._private.worker.function_manager import FunctionManager
 from ray._private.worker.ownership import Frame, Ownership
+from ray._private.worker.runners import ResultFrame
 from ray._private.worker.service import CoreWorkerServicer
 from ray._private.worker.submission import SubmissionState
 from ray._private.worker.task_manager import TaskManager
@@ -544,7 +545,12 @@ class CoreWorker:
         self, object_id: bytes, frame: SerializedObject | bytes, owner: common_pb2.Address
     ) -> common_pb2.ReturnObject:
         """Stores one return value for the task's caller; refs inside it are lent to the caller."""
-        contained = frame.contained_refs if isinstance(frame, SerializedObject) else []
+        if isinstance(frame, SerializedObject):
+            contained = frame.contained_refs
+        elif isinstance(frame, ResultFrame):
+            frame, contained = frame.frame, frame.contained
+        else:
+            contained = []
         stored = self.ownership.store_frame(object_id, frame, contained, owner=owner)
         ret = stored.to_proto(object_id)
         if contained:

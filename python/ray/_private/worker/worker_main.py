@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         session_for=lambda job_id, language: embedded.for_job(
             job_id, cw.job_config_of(job_id).ray_namespace, language
         ),
+        held_refs=embedded.held_refs,
         token=token,
         session_dir=opts.session_dir,
         worker_id=cw.worker_id,

@@ -21,6 +21,15 @@ from ray._private.generated import common_pb2
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class ResultFrame:
+    """A result frame a runner made (bytes from another language), with the object refs its
+    value contains (they live at least as long as the value)."""
+
+    frame: bytes
+    contained: list[Any]
+
+
 @dataclass(frozen=True)
 class RunnerContext:
     """What a runner may use of its worker.
@@ -29,6 +38,8 @@ class RunnerContext:
         job_config: The config of a job (code search path, JVM options, namespace).
         session_for: (session address, session id) of the gateway session this worker serves
             to code of a language for a job, so that code can use the Ray API.
+        held_refs: The session's ObjectRefs for ids its code reports inside a result (the
+            same job and language as `session_for`); ids the session does not hold are left out.
         token: The cluster token.
         session_dir: The cluster's session directory (logs go to its logs/).
         worker_id: This worker.
@@ -36,6 +47,7 @@ class RunnerContext:
 
     job_config: Callable[[bytes], common_pb2.JobConfig]
     session_for: Callable[[bytes, int], tuple[str, bytes]]
+    held_refs: Callable[[bytes, int, Sequence[bytes]], list[Any]]
     token: str
     session_dir: str
     worker_id: bytes
@@ -89,8 +101,8 @@ class Runner(Protocol):
         """Runs a task (`actor` is None) or an actor method.
 
         Returns:
-            One frame per return (`SerializedObject` or bytes), or, for an asyncio actor's
-            `async def` method, an awaitable of that list.
+            One frame per return (`SerializedObject`, bytes, or `ResultFrame`), or, for an
+            asyncio actor's `async def` method, an awaitable of that list.
         """
 
     def is_async(self, actor: Any) -> bool:
