@@ -1,0 +1,4 @@
+package io.ray.api.function;
+
+/** A remote function or actor method that returns nothing. */
+public interface RayFuncVoid extends RayFunc {}
