@@ -22,6 +22,7 @@ __all__ = [
     "TaskUnschedulableError",
     "ObjectLostError",
     "OwnerDiedError",
+    "OwnerUnknownError",
     "ObjectFetchTimedOutError",
     "ReferenceCountingAssertionError",
     "ObjectStoreFullError",
@@ -334,6 +335,18 @@ class OwnerDiedError(ObjectLostError):
             f"{self.owner_address} died, so the object's value and state are lost. An object "
             "lives only as long as the driver or worker that created it (with ray.put or by "
             "calling .remote()); create it in a process that outlives its readers."
+        )
+
+
+class OwnerUnknownError(ObjectLostError):
+    """The reference names no owner this process knows, so its value cannot be found."""
+
+    def _message(self) -> str:
+        return (
+            f"Object {self.object_ref_hex} has no known owner: this process neither created it "
+            "(ray.put, a task's return) nor received the reference from a process that knows "
+            "its owner (an ObjectRef made from an id alone cannot be resolved). Pass the "
+            "ObjectRef itself instead of its id."
         )
 
 

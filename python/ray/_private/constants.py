@@ -48,6 +48,10 @@ PROCESS_START_TIMEOUT_S = _env_float("PROCESS_START_TIMEOUT_S", 60.0)
 # Node heartbeats, and how many missed ones mark a node dead.
 HEARTBEAT_PERIOD_S = _env_float("HEARTBEAT_PERIOD_S", 0.5)
 NUM_HEARTBEATS_TIMEOUT = _env_int("NUM_HEARTBEATS_TIMEOUT", 20)
+# How long the cluster keeps working without its GCS: node managers, workers, actors and
+# in-flight work go on, new tasks of functions already known run; after it, nodes stop and
+# calls that need the GCS fail.
+GCS_GRACE_S = _env_float("GCS_GRACE_S", 60.0)
 # A lease with no queued task is kept this long before it is returned.
 IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
 # Tasks pushed to one leased worker at a time: the next one waits on the worker, so the

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +77,8 @@ def build_resources(
         out["memory"] = float(memory)
     out.update({k: float(v) for k, v in resources.items()})
     for name, value in out.items():
-        if value < 0:
-            raise ValueError(f"resource {name!r} must not be negative, got {value}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"resource {name!r} must be a finite number >= 0, got {value}")
     return {k: v for k, v in out.items() if v > 0 or k == "CPU"}
 
 
@@ -88,12 +92,45 @@ class NodeProcesses:
     node_manager_address: str
     node_id: bytes
     children: list[process.ChildProcess] = field(default_factory=list)
+    _stopping: bool = False
 
     def stop(self) -> None:
         """Stops the node manager (and its workers), then the GCS."""
+        self._stopping = True
         for child in reversed(self.children):
             child.stop()
         self.children.clear()
+        self.remove_store_files()
+
+    def remove_store_files(self) -> None:
+        """Removes the node's /dev/shm directory (its node manager removes it when it can)."""
+        shutil.rmtree(self.session.shm_dir(self.node_id), ignore_errors=True)
+
+    def watch(self, on_node_manager_death: Callable[[str], None]) -> None:
+        """Calls `on_node_manager_death(reason)` (once, soon) if the node manager dies.
+
+        The store's shared memory it leaves behind is removed first.
+        """
+        nm = next((c for c in self.children if c.name == "node manager"), None)
+        if nm is None:
+            return
+
+        def watch() -> None:
+            while not self._stopping:
+                code = nm.popen.poll()
+                if code is not None:
+                    if self._stopping:
+                        return
+                    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                    self.remove_store_files()
+                    on_node_manager_death(
+                        f"The node manager of this node (pid {nm.pid}) died ({how}): its workers, "
+                        "objects and leases are gone. Call ray.shutdown() and start again."
+                    )
+                    return
+                time.sleep(0.2)
+
+        threading.Thread(target=watch, name="node-manager-watch", daemon=True).start()
 
 
 def start_node(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from ray._private.generated import common_pb2
@@ -50,9 +51,12 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
     for key in ("num_cpus", "num_gpus", "memory"):
         value = options.get(key)
         if value is not None and (
-            not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value < 0
         ):
-            raise ValueError(f"{key} must be a non-negative number, got {value!r}")
+            raise ValueError(f"{key} must be a finite, non-negative number, got {value!r}")
     gpus = options.get("num_gpus")
     if gpus is not None and gpus > 1 and float(gpus) != int(gpus):
         raise ValueError(f"num_gpus above 1 must be a whole number, got {gpus}")
@@ -65,8 +69,15 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
                 raise ValueError(
                     f"Use the num_{name.lower()}s option instead of resources={{'{name}': ...}}"
                 )
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"resource {name!r} must be a non-negative number, got {value!r}")
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(
+                    f"resource {name!r} must be a finite, non-negative number, got {value!r}"
+                )
     nr = options.get("num_returns")
     if nr is not None and (not isinstance(nr, int) or isinstance(nr, bool) or nr < 0):
         raise ValueError(f"num_returns must be a non-negative integer, got {nr!r}")

@@ -193,6 +193,8 @@ def init(
         _core_worker = cw
         _node = node
         object_ref_mod.set_core_worker(cw)
+        if node is not None:
+            node.watch(cw.node_died)
         _context = RayContext(
             {
                 "gcs_address": gcs_address,

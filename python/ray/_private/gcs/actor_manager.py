@@ -29,6 +29,10 @@ class NameTakenError(Exception):
     """A live actor already has the name in its namespace."""
 
 
+# Lease requests for actors in flight to one node at a time (more actors wait in the GCS).
+MAX_LEASES_PER_NODE = 4
+
+
 @dataclass
 class _Actor:
     info: gcs_pb2.ActorInfo
@@ -38,6 +42,7 @@ class _Actor:
     lease_nm: NodeManagerClient | None = None
     killed: bool = False
     incarnation: int = 0
+    warned_infeasible: bool = False
 
 
 def _death(
@@ -62,6 +67,8 @@ class ActorManager:
         publish: Sends a message to the GCS's subscribers.
         node_manager: The client of the node manager at an address.
         core_worker: The client of the core worker at an address.
+        function_record: An exported definition by hash (sent with creation tasks).
+        job_config: A job's config (sent with creation tasks).
     """
 
     def __init__(
@@ -70,7 +77,11 @@ class ActorManager:
         publish: Callable[[gcs_pb2.PubMessage], None],
         node_manager: Callable[[str], NodeManagerClient],
         core_worker: Callable[[common_pb2.Address], CoreWorkerClient],
+        function_record: Callable[[bytes], common_pb2.FunctionExport | None] = lambda h: None,
+        job_config: Callable[[bytes], common_pb2.JobConfig | None] = lambda j: None,
     ) -> None:
+        self._function_record = function_record
+        self._job_config = job_config
         self._alive_nodes = alive_nodes
         self._publish_message = publish
         self._node_manager = node_manager
@@ -79,6 +90,15 @@ class ActorManager:
         self._actors: dict[bytes, _Actor] = {}
         self._names: dict[tuple[str, str], bytes] = {}
         self._stopped = False
+        # Placement: actors waiting for a lease request, events from rpc callbacks, lease
+        # requests in flight per node, and the thread that runs them.
+        self._pending: list[tuple[_Actor, int]] = []
+        self._events: list[Callable[[], None]] = []
+        self._leasing: dict[bytes, int] = {}
+        self._kick = False
+        self._placer: threading.Thread | None = None
+        # Called (with the actor id) whenever an actor's state changes: long-polls wake up.
+        self._listeners: list[Callable[[bytes], None]] = []
 
     # ---- RPC entry points ------------------------------------------------------------
 
@@ -235,81 +255,176 @@ class ActorManager:
                         actor_id, True, True, "its owner (the process that created it) died"
                     )
 
+    def add_listener(self, listener: Callable[[bytes], None]) -> None:
+        """Calls `listener(actor_id)` on every state change (it must not block)."""
+        self._listeners.append(listener)
+
+    def _changed(self, actor: _Actor) -> None:
+        """An actor's state changed: wake waiters. Lock held."""
+        self._lock.notify_all()
+        for listener in self._listeners:
+            try:
+                listener(actor.info.actor_id)
+            except Exception:  # noqa: BLE001
+                logger.exception("actor state listener failed")
+
+    def is_waitable(self, info: gcs_pb2.ActorInfo) -> bool:
+        return info.state in _WAITABLE
+
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
             self._lock.notify_all()
 
     # ---- creation --------------------------------------------------------------------
+    #
+    # One thread places every pending actor: it asks a node manager for a dedicated worker
+    # (at most MAX_LEASES_PER_NODE requests in flight per node, so pending actors wait here
+    # and cost memory, not threads of the GCS or of the node), runs the creation task on the
+    # granted worker, and hears both replies through callbacks. Nothing blocks on a reply.
 
     def _start_creation(self, actor: _Actor) -> None:
-        threading.Thread(
-            target=self._create, args=(actor, actor.incarnation), name="actor-create", daemon=True
-        ).start()
+        with self._lock:
+            self._pending.append((actor, actor.incarnation))
+            self._kick = True
+            self._lock.notify_all()
+        self._ensure_placer()
 
-    def _create(self, actor: _Actor, incarnation: int) -> None:
-        actor_id = actor.info.actor_id
-        creation = actor.spec.actor_creation
-        warned = False
+    def _ensure_placer(self) -> None:
+        with self._lock:
+            if self._placer is None and not self._stopped:
+                self._placer = threading.Thread(
+                    target=self._place_forever, name="actor-placer", daemon=True
+                )
+                self._placer.start()
+
+    def _post(self, event: Callable[[], None]) -> None:
+        """Runs `event` on the placer thread (called from gRPC callback threads)."""
+        with self._lock:
+            self._events.append(event)
+            self._lock.notify_all()
+
+    def _place_forever(self) -> None:
         while True:
             with self._lock:
-                if self._stopped or actor.killed or actor.incarnation != incarnation:
+                while not self._stopped and not self._events and not self._placeable():
+                    self._lock.wait(0.5)
+                    self._retry_waiting_now()
+                if self._stopped:
                     return
-            nodes = self._alive_nodes()
-            node = self._pick_node(
+                events, self._events = self._events, []
+            for event in events:
+                try:
+                    event()
+                except Exception:  # noqa: BLE001 - one bad event must not stop placement
+                    logger.exception("actor placement event failed")
+            try:
+                self._place_pending()
+            except Exception:  # noqa: BLE001
+                logger.exception("actor placement failed")
+
+    def _placeable(self) -> bool:
+        """Whether some pending actor may be sent to a node now. Lock held."""
+        return bool(self._pending) and self._kick
+
+    def _retry_waiting_now(self) -> None:
+        """Every half second, pending actors are looked at again (the resource view moved)."""
+        if self._pending:
+            self._kick = True
+
+    def _place_pending(self) -> None:
+        with self._lock:
+            self._kick = False
+            pending, self._pending = self._pending, []
+        nodes = self._alive_nodes()
+        keep: list[tuple[_Actor, int]] = []
+        for actor, incarnation in pending:
+            with self._lock:
+                if self._stopped or actor.killed or actor.incarnation != incarnation:
+                    continue
+            creation = actor.spec.actor_creation
+            node, fits_somewhere = self._pick_node(
                 nodes, dict(actor.spec.required_resources), dict(creation.placement_resources)
             )
             if node is None:
-                warned = self._wait_infeasible(actor, warned)
+                if not fits_somewhere and not actor.warned_infeasible:
+                    actor.warned_infeasible = True
+                    self._warn_driver(
+                        actor, "no node can ever hold this actor's resources; it stays pending"
+                    )
+                keep.append((actor, incarnation))
                 continue
-            nm = self._node_manager(f"{node.node_manager_address}:{node.node_manager_port}")
-            request = node_manager_pb2.RequestWorkerLeaseRequest(
-                lease_id=ids.new_unique_id(),
-                job_id=actor.spec.job_id,
-                resources=actor.spec.required_resources,
-                placement_resources=creation.placement_resources,
-                actor_id=actor_id,
-                task_name=creation.class_name,
-                timeout_ms=int(constants.LONG_POLL_S * 1000),
-            )
-            try:
-                reply = nm.request_lease(request, constants.LONG_POLL_S + constants.RPC_TIMEOUT_S)
-            except rpc_errors.RpcFailure as err:
-                logger.warning("lease for actor %s failed: %s", ids.short(actor_id), err)
-                time.sleep(0.2)
-                continue
-            if reply.infeasible:
-                warned = self._wait_infeasible(actor, warned)
-                continue
-            if not reply.worker_address.port:
-                continue
-            if self._run_creation_task(actor, incarnation, nm, reply):
-                return
+            self._request_lease(actor, incarnation, node)
+        with self._lock:
+            self._pending = keep + self._pending
 
-    def _wait_infeasible(self, actor: _Actor, warned: bool) -> bool:
-        """No node fits the actor: warn its driver once, then wait a little. Returns `warned`."""
-        if not warned:
-            self._warn_driver(
-                actor, "no node can ever hold this actor's resources; it stays pending"
-            )
-        time.sleep(0.5)
-        return True
+    def _request_lease(self, actor: _Actor, incarnation: int, node: common_pb2.NodeInfo) -> None:
+        creation = actor.spec.actor_creation
+        node_id = node.node_id
+        nm = self._node_manager(f"{node.node_manager_address}:{node.node_manager_port}")
+        request = node_manager_pb2.RequestWorkerLeaseRequest(
+            lease_id=ids.new_unique_id(),
+            job_id=actor.spec.job_id,
+            resources=actor.spec.required_resources,
+            placement_resources=creation.placement_resources,
+            actor_id=actor.info.actor_id,
+            task_name=creation.class_name,
+            timeout_ms=int(constants.LONG_POLL_S * 1000),
+        )
+        self._leasing[node_id] = self._leasing.get(node_id, 0) + 1
+
+        def done(reply: node_manager_pb2.RequestWorkerLeaseReply | None, failure: object) -> None:
+            self._post(lambda: self._on_lease(actor, incarnation, node_id, nm, reply, failure))
+
+        nm.request_lease_async(request, constants.LONG_POLL_S + constants.RPC_TIMEOUT_S, done)
+
+    def _on_lease(
+        self,
+        actor: _Actor,
+        incarnation: int,
+        node_id: bytes,
+        nm: NodeManagerClient,
+        reply: node_manager_pb2.RequestWorkerLeaseReply | None,
+        failure: object,
+    ) -> None:
+        self._leasing[node_id] = max(self._leasing.get(node_id, 1) - 1, 0)
+        with self._lock:
+            stale = self._stopped or actor.killed or actor.incarnation != incarnation
+        granted = reply is not None and reply.worker_address.port
+        if stale:
+            if granted:
+                self._stop_worker(
+                    reply.worker_address, nm, True, "the actor was killed while starting"
+                )
+            return
+        if not granted:
+            if failure is not None:
+                logger.warning(
+                    "lease for actor %s failed: %s", ids.short(actor.info.actor_id), failure
+                )
+            with self._lock:
+                self._pending.insert(0, (actor, incarnation))
+                self._kick = failure is None and not (reply is not None and reply.infeasible)
+            return
+        self._run_creation_task(actor, incarnation, nm, reply)
 
     def _pick_node(
         self, nodes: list[common_pb2.NodeInfo], need: dict[str, float], place: dict[str, float]
-    ) -> common_pb2.NodeInfo | None:
+    ) -> tuple[common_pb2.NodeInfo | None, bool]:
+        """A node to ask for the actor's worker now, and whether any node could ever hold it."""
         want = dict(need)
         for k, v in place.items():
             want[k] = max(want.get(k, 0.0), v)
         fits = [
             n for n in nodes if all(n.resources.total.get(k, 0.0) >= v for k, v in want.items())
         ]
-        if not fits:
-            return None
+        room = [n for n in fits if self._leasing.get(n.node_id, 0) < MAX_LEASES_PER_NODE]
+        if not room:
+            return None, bool(fits)
         free = [
-            n for n in fits if all(n.resources.available.get(k, 0.0) >= v for k, v in want.items())
+            n for n in room if all(n.resources.available.get(k, 0.0) >= v for k, v in want.items())
         ]
-        return (free or fits)[0]
+        return (free or room)[0], True
 
     def _run_creation_task(
         self,
@@ -317,28 +432,49 @@ class ActorManager:
         incarnation: int,
         nm: NodeManagerClient,
         lease: node_manager_pb2.RequestWorkerLeaseReply,
-    ) -> bool:
-        """Runs __init__ on the leased worker. Returns False to retry with another lease."""
-        actor_id = actor.info.actor_id
+    ) -> None:
+        """Runs __init__ on the leased worker (its reply comes back as an event).
+
+        The call has no deadline: __init__ may run as long as it needs. A worker that dies
+        breaks the call, and its node reports the death (which decides about restarts).
+        """
         request = core_worker_pb2.PushTaskRequest(task_spec=actor.spec)
         # A restarted actor's creation task is numbered by its restarts, so the actor can
         # tell (`was_current_actor_reconstructed`).
         request.task_spec.attempt_number = actor.info.num_restarts
         for name, lst in lease.resource_ids.items():
             request.resource_ids[name].ids.extend(i.index for i in lst.ids)
+        # The worker needs neither the GCS's function table nor its job table to start it.
+        record = self._function_record(actor.spec.function.function_hash)
+        if record is not None:
+            request.function_export.CopyFrom(record)
+        config = self._job_config(actor.spec.job_id)
+        if config is not None:
+            request.job_config.CopyFrom(config)
         with self._lock:
             actor.lease_nm = nm
             actor.node_id = lease.worker_address.node_id
             actor.info.address.CopyFrom(lease.worker_address)
             actor.info.pid = lease.worker_pid
-        outcome = self._push_creation(actor, incarnation, lease.worker_address, request)
-        if outcome is None:
-            return True  # the actor was killed, or the GCS is stopping
-        reply, failure = outcome
+
+        def done(reply: core_worker_pb2.PushTaskReply | None, failure: object) -> None:
+            self._post(lambda: self._on_created(actor, incarnation, nm, lease, reply, failure))
+
+        self._core_worker(lease.worker_address).push_task_async(request, done)
+
+    def _on_created(
+        self,
+        actor: _Actor,
+        incarnation: int,
+        nm: NodeManagerClient,
+        lease: node_manager_pb2.RequestWorkerLeaseReply,
+        reply: core_worker_pb2.PushTaskReply | None,
+        failure: object,
+    ) -> None:
+        actor_id = actor.info.actor_id
         if failure is not None:
             logger.info("actor %s worker died during creation: %s", ids.short(actor_id), failure)
-            # The worker death report (ReportWorkerFailure) decides about restarts.
-            return True
+            return  # the worker death report (ReportWorkerFailure) decides about restarts
         if reply.actor_creation_failed:
             cause = None
             if reply.return_objects:
@@ -349,17 +485,15 @@ class ActorManager:
                 actor, _death(common_pb2.ERROR_TYPE_ACTOR_DIED, "__init__ failed", actor_id, cause)
             )
             self._stop_worker(lease.worker_address, nm, True, "actor creation failed")
-            return True
+            return
         with self._lock:
-            if actor.incarnation != incarnation or actor.killed:
-                stale = True
-            else:
-                stale = False
+            stale = actor.incarnation != incarnation or actor.killed
+            if not stale:
                 actor.info.state = gcs_pb2.ACTOR_STATE_ALIVE
-                self._lock.notify_all()
+                self._changed(actor)
         if stale:
             self._stop_worker(lease.worker_address, nm, True, "actor was killed while starting")
-            return True
+            return
         logger.info(
             "actor %s (%s) is alive, pid %d",
             ids.short(actor_id),
@@ -367,34 +501,6 @@ class ActorManager:
             lease.worker_pid,
         )
         self._publish(actor)
-        return True
-
-    def _push_creation(
-        self,
-        actor: _Actor,
-        incarnation: int,
-        address: common_pb2.Address,
-        request: core_worker_pb2.PushTaskRequest,
-    ) -> tuple | None:
-        """Runs the creation task; returns (reply, failure), or None if the actor stopped mattering.
-
-        The call itself has no deadline: __init__ may run as long as it needs. A worker that
-        dies breaks the call (and its node reports the death); this thread stops waiting as
-        soon as the actor is killed or restarted elsewhere, or the GCS stops.
-        """
-        done = threading.Event()
-        outcome: list = []
-
-        def finished(reply: object, failure: object) -> None:
-            outcome.append((reply, failure))
-            done.set()
-
-        self._core_worker(address).push_task_async(request, finished)
-        while not done.wait(1.0):
-            with self._lock:
-                if self._stopped or actor.killed or actor.incarnation != incarnation:
-                    return None
-        return outcome[0]
 
     def _on_actor_failure(
         self, actor: _Actor, exit_info: common_pb2.WorkerExitInfo, intended: bool
@@ -412,7 +518,7 @@ class ActorManager:
                 actor.info.num_restarts += 1
                 actor.info.state = gcs_pb2.ACTOR_STATE_RESTARTING
                 actor.info.ClearField("address")
-                self._lock.notify_all()
+                self._changed(actor)
         if can_restart:
             logger.info(
                 "actor %s died (%s); restarting (%d/%s)",
@@ -450,7 +556,7 @@ class ActorManager:
             key = (actor.info.ray_namespace, actor.info.name)
             if actor.info.name and self._names.get(key) == actor.info.actor_id:
                 del self._names[key]
-            self._lock.notify_all()
+            self._changed(actor)
         self._publish(actor)
 
     def _stop_worker(

@@ -7,6 +7,7 @@ where to send everything else. The other rpcs of the service are the owner's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -39,34 +40,36 @@ class GatewayBootstrapServicer(client_gateway_pb2_grpc.ClientGatewayServiceServi
         self._alive_nodes = alive_nodes
         self._node_manager = node_manager
 
-    def OpenSession(self, request, context):  # noqa: N802
+    async def OpenSession(self, request, context):  # noqa: N802
         if request.language not in _LANGUAGES:
-            context.abort(
+            await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"language must be one of PYTHON, JAVA, CPP, got {request.language}",
             )
         config = request.job_config
         if any(not entry for entry in config.code_search_path):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "code_search_path has an empty entry")
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "code_search_path has an empty entry"
+            )
         if request.reconnect_grace_ms < 0:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "reconnect_grace_ms must be >= 0")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "reconnect_grace_ms must be >= 0")
         node = self._pick_node(request.client_ip_address)
         if node is None:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the cluster has no alive node")
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the cluster has no alive node")
         session_id = ids.new_unique_id()
         nm = self._node_manager(f"{node.node_manager_address}:{node.node_manager_port}")
+        start = node_manager_pb2.StartClientSessionRequest(
+            session_id=session_id,
+            job_config=config,
+            language=request.language,
+            reconnect_grace_ms=request.reconnect_grace_ms
+            or int(constants.SESSION_RECONNECT_GRACE_S * 1000),
+        )
         try:
-            reply = nm.start_client_session(
-                node_manager_pb2.StartClientSessionRequest(
-                    session_id=session_id,
-                    job_config=config,
-                    language=request.language,
-                    reconnect_grace_ms=request.reconnect_grace_ms
-                    or int(constants.SESSION_RECONNECT_GRACE_S * 1000),
-                )
-            )
+            # Starting the owner takes a moment: not on the event loop.
+            reply = await asyncio.to_thread(nm.start_client_session, start)
         except rpc_errors.RpcFailure as err:
-            context.abort(
+            await context.abort(
                 grpc.StatusCode.UNAVAILABLE,
                 f"the node {node.node_id.hex()[:12]} could not start the session: {err}",
             )
@@ -93,51 +96,51 @@ class GatewayBootstrapServicer(client_gateway_pb2_grpc.ClientGatewayServiceServi
         head = [n for n in nodes if n.is_head]
         return (local or head or nodes)[0]
 
-    def _elsewhere(self, context: grpc.ServicerContext) -> None:
-        context.abort(
+    async def _elsewhere(self, context: grpc.aio.ServicerContext) -> None:
+        await context.abort(
             grpc.StatusCode.FAILED_PRECONDITION,
             "this is the cluster address: after OpenSession, send calls to the session_address "
             "it returned",
         )
 
-    def KeepAlive(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def KeepAlive(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def CloseSession(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def CloseSession(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def Put(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def Put(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def PutStream(self, request_iterator, context):  # noqa: N802
-        self._elsewhere(context)
+    async def PutStream(self, request_iterator, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def Get(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def Get(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def Wait(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def Wait(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def SubmitTask(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def SubmitTask(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def StartActor(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def StartActor(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def CallActor(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def CallActor(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def Submit(self, request_iterator, context):  # noqa: N802
-        self._elsewhere(context)
+    async def Submit(self, request_iterator, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def LookupActor(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def LookupActor(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def StopActor(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def StopActor(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def AddReferences(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def AddReferences(self, request, context):  # noqa: N802
+        await self._elsewhere(context)
 
-    def ReleaseReferences(self, request, context):  # noqa: N802
-        self._elsewhere(context)
+    async def ReleaseReferences(self, request, context):  # noqa: N802
+        await self._elsewhere(context)

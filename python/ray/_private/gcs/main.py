@@ -1,8 +1,13 @@
-"""Entry point of the GCS process: serves `GcsServer` until it is told to stop."""
+"""Entry point of the GCS process: serves `GcsServer` until it is told to stop.
+
+The server is asyncio (see `service.py`): its one event loop runs on the main
+thread; the health checker and the actor placer have threads of their own.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import threading
@@ -31,10 +36,17 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.get(constants.TOKEN_ENV)
         or open(os.path.join(opts.session_dir, "token")).read().strip()
     )
+    stop = process.StopRequest()
+    stop.install(opts.lifeline_fd)
+    asyncio.run(_serve(opts, token, stop))
+
+
+async def _serve(opts: argparse.Namespace, token: str, stop: process.StopRequest) -> None:
+    loop = asyncio.get_running_loop()
     gcs = GcsServer(os.path.basename(opts.session_dir), opts.session_dir, token)
-    server, port = channels.create_server(
+    server, port = channels.create_aio_server(
         [
-            lambda s: gcs_pb2_grpc.add_GcsServiceServicer_to_server(GcsServicer(gcs), s),
+            lambda s: gcs_pb2_grpc.add_GcsServiceServicer_to_server(GcsServicer(gcs, loop), s),
             lambda s: client_gateway_pb2_grpc.add_ClientGatewayServiceServicer_to_server(
                 GatewayBootstrapServicer(
                     gcs.nodes.alive, lambda address: NodeManagerClient(address, token)
@@ -45,14 +57,13 @@ def main(argv: list[str] | None = None) -> None:
         token,
         host=opts.host,
         port=opts.port,
-        max_workers=128,
     )
+    await server.start()
     logger.info("GCS listening on %s:%d", opts.host, port)
-    stop = process.StopRequest()
-    stop.install(opts.lifeline_fd)
     threading.Thread(target=gcs.run_health_checks, name="health", daemon=True).start()
     process.report_ready(opts.ready_fd, port)
-    stop.wait()
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
     logger.info("GCS stopping")
     gcs.stop()
-    server.stop(grace=0.5).wait(2)
+    await server.stop(0.5)

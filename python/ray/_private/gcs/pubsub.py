@@ -1,9 +1,13 @@
-"""Publish/subscribe of state changes and logs, delivered over server-streaming RPCs."""
+"""Publish/subscribe of state changes and logs, delivered over server-streaming RPCs.
+
+A subscriber is an asyncio queue on the GCS server's event loop: it costs memory,
+not a thread. Any thread may publish; delivery is handed to the loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import queue
 import threading
 from collections.abc import Iterable
 
@@ -11,17 +15,21 @@ from ray._private.generated import gcs_pb2
 
 logger = logging.getLogger(__name__)
 
-# Messages kept for a subscriber that does not read; older ones are dropped.
+# Messages kept for a subscriber that does not read; newer ones are dropped.
 MAX_QUEUED = 10_000
 
 
 class Subscriber:
-    """One subscription: its channels, job filter and queue."""
+    """One subscription: its channels, job filter and queue (read on `loop`)."""
 
-    def __init__(self, channels: Iterable[int], job_id: bytes) -> None:
+    def __init__(
+        self, channels: Iterable[int], job_id: bytes, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.channels = frozenset(channels)
         self.job_id = job_id
-        self.queue: queue.Queue[gcs_pb2.PubMessage | None] = queue.Queue(MAX_QUEUED)
+        self.loop = loop
+        self.queue: asyncio.Queue[gcs_pb2.PubMessage | None] = asyncio.Queue()
+        self.dropped = 0
 
     def wants(self, msg: gcs_pb2.PubMessage) -> bool:
         if msg.channel not in self.channels:
@@ -34,6 +42,15 @@ class Subscriber:
             return msg.driver_message.job_id in (b"", self.job_id)
         return True
 
+    def deliver(self, msg: gcs_pb2.PubMessage | None) -> None:
+        """On the loop: queue a message (None ends the subscription)."""
+        if msg is not None and self.queue.qsize() >= MAX_QUEUED:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.warning("subscriber queue full; %d message(s) dropped", self.dropped)
+            return
+        self.queue.put_nowait(msg)
+
 
 class Publisher:
     """Fans messages out to subscribers."""
@@ -42,8 +59,10 @@ class Publisher:
         self._lock = threading.Lock()
         self._subscribers: set[Subscriber] = set()
 
-    def subscribe(self, channels: Iterable[int], job_id: bytes = b"") -> Subscriber:
-        sub = Subscriber(channels, job_id)
+    def subscribe(
+        self, channels: Iterable[int], job_id: bytes, loop: asyncio.AbstractEventLoop
+    ) -> Subscriber:
+        sub = Subscriber(channels, job_id, loop)
         with self._lock:
             self._subscribers.add(sub)
         return sub
@@ -52,14 +71,18 @@ class Publisher:
         with self._lock:
             self._subscribers.discard(sub)
 
+    def num_subscribers(self) -> int:
+        return len(self._subscribers)
+
     def publish(self, msg: gcs_pb2.PubMessage) -> None:
+        """Any thread: sends `msg` to every subscriber that wants it."""
         with self._lock:
             subs = [s for s in self._subscribers if s.wants(msg)]
         for sub in subs:
             try:
-                sub.queue.put_nowait(msg)
-            except queue.Full:
-                logger.warning("subscriber queue full; dropping a %s message", msg.channel)
+                sub.loop.call_soon_threadsafe(sub.deliver, msg)
+            except RuntimeError:  # the loop is closed: the server is stopping
+                pass
 
     def close(self) -> None:
         with self._lock:
@@ -67,6 +90,6 @@ class Publisher:
             self._subscribers.clear()
         for sub in subs:
             try:
-                sub.queue.put_nowait(None)
-            except queue.Full:
+                sub.loop.call_soon_threadsafe(sub.deliver, None)
+            except RuntimeError:
                 pass

@@ -17,6 +17,9 @@ from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
 
+# The key-value namespace of exported function definitions (worker/function_manager.py).
+FUNCTION_NAMESPACE = "fun"
+
 
 class GcsServer:
     """Holds the cluster's control state. RPCs reach it through `GcsServicer`."""
@@ -39,8 +42,20 @@ class GcsServer:
             self.publisher.publish,
             lambda address: NodeManagerClient(address, token),
             self._workers.get,
+            self._function_record,
+            self._job_config,
         )
         self._stop = threading.Event()
+
+    def _function_record(self, function_hash: bytes) -> common_pb2.FunctionExport | None:
+        if not function_hash:
+            return None
+        data = self.kv.get(FUNCTION_NAMESPACE, function_hash)
+        return None if data is None else common_pb2.FunctionExport.FromString(data)
+
+    def _job_config(self, job_id: bytes) -> common_pb2.JobConfig | None:
+        entry = self.jobs.get(job_id)
+        return None if entry is None else entry.config
 
     def cluster_info(self) -> gcs_pb2.GetClusterInfoReply:
         head = next((n.node_id for n in self.nodes.all() if n.is_head), b"")

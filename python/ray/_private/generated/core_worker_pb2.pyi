@@ -21,7 +21,7 @@ OBJECT_STATUS_READY: ObjectStatus
 OBJECT_STATUS_UNKNOWN: ObjectStatus
 
 class PushTaskRequest(_message.Message):
-    __slots__ = ("task_spec", "resource_ids", "caller_worker_id")
+    __slots__ = ("task_spec", "resource_ids", "caller_worker_id", "function_export", "job_config")
     class ResourceIdsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -32,10 +32,14 @@ class PushTaskRequest(_message.Message):
     TASK_SPEC_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_IDS_FIELD_NUMBER: _ClassVar[int]
     CALLER_WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_EXPORT_FIELD_NUMBER: _ClassVar[int]
+    JOB_CONFIG_FIELD_NUMBER: _ClassVar[int]
     task_spec: _common_pb2.TaskSpec
     resource_ids: _containers.MessageMap[str, ResourceIdList]
     caller_worker_id: bytes
-    def __init__(self, task_spec: _Optional[_Union[_common_pb2.TaskSpec, _Mapping]] = ..., resource_ids: _Optional[_Mapping[str, ResourceIdList]] = ..., caller_worker_id: _Optional[bytes] = ...) -> None: ...
+    function_export: _common_pb2.FunctionExport
+    job_config: _common_pb2.JobConfig
+    def __init__(self, task_spec: _Optional[_Union[_common_pb2.TaskSpec, _Mapping]] = ..., resource_ids: _Optional[_Mapping[str, ResourceIdList]] = ..., caller_worker_id: _Optional[bytes] = ..., function_export: _Optional[_Union[_common_pb2.FunctionExport, _Mapping]] = ..., job_config: _Optional[_Union[_common_pb2.JobConfig, _Mapping]] = ...) -> None: ...
 
 class ResourceIdList(_message.Message):
     __slots__ = ("ids",)

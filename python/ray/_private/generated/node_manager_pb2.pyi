@@ -168,20 +168,34 @@ class KillWorkerReply(_message.Message):
     def __init__(self) -> None: ...
 
 class CreateObjectRequest(_message.Message):
-    __slots__ = ("object_id", "size_bytes", "owner_address")
+    __slots__ = ("object_id", "size_bytes", "owner_address", "writer_address")
     OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    WRITER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     object_id: bytes
     size_bytes: int
     owner_address: _common_pb2.Address
-    def __init__(self, object_id: _Optional[bytes] = ..., size_bytes: _Optional[int] = ..., owner_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ...) -> None: ...
+    writer_address: _common_pb2.Address
+    def __init__(self, object_id: _Optional[bytes] = ..., size_bytes: _Optional[int] = ..., owner_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., writer_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ...) -> None: ...
 
 class CreateObjectReply(_message.Message):
     __slots__ = ("path",)
     PATH_FIELD_NUMBER: _ClassVar[int]
     path: str
     def __init__(self, path: _Optional[str] = ...) -> None: ...
+
+class AbortObjectRequest(_message.Message):
+    __slots__ = ("object_id",)
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    object_id: bytes
+    def __init__(self, object_id: _Optional[bytes] = ...) -> None: ...
+
+class AbortObjectReply(_message.Message):
+    __slots__ = ("aborted",)
+    ABORTED_FIELD_NUMBER: _ClassVar[int]
+    aborted: bool
+    def __init__(self, aborted: _Optional[bool] = ...) -> None: ...
 
 class SealObjectRequest(_message.Message):
     __slots__ = ("object_id", "pin", "owner_address")
@@ -242,7 +256,7 @@ class GetNodeStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetNodeStatsReply(_message.Message):
-    __slots__ = ("node_id", "resources", "num_workers", "num_idle_workers", "worker_pids", "object_store_used_bytes", "object_store_capacity_bytes", "num_objects", "num_spilled_objects", "spilled_bytes", "num_pending_leases", "num_evicted_objects")
+    __slots__ = ("node_id", "resources", "num_workers", "num_idle_workers", "worker_pids", "object_store_used_bytes", "object_store_capacity_bytes", "num_objects", "num_spilled_objects", "spilled_bytes", "num_pending_leases", "num_evicted_objects", "num_freed_for_dead_owners", "num_aborted_objects")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     NUM_WORKERS_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +269,8 @@ class GetNodeStatsReply(_message.Message):
     SPILLED_BYTES_FIELD_NUMBER: _ClassVar[int]
     NUM_PENDING_LEASES_FIELD_NUMBER: _ClassVar[int]
     NUM_EVICTED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    NUM_FREED_FOR_DEAD_OWNERS_FIELD_NUMBER: _ClassVar[int]
+    NUM_ABORTED_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     node_id: bytes
     resources: _common_pb2.NodeResources
     num_workers: int
@@ -267,7 +283,9 @@ class GetNodeStatsReply(_message.Message):
     spilled_bytes: int
     num_pending_leases: int
     num_evicted_objects: int
-    def __init__(self, node_id: _Optional[bytes] = ..., resources: _Optional[_Union[_common_pb2.NodeResources, _Mapping]] = ..., num_workers: _Optional[int] = ..., num_idle_workers: _Optional[int] = ..., worker_pids: _Optional[_Iterable[int]] = ..., object_store_used_bytes: _Optional[int] = ..., object_store_capacity_bytes: _Optional[int] = ..., num_objects: _Optional[int] = ..., num_spilled_objects: _Optional[int] = ..., spilled_bytes: _Optional[int] = ..., num_pending_leases: _Optional[int] = ..., num_evicted_objects: _Optional[int] = ...) -> None: ...
+    num_freed_for_dead_owners: int
+    num_aborted_objects: int
+    def __init__(self, node_id: _Optional[bytes] = ..., resources: _Optional[_Union[_common_pb2.NodeResources, _Mapping]] = ..., num_workers: _Optional[int] = ..., num_idle_workers: _Optional[int] = ..., worker_pids: _Optional[_Iterable[int]] = ..., object_store_used_bytes: _Optional[int] = ..., object_store_capacity_bytes: _Optional[int] = ..., num_objects: _Optional[int] = ..., num_spilled_objects: _Optional[int] = ..., spilled_bytes: _Optional[int] = ..., num_pending_leases: _Optional[int] = ..., num_evicted_objects: _Optional[int] = ..., num_freed_for_dead_owners: _Optional[int] = ..., num_aborted_objects: _Optional[int] = ...) -> None: ...
 
 class StartClientSessionRequest(_message.Message):
     __slots__ = ("session_id", "job_config", "language", "reconnect_grace_ms")

@@ -75,6 +75,11 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.CreateObjectRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.CreateObjectReply.FromString,
                 _registered_method=True)
+        self.AbortObject = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/AbortObject',
+                request_serializer=node__manager__pb2.AbortObjectRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.AbortObjectReply.FromString,
+                _registered_method=True)
         self.SealObject = channel.unary_unary(
                 '/ray.rpc.NodeManagerService/SealObject',
                 request_serializer=node__manager__pb2.SealObjectRequest.SerializeToString,
@@ -184,6 +189,15 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AbortObject(self, request, context):
+        """Drops an object that was created but will not be sealed (its writer failed).
+        Caller: the writer after CreateObject. Callee: node manager.
+        Failure: idempotent; a sealed or unknown object is left alone (aborted = false).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SealObject(self, request, context):
         """Makes a created object immutable and visible; pins it for its owner.
         Caller: the writer after CreateObject. Callee: node manager.
@@ -282,6 +296,11 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.CreateObject,
                     request_deserializer=node__manager__pb2.CreateObjectRequest.FromString,
                     response_serializer=node__manager__pb2.CreateObjectReply.SerializeToString,
+            ),
+            'AbortObject': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbortObject,
+                    request_deserializer=node__manager__pb2.AbortObjectRequest.FromString,
+                    response_serializer=node__manager__pb2.AbortObjectReply.SerializeToString,
             ),
             'SealObject': grpc.unary_unary_rpc_method_handler(
                     servicer.SealObject,
@@ -530,6 +549,33 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/CreateObject',
             node__manager__pb2.CreateObjectRequest.SerializeToString,
             node__manager__pb2.CreateObjectReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbortObject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/AbortObject',
+            node__manager__pb2.AbortObjectRequest.SerializeToString,
+            node__manager__pb2.AbortObjectReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,6 +14,7 @@ from pathlib import Path
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.client_sessions import ClientSessions
+from ray._private.node_manager.node_objects import NodeObjects
 from ray._private.node_manager.resources import Allocation, NodeResources, to_fixed
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
 from ray._private.object_store import ObjectStore
@@ -89,15 +90,21 @@ class NodeManager:
             self._on_worker_output,
         )
         name = session_dir.name
-        self.store = ObjectStore(
+        store = ObjectStore(
             str(Path("/dev/shm") / f"ray_{name[-26:]}_{node_id.hex()[:8]}"),
             str(session_dir / "spill" / node_id.hex()[:12]),
             object_store_memory,
         )
+        self._workers = CoreWorkerClients(token)
+        # The store has a lock of its own: a copy or a spill never stalls leasing.
+        self.objects = NodeObjects(
+            store,
+            lambda worker_id: worker_id in self.pool.workers,
+            lambda address: self._workers.get(address).is_gone(timeout_s=1.0),
+        )
         self._logs: list[gcs_pb2.PubMessage] = []
         self._logs_lock = threading.Lock()
         self.stopped = threading.Event()
-        self._workers = CoreWorkerClients(token)
         self._token = token
         self.sessions: ClientSessions | None = None
 
@@ -153,8 +160,7 @@ class NodeManager:
             self.gcs.unregister_node(self.node_id, reason)
         except Exception as err:  # noqa: BLE001 - the GCS may be gone already
             logger.debug("unregister failed: %s", err)
-        with self._lock:
-            self.store.shutdown()
+        self.objects.shutdown()
 
     # ---- leases ----------------------------------------------------------------------
 
@@ -322,6 +328,7 @@ class NodeManager:
             event.set()
         if self.stopped.is_set():
             return
+        self.objects.process_died(worker.worker_id)
         if not info.intended:
             logger.warning("worker %d (%s) %s", worker.pid, was_state.value, info.description)
         if was_state == WorkerState.LEASED or worker.actor_id:
@@ -365,37 +372,10 @@ class NodeManager:
 
     # ---- objects ---------------------------------------------------------------------
 
-    def create_object(self, object_id: bytes, size: int) -> str:
-        with self._lock:
-            return self.store.create(object_id, size)
-
-    def seal_object(self, object_id: bytes, pin: bool) -> None:
-        with self._lock:
-            self.store.seal(object_id, pin)
-
-    def get_objects(self, object_ids: list[bytes]) -> list[node_manager_pb2.ObjectLocation]:
-        out = []
-        with self._lock:
-            for oid in object_ids:
-                found = self.store.get(oid)
-                if found is None:
-                    out.append(node_manager_pb2.ObjectLocation(object_id=oid, found=False))
-                else:
-                    out.append(
-                        node_manager_pb2.ObjectLocation(
-                            object_id=oid, found=True, path=found[0], size_bytes=found[1]
-                        )
-                    )
-        return out
-
-    def free_objects(self, object_ids: list[bytes]) -> None:
-        with self._lock:
-            self.store.free(object_ids)
-
     def stats(self) -> node_manager_pb2.GetNodeStatsReply:
+        store = self.objects.stats()
         with self._lock:
             total, available = self.resources.snapshot()
-            store = self.store.stats()
             workers = list(self.pool.workers.values())
             reply = node_manager_pb2.GetNodeStatsReply(
                 node_id=self.node_id,
@@ -409,6 +389,8 @@ class NodeManager:
                 spilled_bytes=store.spilled_bytes,
                 num_pending_leases=len(self._pending),
                 num_evicted_objects=store.num_evicted,
+                num_freed_for_dead_owners=self.objects.num_freed_for_dead_owners,
+                num_aborted_objects=self.objects.num_aborted,
             )
             reply.resources.total.update(total)
             reply.resources.available.update(available)
@@ -418,18 +400,24 @@ class NodeManager:
 
     def _heartbeat_loop(self) -> None:
         unreachable_since = None
-        limit = constants.HEARTBEAT_PERIOD_S * constants.NUM_HEARTBEATS_TIMEOUT * 2
+        limit = constants.GCS_GRACE_S
         while not self.stopped.wait(constants.HEARTBEAT_PERIOD_S):
             with self._lock:
                 _, available = self.resources.snapshot()
             try:
                 alive = self.gcs.report_heartbeat(self.node_id, available)
+                if unreachable_since is not None:
+                    logger.warning("the GCS answers again")
                 unreachable_since = None
-            except Exception:  # noqa: BLE001 - retried next period
+            except Exception as err:  # noqa: BLE001 - retried next period
                 now = time.monotonic()
-                unreachable_since = unreachable_since or now
+                if unreachable_since is None:
+                    unreachable_since = now
+                    logger.warning(
+                        "the GCS does not answer (%s); the node keeps working for %.0fs", err, limit
+                    )
                 if now - unreachable_since > limit:
-                    logger.error("GCS unreachable for %.0fs; exiting", limit)
+                    logger.error("the GCS has been unreachable for %.0fs; stopping the node", limit)
                     self._request_exit()
                     return
                 continue
@@ -466,6 +454,10 @@ class NodeManager:
         rounds = 0
         while not self.stopped.wait(1.0):
             rounds += 1
+            try:
+                self.objects.sweep()
+            except Exception:  # noqa: BLE001 - retried next round
+                logger.exception("object owner sweep failed")
             if rounds % 3 == 0:
                 try:
                     self._check_requesters()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import grpc
 
@@ -25,8 +26,13 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
     def RequestWorkerLease(self, request, context):  # noqa: N802
         if not request.lease_id:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "lease_id is required")
-        if any(v < 0 for v in request.resources.values()):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "resource amounts must not be negative")
+        for field in (request.resources, request.placement_resources):
+            for name, value in field.items():
+                if not math.isfinite(value) or value < 0:
+                    context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"resource {shorten(name, 64)!r} must be a finite number >= 0, got {value}",
+                    )
         return self._nm.request_lease(request)
 
     def CancelWorkerLease(self, request, context):  # noqa: N802
@@ -61,29 +67,41 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
                 grpc.StatusCode.INVALID_ARGUMENT, "object_id and size_bytes >= 0 required"
             )
         try:
-            path = self._nm.create_object(request.object_id, request.size_bytes)
+            path = self._nm.objects.create(
+                request.object_id,
+                request.size_bytes,
+                request.owner_address if request.HasField("owner_address") else None,
+                request.writer_address if request.HasField("writer_address") else None,
+            )
         except ObjectExistsError:
             context.abort(grpc.StatusCode.ALREADY_EXISTS, "object exists")
         except ObjectStoreFullError as err:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
         return pb.CreateObjectReply(path=path)
 
+    def AbortObject(self, request, context):  # noqa: N802
+        return pb.AbortObjectReply(aborted=self._nm.objects.abort(request.object_id))
+
     def SealObject(self, request, context):  # noqa: N802
         try:
-            self._nm.seal_object(request.object_id, request.pin)
+            self._nm.objects.seal(
+                request.object_id,
+                request.pin,
+                request.owner_address if request.HasField("owner_address") else None,
+            )
         except KeyError:
             context.abort(grpc.StatusCode.NOT_FOUND, "object was never created (or was freed)")
         return pb.SealObjectReply()
 
     def GetObjects(self, request, context):  # noqa: N802
         try:
-            objects = self._nm.get_objects(list(request.object_ids))
+            objects = self._nm.objects.locations(request.object_ids)
         except ObjectStoreFullError as err:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
         return pb.GetObjectsReply(objects=objects)
 
     def FreeObjects(self, request, context):  # noqa: N802
-        self._nm.free_objects(list(request.object_ids))
+        self._nm.objects.free(request.object_ids)
         return pb.FreeObjectsReply()
 
     def GetNodeStats(self, request, context):  # noqa: N802

@@ -25,6 +25,12 @@ _CHANNEL_OPTIONS = [
 ]
 
 
+_DENIED = (
+    "missing or wrong cluster token: connect with the token from the session directory "
+    "(ray.init(address=...) does this for you)"
+)
+
+
 class _TokenInterceptor(grpc.ServerInterceptor):
     """Refuses every call that does not carry the cluster token."""
 
@@ -32,11 +38,7 @@ class _TokenInterceptor(grpc.ServerInterceptor):
         self._token = token.encode()
 
         def deny(request: Any, context: grpc.ServicerContext) -> Any:
-            context.abort(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing or wrong cluster token: connect with the token from the session "
-                "directory (ray.init(address=...) does this for you)",
-            )
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
 
         self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
         self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
@@ -57,6 +59,62 @@ class _TokenInterceptor(grpc.ServerInterceptor):
         if handler.response_streaming:
             return self._deny_bidi if handler.request_streaming else self._deny_stream
         return self._deny_upload if handler.request_streaming else self._deny_unary
+
+
+class _AioTokenInterceptor(grpc.aio.ServerInterceptor):
+    """The asyncio server's version of `_TokenInterceptor`."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+
+        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
+        self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
+        self._deny_upload = grpc.stream_unary_rpc_method_handler(deny)
+        self._deny_bidi = grpc.stream_stream_rpc_method_handler(deny)
+
+    async def intercept_service(
+        self, continuation: Callable, handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == constants.TOKEN_METADATA_KEY:
+                if hmac.compare_digest(value.encode(), self._token):
+                    return await continuation(handler_call_details)
+                break
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return self._deny_unary
+        if handler.response_streaming:
+            return self._deny_bidi if handler.request_streaming else self._deny_stream
+        return self._deny_upload if handler.request_streaming else self._deny_unary
+
+
+def create_aio_server(
+    add_servicers: Iterable[Callable[[grpc.aio.Server], None]],
+    token: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    options: Iterable[tuple[str, Any]] = (),
+) -> tuple[grpc.aio.Server, int]:
+    """Makes (not starts: `await server.start()`) an asyncio gRPC server that requires `token`.
+
+    Handlers are coroutines on the event loop of the caller; blocking ones must hand their
+    work to a thread.
+
+    Returns:
+        The server and the port it bound.
+    """
+    server = grpc.aio.server(
+        interceptors=[_AioTokenInterceptor(token)], options=[*_CHANNEL_OPTIONS, *options]
+    )
+    for add in add_servicers:
+        add(server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}: is the port already in use?")
+    return server, bound
 
 
 def create_server(

@@ -80,19 +80,32 @@ class NodeManagerClient(ServiceClient):
             constants.RPC_TIMEOUT_S,
         )
 
-    def create_object(self, object_id: bytes, size: int, owner: common_pb2.Address) -> str:
+    def create_object(
+        self,
+        object_id: bytes,
+        size: int,
+        owner: common_pb2.Address,
+        writer: common_pb2.Address | None = None,
+    ) -> str:
         """Reserves room for an object; returns the path to write it to.
 
         Raises:
             errors.ResourceExhausted: It does not fit even after spilling.
             errors.AlreadyExists: The object was created already.
         """
-        reply = self._call(
-            "CreateObject",
-            pb.CreateObjectRequest(object_id=object_id, size_bytes=size, owner_address=owner),
-            constants.RPC_TIMEOUT_S * 4,
+        request = pb.CreateObjectRequest(object_id=object_id, size_bytes=size, owner_address=owner)
+        if writer is not None:
+            request.writer_address.CopyFrom(writer)
+        return self._call("CreateObject", request, constants.RPC_TIMEOUT_S * 4).path
+
+    def abort_object(self, object_id: bytes) -> None:
+        """Fire and forget: drops a creation that will not be sealed."""
+        self._call_async(
+            "AbortObject",
+            pb.AbortObjectRequest(object_id=object_id),
+            constants.RPC_TIMEOUT_S,
+            None,
         )
-        return reply.path
 
     def seal_object(self, object_id: bytes, pin: bool, owner: common_pb2.Address) -> None:
         self._call(

@@ -64,6 +64,8 @@ class ActorQueue:
     killed_for_scope: bool = False
     creation_arg_ids: list[bytes] = field(default_factory=list)
     creation_keep: list[Any] = field(default_factory=list)
+    # Since when the GCS has not answered while the address is being looked up (0: it does).
+    gcs_silent_since: float = 0.0
 
 
 # ---- actions ---------------------------------------------------------------------------
@@ -266,6 +268,13 @@ class ActorCallsState:
         for call in lost:
             actions.append(FailCall(call, errors.actor_died_error(actor_id, cause)))
         return actions + self._send(aq)
+
+    def unavailable(self, actor_id: bytes, why: str) -> list[ActorAction]:
+        """The actor's state cannot be learned (the GCS is gone): its calls fail from now on."""
+        cause = common_pb2.ErrorInfo(
+            type=common_pb2.ERROR_TYPE_ACTOR_UNAVAILABLE, actor_id=actor_id, message=why
+        )
+        return self.actor_dead(actor_id, cause)
 
     def actor_dead(self, actor_id: bytes, cause: common_pb2.ErrorInfo) -> list[ActorAction]:
         aq = self.queue(actor_id)

@@ -205,9 +205,19 @@ class ActorTaskSubmitter:
         failure: rpc_errors.RpcFailure | None,
     ) -> None:
         if failure is not None and not isinstance(failure, rpc_errors.NotFound):
+            now = time.monotonic()
+            aq.gcs_silent_since = aq.gcs_silent_since or now
+            if now - aq.gcs_silent_since > constants.GCS_GRACE_S:
+                why = (
+                    f"The actor's state cannot be learned: the GCS has not answered for "
+                    f"{constants.GCS_GRACE_S:.0f}s ({failure})."
+                )
+                self._handle(self._state.unavailable, aq.actor_id, why)
+                return
             logger.debug("get_actor_info failed: %s", failure)
             self._loop.call_later(0.2, lambda: self._poll(aq, backoff, stale_since))
             return
+        aq.gcs_silent_since = 0.0
         if failure is not None:
             info = gcs_pb2.ActorInfo(state=gcs_pb2.ACTOR_STATE_DEAD)
             info.death_cause.message = "The actor is unknown to the GCS."

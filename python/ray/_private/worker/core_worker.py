@@ -59,9 +59,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ray import exceptions as rex
 from ray._private import constants, ids
 from ray._private.event_loop import EventLoop
-from ray._private.generated import common_pb2, core_worker_pb2_grpc, gcs_pb2
+from ray._private.generated import common_pb2, core_worker_pb2, core_worker_pb2_grpc, gcs_pb2
 from ray._private.object_ref import ObjectRef
 from ray._private.rpc import channels
 from ray._private.rpc import errors as rpc_errors
@@ -151,6 +152,8 @@ class CoreWorker:
         self.actor_resources: dict[str, float] = {}
         self.actor_restarted = False
         self.shutting_down = False
+        # Why this process's node manager is gone, once it is (every call then fails).
+        self.node_failure = ""
         self.executor: Any = None
         self.context = TaskContext()
         # The port is filled in once the server is bound; every part shares this message.
@@ -210,6 +213,8 @@ class CoreWorker:
             self.address,
             self._warn_infeasible,
             stopping,
+            self.functions.record,
+            lambda: self.job_config,
         )
         self.actor_submitter = ActorTaskSubmitter(
             ActorCallsState(),
@@ -280,6 +285,7 @@ class CoreWorker:
         Raises:
             ObjectStoreFullError: Not even spilling makes room.
         """
+        self._check_node()
         return self.ownership.put_frame(frame, contained, self.job_id, object_id)
 
     def _put_arg(
@@ -316,6 +322,20 @@ class CoreWorker:
 
     # ---- frames-level core API: tasks and actors -------------------------------------
 
+    def node_died(self, reason: str) -> None:
+        """This node's node manager is gone: fail what is pending, refuse what comes."""
+        if self.node_failure or self.shutting_down:
+            return
+        self.node_failure = reason
+        logger.error("%s", reason)
+        error = rex.NodeDiedError(reason)
+        for task in self.tasks.pending():
+            self.tasks.fail(task, error)
+
+    def _check_node(self) -> None:
+        if self.node_failure:
+            raise rex.NodeDiedError(self.node_failure)
+
     def submit_task(
         self,
         function: common_pb2.FunctionDescriptor,
@@ -324,6 +344,7 @@ class CoreWorker:
         task_id: bytes = b"",
     ) -> list[ObjectRef]:
         """Submits a normal task; returns refs to its returns (owned here)."""
+        self._check_node()
         built = self.specs.build_args(args)
         spec = self.specs.normal_task(function, built, options, task_id)
         refs = self._own_returns(spec)
@@ -359,6 +380,7 @@ class CoreWorker:
         Raises:
             ValueError: The name is taken in the namespace (and not get_if_exists).
         """
+        self._check_node()
         built = self.specs.build_args(args)
         spec = self.specs.actor_creation(actor_class, built, options, actor_id)
         actor_id = spec.actor_creation.actor_id
@@ -388,6 +410,7 @@ class CoreWorker:
         task_id: bytes = b"",
     ) -> list[ObjectRef]:
         """Calls an actor method; calls from this process run in the order they were made."""
+        self._check_node()
         built = self.specs.build_args(args)
         request = self.specs.actor_call(
             actor_id, method, built, num_returns, max_task_retries, name, task_id
@@ -513,6 +536,14 @@ class CoreWorker:
 
     # ---- ExecutionContext (workers) ---------------------------------------------------
 
+    def receive(self, request: core_worker_pb2.PushTaskRequest) -> None:
+        """Takes what a push brought along: the function's definition, the job's config."""
+        spec = request.task_spec
+        if request.HasField("function_export"):
+            self.functions.receive(spec.function.function_hash, request.function_export)
+        if request.HasField("job_config") and spec.job_id not in self._job_configs:
+            self._use_job_config(spec.job_id, request.job_config)
+
     def begin_task(self, spec: common_pb2.TaskSpec) -> None:
         """A task of `spec.job_id` starts on this thread: use that job's config."""
         job_id = spec.job_id
@@ -535,6 +566,9 @@ class CoreWorker:
         except rpc_errors.RpcFailure as err:
             logger.warning("could not read the config of job %s: %s", job_id.hex(), err)
             return common_pb2.JobConfig()
+        return self._use_job_config(job_id, config)
+
+    def _use_job_config(self, job_id: bytes, config: common_pb2.JobConfig) -> common_pb2.JobConfig:
         for entry in config.code_search_path:
             if os.path.isdir(entry) and entry not in sys.path:
                 sys.path.insert(0, entry)

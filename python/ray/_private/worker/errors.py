@@ -118,4 +118,6 @@ def actor_died_error(actor_id: bytes, cause: common_pb2.ErrorInfo) -> rex.RayAct
             message = f"The actor died because an error was raised in its __init__:\n{inner}"
         elif isinstance(inner, rex.RayActorError):
             return inner
+    if cause.type == common_pb2.ERROR_TYPE_ACTOR_UNAVAILABLE:
+        return rex.ActorUnavailableError(actor_id.hex(), message)
     return rex.ActorDiedError(actor_id.hex(), message, actor_init_failed=init_failed, cause=inner)

@@ -45,6 +45,10 @@ class FunctionManager:
         self._table = table
         self._lock = threading.Lock()
         self._exported: set[bytes] = set()
+        # What this process exported (sent along with its first task on each lease).
+        self._records: dict[bytes, common_pb2.FunctionExport] = {}
+        # Definitions that arrived with a task, not loaded yet.
+        self._received: dict[bytes, common_pb2.FunctionExport] = {}
         self._loaded: dict[bytes, Any] = {}
         self._by_name: dict[tuple[str, str], Any] = {}
 
@@ -80,6 +84,16 @@ class FunctionManager:
         self._table.kv_put(KV_NAMESPACE, function_hash, record.SerializeToString(), overwrite=False)
         with self._lock:
             self._exported.add(function_hash)
+            self._records[function_hash] = record
+
+    def record(self, function_hash: bytes) -> common_pb2.FunctionExport | None:
+        """The definition this process exported under `function_hash`, if it did."""
+        return self._records.get(function_hash)
+
+    def receive(self, function_hash: bytes, record: common_pb2.FunctionExport) -> None:
+        """A definition that came with a task: used instead of asking the GCS."""
+        if function_hash not in self._loaded:
+            self._received[function_hash] = record
 
     def load(self, descriptor: common_pb2.FunctionDescriptor, display_name: str) -> Any:
         """The function (or class) a descriptor names.
@@ -96,12 +110,15 @@ class FunctionManager:
         fn = self._loaded.get(function_hash)
         if fn is not None:
             return fn
-        data = self._table.kv_get(KV_NAMESPACE, function_hash)
-        if data is None:
-            raise FunctionNotFoundError(
-                f"the definition of {display_name} ({function_hash.hex()[:12]}) is not in the GCS"
-            )
-        record = common_pb2.FunctionExport.FromString(data)
+        record = self._received.pop(function_hash, None) or self._records.get(function_hash)
+        if record is None:
+            data = self._table.kv_get(KV_NAMESPACE, function_hash)
+            if data is None:
+                raise FunctionNotFoundError(
+                    f"the definition of {display_name} ({function_hash.hex()[:12]}) is not in "
+                    "the GCS"
+                )
+            record = common_pb2.FunctionExport.FromString(data)
         # Definitions pickled by reference import their module: use the exporter's path.
         for entry in record.sys_path:
             if entry not in sys.path and os.path.isdir(entry):

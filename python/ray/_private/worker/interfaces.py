@@ -19,7 +19,15 @@ logger = logging.getLogger(__name__)
 class ObjectStoreClient(Protocol):
     """A node's shared-memory object store, as its node manager serves it."""
 
-    def create_object(self, object_id: bytes, size: int, owner: common_pb2.Address) -> str: ...
+    def create_object(
+        self,
+        object_id: bytes,
+        size: int,
+        owner: common_pb2.Address,
+        writer: common_pb2.Address | None = None,
+    ) -> str: ...
+
+    def abort_object(self, object_id: bytes) -> None: ...
 
     def seal_object(self, object_id: bytes, pin: bool, owner: common_pb2.Address) -> None: ...
 
@@ -100,6 +108,8 @@ class ExecutionContext(Protocol):
     address: common_pb2.Address
 
     def is_me(self, address: common_pb2.Address | None) -> bool: ...
+
+    def receive(self, request: core_worker_pb2.PushTaskRequest) -> None: ...
 
     def begin_task(self, spec: common_pb2.TaskSpec) -> None: ...
 

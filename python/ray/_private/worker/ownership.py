@@ -178,7 +178,7 @@ class Ownership:
             return self.put_frame(data, contained, object_id=object_id)
         owner = self.address
         try:
-            path = self._store.create_object(object_id, size, owner)
+            path = self._store.create_object(object_id, size, owner, owner)
         except rpc_errors.ResourceExhausted as err:
             raise rex.ObjectStoreFullError(err.details) from None
         fd = -1
@@ -203,7 +203,7 @@ class Ownership:
                 os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(path)
-            self._store.free_objects([object_id])  # drops the reservation
+            self._store.abort_object(object_id)  # drops the reservation
             raise
         self._store.seal_object(object_id, True, owner)
         self.refs.add_owned(object_id)
@@ -228,12 +228,13 @@ class Ownership:
             ObjectStoreFullError: No room, or the write failed.
         """
         try:
-            path = self._store.create_object(oid, size, owner)
+            path = self._store.create_object(oid, size, owner, self.address)
         except rpc_errors.ResourceExhausted as err:
             raise rex.ObjectStoreFullError(err.details) from None
         try:
             write_object_fd(path, write)
         except OSError as err:
+            self._store.abort_object(oid)
             raise rex.ObjectStoreFullError(
                 f"could not write a {size}-byte object to shared memory ({err}); free space in "
                 "/dev/shm or lower object_store_memory"
@@ -259,6 +260,9 @@ class Ownership:
         unique = list(dict.fromkeys(oids))
         missing = [oid for oid in unique if not self.memory_store.contains(oid)]
         if missing:
+            orphan = next((oid for oid in missing if self.refs.has_no_owner(oid)), None)
+            if orphan is not None:
+                raise rex.OwnerUnknownError(orphan.hex(), "")
             missing_set = set(missing)
             self.start_fetches([r for r in refs if r._id in missing_set])
             blocked = self._on_blocked(True)

@@ -32,6 +32,8 @@ class _Ref:
     nested: list[tuple[bytes, common_pb2.Address | None]] = field(default_factory=list)
     store_nodes: set[bytes] = field(default_factory=set)
     registered: bool = False
+    # A ref made from an id alone (no owner given, not created here): no one to ask.
+    orphan: bool = False
 
     def unreferenced(self) -> bool:
         return self.local <= 0 and self.submitted <= 0 and not self.borrowers
@@ -55,8 +57,11 @@ class ReferenceCounter:
     def add_owned(self, object_id: bytes) -> None:
         """Registers an object this process owns (before its first ObjectRef exists)."""
         with self._lock:
-            if object_id not in self._refs:
+            ref = self._refs.get(object_id)
+            if ref is None:
                 self._refs[object_id] = _Ref(owner=None)
+            else:
+                ref.orphan = False
 
     def add_local(self, object_id: bytes, owner: common_pb2.Address | None) -> bool:
         """Counts one more local reference.
@@ -67,7 +72,7 @@ class ReferenceCounter:
         with self._lock:
             ref = self._refs.get(object_id)
             if ref is None:
-                ref = _Ref(owner=owner)
+                ref = _Ref(owner=owner, orphan=owner is None)
                 self._refs[object_id] = ref
                 ref.local = 1
                 return owner is not None
@@ -180,7 +185,12 @@ class ReferenceCounter:
 
     def owned_by_me(self, object_id: bytes) -> bool:
         ref = self._refs.get(object_id)
-        return ref is not None and ref.owner is None
+        return ref is not None and ref.owner is None and not ref.orphan
+
+    def has_no_owner(self, object_id: bytes) -> bool:
+        """A ref made from an id alone: nobody known owns it."""
+        ref = self._refs.get(object_id)
+        return ref is not None and ref.orphan
 
     def counts(self, object_id: bytes) -> tuple[int, int, int] | None:
         """(local, submitted, borrowers) for tests and debugging."""

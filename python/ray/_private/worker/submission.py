@@ -66,6 +66,8 @@ class Lease:
     # No task waits behind a running one on this worker before this time.
     pipeline_after: float = 0.0
     dead: bool = False
+    # Function hashes and jobs whose definition and config went to the worker already.
+    sent: set = field(default_factory=set)
     # When it last became idle (0: busy), and whether an idle check is scheduled. One check
     # is pending per idle lease at most (not one per task that finished on it).
     idle_since: float = 0.0

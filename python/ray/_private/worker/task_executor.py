@@ -33,7 +33,7 @@ from ray._private.worker import errors
 from ray._private.worker.call_order import CallOrder
 from ray._private.worker.interfaces import Deferred, ExecutionContext
 from ray._private.worker.pipeline import PipelinedTasks
-from ray._private.worker.runners import Runner, RunnerRegistry
+from ray._private.worker.runners import ErrorResult, Runner, RunnerRegistry
 from ray._private.worker.runners.python import ActorExit
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,8 @@ class TaskExecutor:
         """Queues a task; `on_done(job)` is called with `job.reply` set when it finished."""
         job = _Job(request, on_done)
         spec = request.task_spec
+        if request.HasField("function_export") or request.HasField("job_config"):
+            self._ctx.receive(request)  # at arrival: a task given back never runs here
         with self._lock:
             self._busy += 1
             if spec.type == common_pb2.TASK_TYPE_NORMAL and self._pipeline.arrive(job):
@@ -289,6 +291,8 @@ class TaskExecutor:
         except ActorExit:
             self._exiting = True
             return self._make_reply(spec, _nulls(spec))
+        except ErrorResult as err:  # another language's code failed; its runtime made the frame
+            return self._frame_reply(spec, err.frame, True)
         except Exception as exc:  # noqa: BLE001 - user code
             return self._user_error_reply(spec, exc)
         reply = self._make_reply(spec, results)
@@ -322,6 +326,8 @@ class TaskExecutor:
             except ActorExit:
                 self._exiting = True
                 job.reply = self._make_reply(spec, _nulls(spec))
+            except ErrorResult as err:
+                job.reply = self._frame_reply(spec, err.frame, True)
             except asyncio.CancelledError:
                 job.reply = self._error_reply(
                     spec, rex.TaskCancelledError(spec.task_id.hex()), False
@@ -441,7 +447,12 @@ class TaskExecutor:
     def _error_reply(
         self, spec: common_pb2.TaskSpec, exc: BaseException, app_error: bool
     ) -> core_worker_pb2.PushTaskReply:
-        frame = errors.error_frame(exc, spec.task_id)
+        return self._frame_reply(spec, errors.error_frame(exc, spec.task_id), app_error)
+
+    def _frame_reply(
+        self, spec: common_pb2.TaskSpec, frame: bytes, app_error: bool
+    ) -> core_worker_pb2.PushTaskReply:
+        """The reply storing one ERROR frame as every return value."""
         reply = core_worker_pb2.PushTaskReply(is_application_error=app_error)
         for oid in spec.return_ids:
             reply.return_objects.add(object_id=oid, data=frame, size_bytes=len(frame))

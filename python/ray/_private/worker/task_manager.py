@@ -52,6 +52,10 @@ class TaskManager:
         with self._lock:
             return [t for t in self._tasks.values() if t.spec.parent_task_id == parent_task_id]
 
+    def pending(self) -> list[Task]:
+        with self._lock:
+            return list(self._tasks.values())
+
     def num_pending(self) -> int:
         return len(self._tasks)
 

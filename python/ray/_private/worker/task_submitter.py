@@ -68,6 +68,8 @@ class NormalTaskSubmitter:
         requester: Who asks for leases: job id (read per request) and address.
         warn_infeasible: Tells the user about a request no node can satisfy.
         stopping: True once the process is shutting down.
+        function_record: The definition this process exported under a hash.
+        job_config: This process's job config (sent to workers with the job's first task).
     """
 
     def __init__(
@@ -84,6 +86,8 @@ class NormalTaskSubmitter:
         address: common_pb2.Address,
         warn_infeasible: Callable[[dict[str, float], int], None],
         stopping: Callable[[], bool],
+        function_record: Callable[[bytes], common_pb2.FunctionExport | None] = lambda h: None,
+        job_config: Callable[[], common_pb2.JobConfig] = common_pb2.JobConfig,
     ) -> None:
         self._state = state
         self._resolver = resolver
@@ -97,6 +101,8 @@ class NormalTaskSubmitter:
         self._address = address
         self._warn_infeasible = warn_infeasible
         self._stopping = stopping
+        self._function_record = function_record
+        self._job_config = job_config
         # Reentrant: a push whose call fails at once runs its callback on this thread.
         self._lock = threading.RLock()
 
@@ -149,9 +155,21 @@ class NormalTaskSubmitter:
             raise AssertionError(f"unhandled action {action!r}")
 
     def _push(self, lease: Lease, task: NormalTask) -> None:
-        req = core_worker_pb2.PushTaskRequest(task_spec=task.spec)
+        spec = task.spec
+        req = core_worker_pb2.PushTaskRequest(task_spec=spec)
         for name, index_list in lease.resource_ids.items():
             req.resource_ids[name].ids.extend(index_list)
+        # The first task of a function (and of a job) on a lease carries its definition (and
+        # the job's config): the worker runs it without asking the GCS.
+        function_hash = spec.function.function_hash
+        if function_hash and function_hash not in lease.sent:
+            lease.sent.add(function_hash)
+            record = self._function_record(function_hash)
+            if record is not None:
+                req.function_export.CopyFrom(record)
+        if spec.job_id not in lease.sent:
+            lease.sent.add(spec.job_id)
+            req.job_config.CopyFrom(self._job_config())
         self._pusher.push(
             lease.address, req, lambda reply, failure: self._on_pushed(task, reply, failure)
         )

@@ -30,6 +30,19 @@ class ResultFrame:
     contained: list[Any]
 
 
+class ErrorResult(Exception):
+    """User code of another language failed, and its runtime described the failure as an
+    ERROR frame (that language's exception type, message and traceback).
+
+    Raised by `Runner.run`; the executor stores the frame as every return value and reports an
+    application error, as for a Python exception.
+    """
+
+    def __init__(self, frame: bytes, message: str) -> None:
+        super().__init__(message)
+        self.frame = frame
+
+
 @dataclass(frozen=True)
 class RunnerContext:
     """What a runner may use of its worker.
@@ -103,6 +116,9 @@ class Runner(Protocol):
         Returns:
             One frame per return (`SerializedObject`, bytes, or `ResultFrame`), or, for an
             asyncio actor's `async def` method, an awaitable of that list.
+
+        Raises:
+            ErrorResult: The code failed and its runtime made the ERROR frame.
         """
 
     def is_async(self, actor: Any) -> bool:
