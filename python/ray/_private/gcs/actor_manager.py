@@ -8,6 +8,7 @@ returns at once and callers queue their calls until the actor is ALIVE.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -43,6 +44,14 @@ class _Actor:
     killed: bool = False
     incarnation: int = 0
     warned_infeasible: bool = False
+
+
+def _shape(actor: _Actor) -> tuple:
+    """What an actor needs of a node: the larger of its required and placement amounts."""
+    want = dict(actor.spec.required_resources)
+    for k, v in actor.spec.actor_creation.placement_resources.items():
+        want[k] = max(want.get(k, 0.0), v)
+    return tuple(sorted(want.items()))
 
 
 def _death(
@@ -92,7 +101,9 @@ class ActorManager:
         self._stopped = False
         # Placement: actors waiting for a lease request, events from rpc callbacks, lease
         # requests in flight per node, and the thread that runs them.
-        self._pending: list[tuple[_Actor, int]] = []
+        # Pending actors wait in one FIFO queue per resource shape: a placement pass costs
+        # one look per shape, not one per pending actor.
+        self._pending: dict[tuple, collections.deque[tuple[_Actor, int]]] = {}
         self._events: list[Callable[[], None]] = []
         self._leasing: dict[bytes, int] = {}
         self._kick = False
@@ -285,7 +296,7 @@ class ActorManager:
 
     def _start_creation(self, actor: _Actor) -> None:
         with self._lock:
-            self._pending.append((actor, actor.incarnation))
+            self._queue_of(actor).append((actor, actor.incarnation))
             self._kick = True
             self._lock.notify_all()
         self._ensure_placer()
@@ -327,36 +338,55 @@ class ActorManager:
         """Whether some pending actor may be sent to a node now. Lock held."""
         return bool(self._pending) and self._kick
 
+    def _queue_of(self, actor: _Actor) -> collections.deque[tuple[_Actor, int]]:
+        """The pending queue of the actor's resource shape. Lock held."""
+        key = _shape(actor)
+        queue = self._pending.get(key)
+        if queue is None:
+            queue = self._pending[key] = collections.deque()
+        return queue
+
     def _retry_waiting_now(self) -> None:
         """Every half second, pending actors are looked at again (the resource view moved)."""
         if self._pending:
             self._kick = True
 
     def _place_pending(self) -> None:
+        """Sends lease requests for the head of each shape's queue while a node has room."""
         with self._lock:
             self._kick = False
-            pending, self._pending = self._pending, []
+            shapes = list(self._pending.items())
         nodes = self._alive_nodes()
-        keep: list[tuple[_Actor, int]] = []
-        for actor, incarnation in pending:
-            with self._lock:
-                if self._stopped or actor.killed or actor.incarnation != incarnation:
-                    continue
-            creation = actor.spec.actor_creation
-            node, fits_somewhere = self._pick_node(
-                nodes, dict(actor.spec.required_resources), dict(creation.placement_resources)
-            )
-            if node is None:
-                if not fits_somewhere and not actor.warned_infeasible:
-                    actor.warned_infeasible = True
-                    self._warn_driver(
-                        actor, "no node can ever hold this actor's resources; it stays pending"
-                    )
-                keep.append((actor, incarnation))
-                continue
-            self._request_lease(actor, incarnation, node)
+        for key, queue in shapes:
+            want = dict(key)
+            while True:
+                with self._lock:
+                    if self._stopped or not queue:
+                        break
+                    actor, incarnation = queue[0]
+                    if actor.killed or actor.incarnation != incarnation:
+                        queue.popleft()
+                        continue
+                node, fits_somewhere = self._pick_node(nodes, want)
+                if node is None:
+                    if not fits_somewhere:
+                        self._warn_infeasible(queue)
+                    break
+                with self._lock:
+                    queue.popleft()
+                self._request_lease(actor, incarnation, node)
         with self._lock:
-            self._pending = keep + self._pending
+            for key in [k for k, q in self._pending.items() if not q]:
+                del self._pending[key]
+
+    def _warn_infeasible(self, queue: collections.deque[tuple[_Actor, int]]) -> None:
+        """Tells each driver (once per actor) that no node can ever hold its actor."""
+        with self._lock:
+            unwarned = [a for a, _ in queue if not a.warned_infeasible]
+            for actor in unwarned:
+                actor.warned_infeasible = True
+        for actor in unwarned:
+            self._warn_driver(actor, "no node can ever hold this actor's resources; it stays pending")
 
     def _request_lease(self, actor: _Actor, incarnation: int, node: common_pb2.NodeInfo) -> None:
         creation = actor.spec.actor_creation
@@ -403,18 +433,15 @@ class ActorManager:
                     "lease for actor %s failed: %s", ids.short(actor.info.actor_id), failure
                 )
             with self._lock:
-                self._pending.insert(0, (actor, incarnation))
+                self._queue_of(actor).appendleft((actor, incarnation))
                 self._kick = failure is None and not (reply is not None and reply.infeasible)
             return
         self._run_creation_task(actor, incarnation, nm, reply)
 
     def _pick_node(
-        self, nodes: list[common_pb2.NodeInfo], need: dict[str, float], place: dict[str, float]
+        self, nodes: list[common_pb2.NodeInfo], want: dict[str, float]
     ) -> tuple[common_pb2.NodeInfo | None, bool]:
         """A node to ask for the actor's worker now, and whether any node could ever hold it."""
-        want = dict(need)
-        for k, v in place.items():
-            want[k] = max(want.get(k, 0.0), v)
         fits = [
             n for n in nodes if all(n.resources.total.get(k, 0.0) >= v for k, v in want.items())
         ]
