@@ -266,6 +266,22 @@ class ActorManager:
                         actor_id, True, True, "its owner (the process that created it) died"
                     )
 
+    def pending_demand(self) -> list[common_pb2.ResourceDemand]:
+        """Actors waiting to be placed, by shape (infeasible: no alive node can ever hold them)."""
+        with self._lock:
+            shapes = [(key, len(q)) for key, q in self._pending.items() if q]
+        nodes = self._alive_nodes()
+        out = []
+        for key, count in shapes:
+            want = dict(key)
+            fits = any(
+                all(n.resources.total.get(k, 0.0) >= v for k, v in want.items()) for n in nodes
+            )
+            out.append(
+                common_pb2.ResourceDemand(shape=want, count=count, infeasible=not fits, kind="actor")
+            )
+        return out
+
     def add_listener(self, listener: Callable[[bytes], None]) -> None:
         """Calls `listener(actor_id)` on every state change (it must not block)."""
         self._listeners.append(listener)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 from ray._private.generated import common_pb2
 
@@ -19,6 +19,8 @@ class NodeTable:
         self._lock = threading.Lock()
         self._nodes: dict[bytes, common_pb2.NodeInfo] = {}
         self._last_seen: dict[bytes, float] = {}
+        # What each alive node reported queued in its last heartbeat.
+        self._demand: dict[bytes, list[common_pb2.ResourceDemand]] = {}
         self._timeout_s = timeout_s
         self._on_change = on_change
 
@@ -37,16 +39,28 @@ class NodeTable:
         )
         self._on_change(info)
 
-    def heartbeat(self, node_id: bytes, available: dict[str, float]) -> bool:
-        """Records a heartbeat; False if the node is unknown or already dead."""
+    def heartbeat(
+        self,
+        node_id: bytes,
+        available: Mapping[str, float],
+        demand: Iterable[common_pb2.ResourceDemand] = (),
+    ) -> list[common_pb2.NodeInfo] | None:
+        """Records a heartbeat; returns the alive nodes (None if this one is unknown or dead)."""
         with self._lock:
             info = self._nodes.get(node_id)
             if info is None or info.state != common_pb2.NODE_STATE_ALIVE:
-                return False
+                return None
             self._last_seen[node_id] = time.monotonic()
             info.resources.available.clear()
             info.resources.available.update(available)
-            return True
+            self._demand[node_id] = list(demand)
+            return [_copy(n) for n in self._nodes.values() if n.state == common_pb2.NODE_STATE_ALIVE]
+
+    def demand(self) -> list[common_pb2.ResourceDemand]:
+        """What the alive nodes reported queued, summed by kind and shape."""
+        with self._lock:
+            reported = [d for nid, ds in self._demand.items() for d in ds]
+        return merge_demand(reported)
 
     def mark_dead(self, node_id: bytes, reason: str) -> bool:
         with self._lock:
@@ -55,6 +69,7 @@ class NodeTable:
                 return False
             info.state = common_pb2.NODE_STATE_DEAD
             info.death_reason = reason
+            self._demand.pop(node_id, None)
             info.resources.available.clear()
             snapshot = common_pb2.NodeInfo()
             snapshot.CopyFrom(info)
@@ -94,3 +109,23 @@ class NodeTable:
 
     def alive(self) -> list[common_pb2.NodeInfo]:
         return [n for n in self.all() if n.state == common_pb2.NODE_STATE_ALIVE]
+
+
+def merge_demand(demands: Iterable[common_pb2.ResourceDemand]) -> list[common_pb2.ResourceDemand]:
+    """Sums demand entries of the same kind, shape and feasibility."""
+    merged: dict[tuple, common_pb2.ResourceDemand] = {}
+    for d in demands:
+        key = (d.kind, d.infeasible, tuple(sorted(d.shape.items())))
+        entry = merged.get(key)
+        if entry is None:
+            entry = merged[key] = common_pb2.ResourceDemand(
+                shape=d.shape, kind=d.kind, infeasible=d.infeasible
+            )
+        entry.count += d.count
+    return list(merged.values())
+
+
+def _copy(info: common_pb2.NodeInfo) -> common_pb2.NodeInfo:
+    copy = common_pb2.NodeInfo()
+    copy.CopyFrom(info)
+    return copy

@@ -8,7 +8,7 @@ import threading
 from ray._private import constants
 from ray._private.gcs.actor_manager import ActorManager
 from ray._private.gcs.job_table import JobTable
-from ray._private.gcs.node_table import NodeTable
+from ray._private.gcs.node_table import NodeTable, merge_demand
 from ray._private.gcs.pubsub import Publisher
 from ray._private.gcs.storage import InMemoryKvStorage, KvStorage
 from ray._private.generated import common_pb2, gcs_pb2
@@ -62,6 +62,10 @@ class GcsServer:
         return gcs_pb2.GetClusterInfoReply(
             session_name=self.session_name, session_dir=self.session_dir, head_node_id=head
         )
+
+    def cluster_status(self) -> gcs_pb2.GetClusterStatusReply:
+        demand = merge_demand([*self.nodes.demand(), *self.actors.pending_demand()])
+        return gcs_pb2.GetClusterStatusReply(nodes=self.nodes.all(), demand=demand)
 
     def _node_changed(self, info: common_pb2.NodeInfo) -> None:
         self.publisher.publish(

@@ -63,12 +63,16 @@ class GcsServicer(gcs_pb2_grpc.GcsServiceServicer):
         return gcs_pb2.UnregisterNodeReply()
 
     async def ReportHeartbeat(self, request, context):  # noqa: N802
-        if not self._gcs.nodes.heartbeat(request.node_id, dict(request.available)):
+        nodes = self._gcs.nodes.heartbeat(request.node_id, request.available, request.demand)
+        if nodes is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "node is unknown or was declared dead")
-        return gcs_pb2.ReportHeartbeatReply()
+        return gcs_pb2.ReportHeartbeatReply(nodes=nodes)
 
     async def GetAllNodes(self, request, context):  # noqa: N802
         return gcs_pb2.GetAllNodesReply(nodes=self._gcs.nodes.all())
+
+    async def GetClusterStatus(self, request, context):  # noqa: N802
+        return self._gcs.cluster_status()
 
     async def RegisterJob(self, request, context):  # noqa: N802
         entry = self._gcs.jobs.add(request.driver_address, request.driver_pid, request.job_config)

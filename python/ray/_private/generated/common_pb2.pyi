@@ -379,6 +379,25 @@ class ResourceSet(_message.Message):
     amounts: _containers.ScalarMap[str, float]
     def __init__(self, amounts: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
+class ResourceDemand(_message.Message):
+    __slots__ = ("shape", "count", "infeasible", "kind")
+    class ShapeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    INFEASIBLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    shape: _containers.ScalarMap[str, float]
+    count: int
+    infeasible: bool
+    kind: str
+    def __init__(self, shape: _Optional[_Mapping[str, float]] = ..., count: _Optional[int] = ..., infeasible: _Optional[bool] = ..., kind: _Optional[str] = ...) -> None: ...
+
 class NodeResources(_message.Message):
     __slots__ = ("total", "available")
     class TotalEntry(_message.Message):

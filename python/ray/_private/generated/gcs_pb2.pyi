@@ -74,7 +74,7 @@ class UnregisterNodeReply(_message.Message):
     def __init__(self) -> None: ...
 
 class ReportHeartbeatRequest(_message.Message):
-    __slots__ = ("node_id", "available", "infeasible")
+    __slots__ = ("node_id", "available", "demand")
     class AvailableEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -84,15 +84,29 @@ class ReportHeartbeatRequest(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
-    INFEASIBLE_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_FIELD_NUMBER: _ClassVar[int]
     node_id: bytes
     available: _containers.ScalarMap[str, float]
-    infeasible: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceSet]
-    def __init__(self, node_id: _Optional[bytes] = ..., available: _Optional[_Mapping[str, float]] = ..., infeasible: _Optional[_Iterable[_Union[_common_pb2.ResourceSet, _Mapping]]] = ...) -> None: ...
+    demand: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceDemand]
+    def __init__(self, node_id: _Optional[bytes] = ..., available: _Optional[_Mapping[str, float]] = ..., demand: _Optional[_Iterable[_Union[_common_pb2.ResourceDemand, _Mapping]]] = ...) -> None: ...
 
 class ReportHeartbeatReply(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[_common_pb2.NodeInfo]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[_common_pb2.NodeInfo, _Mapping]]] = ...) -> None: ...
+
+class GetClusterStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class GetClusterStatusReply(_message.Message):
+    __slots__ = ("nodes", "demand")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[_common_pb2.NodeInfo]
+    demand: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceDemand]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[_common_pb2.NodeInfo, _Mapping]]] = ..., demand: _Optional[_Iterable[_Union[_common_pb2.ResourceDemand, _Mapping]]] = ...) -> None: ...
 
 class GetAllNodesRequest(_message.Message):
     __slots__ = ()

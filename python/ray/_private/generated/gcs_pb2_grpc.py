@@ -60,6 +60,11 @@ class GcsServiceStub:
                 request_serializer=gcs__pb2.GetAllNodesRequest.SerializeToString,
                 response_deserializer=gcs__pb2.GetAllNodesReply.FromString,
                 _registered_method=True)
+        self.GetClusterStatus = channel.unary_unary(
+                '/ray.rpc.GcsService/GetClusterStatus',
+                request_serializer=gcs__pb2.GetClusterStatusRequest.SerializeToString,
+                response_deserializer=gcs__pb2.GetClusterStatusReply.FromString,
+                _registered_method=True)
         self.RegisterJob = channel.unary_unary(
                 '/ray.rpc.GcsService/RegisterJob',
                 request_serializer=gcs__pb2.RegisterJobRequest.SerializeToString,
@@ -168,7 +173,8 @@ class GcsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReportHeartbeat(self, request, context):
-        """Reports that a node is alive, with its available resources.
+        """Reports that a node is alive, with its available resources and the demand queued on it;
+        the reply is the cluster's resource view (every alive node) for the node's scheduler.
         Caller: node manager, periodically. Callee: GCS.
         Failure: NOT_FOUND if the node was declared dead; the node must then exit.
         """
@@ -179,6 +185,16 @@ class GcsServiceServicer:
     def GetAllNodes(self, request, context):
         """Lists every node known to the cluster, alive or dead, with resources.
         Caller: drivers, node managers. Callee: GCS.
+        Failure: read-only, retry on UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClusterStatus(self, request, context):
+        """The cluster as `ray status` shows it: every node (alive and dead) with total and
+        available resources, and the demand that waits (queued on nodes and pending actors).
+        Caller: `ray status`, drivers. Callee: GCS.
         Failure: read-only, retry on UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -348,6 +364,11 @@ def add_GcsServiceServicer_to_server(servicer, server):
                     servicer.GetAllNodes,
                     request_deserializer=gcs__pb2.GetAllNodesRequest.FromString,
                     response_serializer=gcs__pb2.GetAllNodesReply.SerializeToString,
+            ),
+            'GetClusterStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClusterStatus,
+                    request_deserializer=gcs__pb2.GetClusterStatusRequest.FromString,
+                    response_serializer=gcs__pb2.GetClusterStatusReply.SerializeToString,
             ),
             'RegisterJob': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterJob,
@@ -560,6 +581,33 @@ class GcsService:
             '/ray.rpc.GcsService/GetAllNodes',
             gcs__pb2.GetAllNodesRequest.SerializeToString,
             gcs__pb2.GetAllNodesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClusterStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.GcsService/GetClusterStatus',
+            gcs__pb2.GetClusterStatusRequest.SerializeToString,
+            gcs__pb2.GetClusterStatusReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -241,6 +241,24 @@ class ObjectLocation(_message.Message):
     size_bytes: int
     def __init__(self, object_id: _Optional[bytes] = ..., found: _Optional[bool] = ..., path: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
+class ReadObjectRequest(_message.Message):
+    __slots__ = ("object_id", "chunk_bytes")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    object_id: bytes
+    chunk_bytes: int
+    def __init__(self, object_id: _Optional[bytes] = ..., chunk_bytes: _Optional[int] = ...) -> None: ...
+
+class ReadObjectReply(_message.Message):
+    __slots__ = ("total_size", "offset", "data")
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    total_size: int
+    offset: int
+    data: bytes
+    def __init__(self, total_size: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
 class FreeObjectsRequest(_message.Message):
     __slots__ = ("object_ids",)
     OBJECT_IDS_FIELD_NUMBER: _ClassVar[int]

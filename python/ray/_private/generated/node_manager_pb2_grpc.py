@@ -90,6 +90,11 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.GetObjectsRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.GetObjectsReply.FromString,
                 _registered_method=True)
+        self.ReadObject = channel.unary_stream(
+                '/ray.rpc.NodeManagerService/ReadObject',
+                request_serializer=node__manager__pb2.ReadObjectRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.ReadObjectReply.FromString,
+                _registered_method=True)
         self.FreeObjects = channel.unary_unary(
                 '/ray.rpc.NodeManagerService/FreeObjects',
                 request_serializer=node__manager__pb2.FreeObjectsRequest.SerializeToString,
@@ -216,6 +221,15 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadObject(self, request, context):
+        """Streams a sealed object's bytes, in order, in chunks (restoring it first if spilled).
+        Caller: another node's node manager pulling a copy. Callee: the node manager holding it.
+        Failure: NOT_FOUND if the object is not here; the caller tries another copy or reports it lost.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def FreeObjects(self, request, context):
         """Deletes objects from this node (memory and spill files).
         Caller: the owner when the last reference goes. Callee: node manager.
@@ -311,6 +325,11 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.GetObjects,
                     request_deserializer=node__manager__pb2.GetObjectsRequest.FromString,
                     response_serializer=node__manager__pb2.GetObjectsReply.SerializeToString,
+            ),
+            'ReadObject': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadObject,
+                    request_deserializer=node__manager__pb2.ReadObjectRequest.FromString,
+                    response_serializer=node__manager__pb2.ReadObjectReply.SerializeToString,
             ),
             'FreeObjects': grpc.unary_unary_rpc_method_handler(
                     servicer.FreeObjects,
@@ -630,6 +649,33 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/GetObjects',
             node__manager__pb2.GetObjectsRequest.SerializeToString,
             node__manager__pb2.GetObjectsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadObject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/ReadObject',
+            node__manager__pb2.ReadObjectRequest.SerializeToString,
+            node__manager__pb2.ReadObjectReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -405,7 +405,7 @@ class NodeManager:
             with self._lock:
                 _, available = self.resources.snapshot()
             try:
-                alive = self.gcs.report_heartbeat(self.node_id, available)
+                view = self.gcs.report_heartbeat(self.node_id, available)
                 if unreachable_since is not None:
                     logger.warning("the GCS answers again")
                 unreachable_since = None
@@ -421,7 +421,7 @@ class NodeManager:
                     self._request_exit()
                     return
                 continue
-            if not alive:
+            if view is None:
                 logger.error("the GCS declared this node dead; exiting")
                 self._request_exit()
                 return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import grpc
 
@@ -40,21 +40,27 @@ class GcsClient(ServiceClient):
         )
 
     def report_heartbeat(
-        self, node_id: bytes, available: dict[str, float], infeasible: list[dict[str, float]] = ()
-    ) -> bool:
-        """Returns False when the GCS says the node is dead.
+        self,
+        node_id: bytes,
+        available: dict[str, float],
+        demand: Iterable[common_pb2.ResourceDemand] = (),
+    ) -> list[common_pb2.NodeInfo] | None:
+        """Returns the alive nodes (the resource view); None when the GCS says this node is dead.
 
         Raises:
             errors.RpcFailure: The GCS did not answer.
         """
-        request = gcs_pb2.ReportHeartbeatRequest(node_id=node_id, available=available)
-        for shape in infeasible:
-            request.infeasible.add(amounts=shape)
+        request = gcs_pb2.ReportHeartbeatRequest(node_id=node_id, available=available, demand=demand)
         try:
-            self._call("ReportHeartbeat", request, constants.HEARTBEAT_PERIOD_S * 4)
+            reply = self._call("ReportHeartbeat", request, constants.HEARTBEAT_PERIOD_S * 4)
         except errors.NotFound:
-            return False
-        return True
+            return None
+        return list(reply.nodes)
+
+    def get_cluster_status(
+        self, timeout_s: float = constants.RPC_TIMEOUT_S
+    ) -> gcs_pb2.GetClusterStatusReply:
+        return self._call("GetClusterStatus", gcs_pb2.GetClusterStatusRequest(), timeout_s, True)
 
     def get_all_nodes(
         self, timeout_s: float = constants.RPC_TIMEOUT_S
