@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ray._private.node_manager.resources import NodeResources, to_fixed, validate_request
+from ray._private.scheduling.resources import NodeResources, to_fixed, validate_request
 
 
 def test_fractions_add_up_exactly() -> None:

@@ -20,6 +20,8 @@ from ray._private.generated import common_pb2, core_worker_pb2, gcs_pb2, node_ma
 from ray._private.rpc import errors as rpc_errors
 from ray._private.rpc.core_worker_client import CoreWorkerClient
 from ray._private.rpc.node_manager_client import NodeManagerClient
+from ray._private.scheduling.policy import ClusterView
+from ray._private.scheduling.resources import to_fixed
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +49,12 @@ class _Actor:
 
 
 def _shape(actor: _Actor) -> tuple:
-    """What an actor needs of a node: the larger of its required and placement amounts."""
+    """What an actor needs of a node (the larger of its required and placement amounts) and
+    its scheduling strategy: the key of its pending queue."""
     want = dict(actor.spec.required_resources)
     for k, v in actor.spec.actor_creation.placement_resources.items():
         want[k] = max(want.get(k, 0.0), v)
-    return tuple(sorted(want.items()))
+    return tuple(sorted(want.items())), actor.spec.scheduling_strategy.SerializeToString()
 
 
 def _death(
@@ -106,6 +109,7 @@ class ActorManager:
         self._pending: dict[tuple, collections.deque[tuple[_Actor, int]]] = {}
         self._events: list[Callable[[], None]] = []
         self._leasing: dict[bytes, int] = {}
+        self.spread_next = 0
         self._kick = False
         self._placer: threading.Thread | None = None
         # Called (with the actor id) whenever an actor's state changes: long-polls wake up.
@@ -272,13 +276,15 @@ class ActorManager:
             shapes = [(key, len(q)) for key, q in self._pending.items() if q]
         nodes = self._alive_nodes()
         out = []
-        for key, count in shapes:
-            want = dict(key)
+        for (shape, _), count in shapes:
+            want = dict(shape)
             fits = any(
                 all(n.resources.total.get(k, 0.0) >= v for k, v in want.items()) for n in nodes
             )
             out.append(
-                common_pb2.ResourceDemand(shape=want, count=count, infeasible=not fits, kind="actor")
+                common_pb2.ResourceDemand(
+                    shape=want, count=count, infeasible=not fits, kind="actor"
+                )
             )
         return out
 
@@ -368,13 +374,19 @@ class ActorManager:
             self._kick = True
 
     def _place_pending(self) -> None:
-        """Sends lease requests for the head of each shape's queue while a node has room."""
+        """Sends lease requests for the head of each queue while a node has room for it."""
         with self._lock:
             self._kick = False
-            shapes = list(self._pending.items())
+            queues = list(self._pending.items())
         nodes = self._alive_nodes()
-        for key, queue in shapes:
-            want = dict(key)
+        every = ClusterView()
+        every.update(nodes)
+        # Nodes with fewer than MAX_LEASES_PER_NODE lease requests in flight.
+        roomy = ClusterView()
+        roomy.update(n for n in nodes if self._leasing.get(n.node_id, 0) < MAX_LEASES_PER_NODE)
+        roomy.spread_next = self.spread_next
+        for (shape, _), queue in queues:
+            want = to_fixed(dict(shape))
             while True:
                 with self._lock:
                     if self._stopped or not queue:
@@ -383,17 +395,37 @@ class ActorManager:
                     if actor.killed or actor.incarnation != incarnation:
                         queue.popleft()
                         continue
-                node, fits_somewhere = self._pick_node(nodes, want)
-                if node is None:
-                    if not fits_somewhere:
+                strategy = actor.spec.scheduling_strategy
+                choice = roomy.choose(want, strategy)
+                if choice.node is None:
+                    overall = every.choose(want, strategy)
+                    if overall.error:
+                        with self._lock:
+                            queue.popleft()
+                        self._unschedulable(actor, overall.error)
+                        continue
+                    if overall.infeasible:
                         self._warn_infeasible(queue)
                     break
                 with self._lock:
                     queue.popleft()
-                self._request_lease(actor, incarnation, node)
+                roomy.reserve(choice.node.node_id, want)
+                self._request_lease(actor, incarnation, choice.node.info)
+                if self._leasing.get(choice.node.node_id, 0) >= MAX_LEASES_PER_NODE:
+                    roomy.nodes.pop(choice.node.node_id, None)
+        self.spread_next = roomy.spread_next
         with self._lock:
             for key in [k for k, q in self._pending.items() if not q]:
                 del self._pending[key]
+
+    def _unschedulable(self, actor: _Actor, error: str) -> None:
+        cause = common_pb2.ErrorInfo(
+            type=common_pb2.ERROR_TYPE_ACTOR_UNSCHEDULABLE,
+            message=f"The actor cannot be placed: {error}.",
+            actor_id=actor.info.actor_id,
+            language=common_pb2.LANGUAGE_PYTHON,
+        )
+        self._mark_dead(actor, cause)
 
     def _warn_infeasible(self, queue: collections.deque[tuple[_Actor, int]]) -> None:
         """Tells each driver (once per actor) that no node can ever hold its actor."""
@@ -402,7 +434,9 @@ class ActorManager:
             for actor in unwarned:
                 actor.warned_infeasible = True
         for actor in unwarned:
-            self._warn_driver(actor, "no node can ever hold this actor's resources; it stays pending")
+            self._warn_driver(
+                actor, "no node can ever hold this actor's resources; it stays pending"
+            )
 
     def _request_lease(self, actor: _Actor, incarnation: int, node: common_pb2.NodeInfo) -> None:
         creation = actor.spec.actor_creation
@@ -416,6 +450,8 @@ class ActorManager:
             actor_id=actor.info.actor_id,
             task_name=creation.class_name,
             timeout_ms=int(constants.LONG_POLL_S * 1000),
+            # The GCS chose the node: it grants or says infeasible, it does not spill.
+            grant_or_reject=True,
         )
         self._leasing[node_id] = self._leasing.get(node_id, 0) + 1
 
@@ -453,21 +489,6 @@ class ActorManager:
                 self._kick = failure is None and not (reply is not None and reply.infeasible)
             return
         self._run_creation_task(actor, incarnation, nm, reply)
-
-    def _pick_node(
-        self, nodes: list[common_pb2.NodeInfo], want: dict[str, float]
-    ) -> tuple[common_pb2.NodeInfo | None, bool]:
-        """A node to ask for the actor's worker now, and whether any node could ever hold it."""
-        fits = [
-            n for n in nodes if all(n.resources.total.get(k, 0.0) >= v for k, v in want.items())
-        ]
-        room = [n for n in fits if self._leasing.get(n.node_id, 0) < MAX_LEASES_PER_NODE]
-        if not room:
-            return None, bool(fits)
-        free = [
-            n for n in room if all(n.resources.available.get(k, 0.0) >= v for k, v in want.items())
-        ]
-        return (free or room)[0], True
 
     def _run_creation_task(
         self,

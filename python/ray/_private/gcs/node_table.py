@@ -54,7 +54,9 @@ class NodeTable:
             info.resources.available.clear()
             info.resources.available.update(available)
             self._demand[node_id] = list(demand)
-            return [_copy(n) for n in self._nodes.values() if n.state == common_pb2.NODE_STATE_ALIVE]
+            return [
+                _copy(n) for n in self._nodes.values() if n.state == common_pb2.NODE_STATE_ALIVE
+            ]
 
     def demand(self) -> list[common_pb2.ResourceDemand]:
         """What the alive nodes reported queued, summed by kind and shape."""

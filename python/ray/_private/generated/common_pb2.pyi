@@ -37,6 +37,7 @@ class ErrorType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_TYPE_OBJECT_STORE_FULL: _ClassVar[ErrorType]
     ERROR_TYPE_SERIALIZATION: _ClassVar[ErrorType]
     ERROR_TYPE_ACTOR_UNAVAILABLE: _ClassVar[ErrorType]
+    ERROR_TYPE_ACTOR_UNSCHEDULABLE: _ClassVar[ErrorType]
 
 class TaskType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -71,6 +72,7 @@ ERROR_TYPE_TASK_CANCELLED: ErrorType
 ERROR_TYPE_OBJECT_STORE_FULL: ErrorType
 ERROR_TYPE_SERIALIZATION: ErrorType
 ERROR_TYPE_ACTOR_UNAVAILABLE: ErrorType
+ERROR_TYPE_ACTOR_UNSCHEDULABLE: ErrorType
 TASK_TYPE_UNSPECIFIED: TaskType
 TASK_TYPE_NORMAL: TaskType
 TASK_TYPE_ACTOR_CREATION: TaskType

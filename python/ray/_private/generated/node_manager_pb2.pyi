@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RequestWorkerLeaseRequest(_message.Message):
-    __slots__ = ("lease_id", "job_id", "resources", "scheduling_strategy", "actor_id", "task_name", "grant_or_reject", "timeout_ms", "requester_address", "placement_resources")
+    __slots__ = ("lease_id", "job_id", "resources", "scheduling_strategy", "actor_id", "task_name", "grant_or_reject", "timeout_ms", "requester_address", "placement_resources", "backlog")
     class ResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,7 @@ class RequestWorkerLeaseRequest(_message.Message):
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PLACEMENT_RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
     lease_id: bytes
     job_id: bytes
     resources: _containers.ScalarMap[str, float]
@@ -44,10 +45,11 @@ class RequestWorkerLeaseRequest(_message.Message):
     timeout_ms: int
     requester_address: _common_pb2.Address
     placement_resources: _containers.ScalarMap[str, float]
-    def __init__(self, lease_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., resources: _Optional[_Mapping[str, float]] = ..., scheduling_strategy: _Optional[_Union[_common_pb2.SchedulingStrategy, _Mapping]] = ..., actor_id: _Optional[bytes] = ..., task_name: _Optional[str] = ..., grant_or_reject: _Optional[bool] = ..., timeout_ms: _Optional[int] = ..., requester_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., placement_resources: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    backlog: int
+    def __init__(self, lease_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., resources: _Optional[_Mapping[str, float]] = ..., scheduling_strategy: _Optional[_Union[_common_pb2.SchedulingStrategy, _Mapping]] = ..., actor_id: _Optional[bytes] = ..., task_name: _Optional[str] = ..., grant_or_reject: _Optional[bool] = ..., timeout_ms: _Optional[int] = ..., requester_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., backlog: _Optional[int] = ...) -> None: ...
 
 class RequestWorkerLeaseReply(_message.Message):
-    __slots__ = ("worker_address", "worker_pid", "resource_ids", "spillback_node", "infeasible", "canceled")
+    __slots__ = ("worker_address", "worker_pid", "resource_ids", "spillback_node", "infeasible", "canceled", "error")
     class ResourceIdsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -61,13 +63,15 @@ class RequestWorkerLeaseReply(_message.Message):
     SPILLBACK_NODE_FIELD_NUMBER: _ClassVar[int]
     INFEASIBLE_FIELD_NUMBER: _ClassVar[int]
     CANCELED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     worker_address: _common_pb2.Address
     worker_pid: int
     resource_ids: _containers.MessageMap[str, ResourceIds]
     spillback_node: _common_pb2.NodeInfo
     infeasible: bool
     canceled: bool
-    def __init__(self, worker_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., worker_pid: _Optional[int] = ..., resource_ids: _Optional[_Mapping[str, ResourceIds]] = ..., spillback_node: _Optional[_Union[_common_pb2.NodeInfo, _Mapping]] = ..., infeasible: _Optional[bool] = ..., canceled: _Optional[bool] = ...) -> None: ...
+    error: str
+    def __init__(self, worker_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., worker_pid: _Optional[int] = ..., resource_ids: _Optional[_Mapping[str, ResourceIds]] = ..., spillback_node: _Optional[_Union[_common_pb2.NodeInfo, _Mapping]] = ..., infeasible: _Optional[bool] = ..., canceled: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ResourceIds(_message.Message):
     __slots__ = ("ids",)

@@ -1,4 +1,5 @@
-"""The node manager's core: leases, the worker pool and the object store, under one lock."""
+"""The node manager's core: leases (decided by the node's `NodeScheduler`) and the worker pool
+under one lock; the object store (`NodeObjects`) under a lock of its own."""
 
 from __future__ import annotations
 
@@ -15,11 +16,20 @@ from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.client_sessions import ClientSessions
 from ray._private.node_manager.node_objects import NodeObjects
-from ray._private.node_manager.resources import Allocation, NodeResources, to_fixed
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
 from ray._private.object_store import ObjectStore
 from ray._private.rpc.core_worker_client import CoreWorkerClients
 from ray._private.rpc.gcs_client import GcsClient
+from ray._private.scheduling.node_scheduler import (
+    Decision,
+    Grant,
+    NodeScheduler,
+    QueuedLease,
+    Reject,
+    Spill,
+    StartWorkers,
+)
+from ray._private.scheduling.resources import Allocation, NodeResources, to_fixed
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +49,16 @@ class Lease:
 
 
 @dataclass
-class PendingLease:
+class Waiter:
+    """A lease request waiting for its reply (the payload of its `QueuedLease`)."""
+
     request: node_manager_pb2.RequestWorkerLeaseRequest
-    need: dict[str, int]
-    place: dict[str, int]
     event: threading.Event = field(default_factory=threading.Event)
     reply: node_manager_pb2.RequestWorkerLeaseReply | None = None
+
+    def answer(self, reply: node_manager_pb2.RequestWorkerLeaseReply) -> None:
+        self.reply = reply
+        self.event.set()
 
 
 class NodeManager:
@@ -69,17 +83,18 @@ class NodeManager:
         self.is_head = is_head
         self.gcs = gcs
         self.total_resources = dict(resources)
-        self.resources = NodeResources(resources)
         self.object_store_memory = object_store_memory
         self._lock = threading.RLock()
         self._leases: dict[bytes, Lease] = {}
-        self._pending: list[PendingLease] = []
         self._granted: OrderedDict[bytes, node_manager_pb2.RequestWorkerLeaseReply] = OrderedDict()
         self._failures: OrderedDict[bytes, common_pb2.WorkerExitInfo] = OrderedDict()
         self._exit_events: dict[bytes, threading.Event] = {}
         self._prestart = prestart_workers
         self._visible_gpus = _visible_gpu_ids()
-        self._max_starting = max(4, int(resources.get("CPU", 1)))
+        self.scheduler = NodeScheduler(
+            node_id, NodeResources(resources), max(4, int(resources.get("CPU", 1)))
+        )
+        self.resources = self.scheduler.resources
         self.pool = WorkerPool(
             lambda: self.port,
             gcs.address,
@@ -123,6 +138,7 @@ class NodeManager:
         with self._lock:
             for _ in range(self._prestart):
                 self.pool.start_worker()
+            self.scheduler.starting += self._prestart
         info = common_pb2.NodeInfo(
             node_id=self.node_id,
             node_manager_address=self.host,
@@ -148,10 +164,9 @@ class NodeManager:
         self.stopped.set()
         logger.info("node manager stopping: %s", reason)
         with self._lock:
-            for p in self._pending:
-                p.reply = node_manager_pb2.RequestWorkerLeaseReply(canceled=True)
-                p.event.set()
-            self._pending.clear()
+            for queued in self.scheduler.queue:
+                queued.payload.answer(node_manager_pb2.RequestWorkerLeaseReply(canceled=True))
+            self.scheduler.queue.clear()
         self.pool.stop_all()
         if self.sessions is not None:
             self.sessions.stop_all()
@@ -173,36 +188,39 @@ class NodeManager:
     def request_lease(
         self, request: node_manager_pb2.RequestWorkerLeaseRequest
     ) -> node_manager_pb2.RequestWorkerLeaseReply:
-        """Blocks until the lease is granted, found infeasible, or the request times out."""
+        """Blocks until the lease is granted, spilled, rejected, or the request times out."""
+        waiter = Waiter(request)
         with self._lock:
             done = self._granted.get(request.lease_id)
             if done is not None:
                 return done
             need = to_fixed(request.resources)
-            place = to_fixed(request.placement_resources) or need
-            if not self.resources.fits_total(_union(need, place)):
-                return node_manager_pb2.RequestWorkerLeaseReply(infeasible=True)
-            pending = PendingLease(request, need, place)
-            self._pending.append(pending)
-            self._schedule()
+            queued = QueuedLease(
+                request.lease_id,
+                need,
+                _union(need, to_fixed(request.placement_resources)),
+                request.scheduling_strategy,
+                may_spill=not request.grant_or_reject,
+                backlog=request.backlog,
+                kind="actor" if request.actor_id else "task",
+                payload=waiter,
+            )
+            self._apply(self.scheduler.request(queued))
         timeout = request.timeout_ms / 1000 if request.timeout_ms > 0 else constants.LONG_POLL_S
-        pending.event.wait(timeout)
+        waiter.event.wait(timeout)
         with self._lock:
-            if pending.reply is None:
-                if pending in self._pending:
-                    self._pending.remove(pending)
+            if waiter.reply is None:
+                self.scheduler.cancel(request.lease_id)
                 return node_manager_pb2.RequestWorkerLeaseReply()
-            return pending.reply
+            return waiter.reply
 
     def cancel_lease(self, lease_id: bytes) -> bool:
         with self._lock:
-            for p in self._pending:
-                if p.request.lease_id == lease_id:
-                    self._pending.remove(p)
-                    p.reply = node_manager_pb2.RequestWorkerLeaseReply(canceled=True)
-                    p.event.set()
-                    return True
-        return False
+            queued = self.scheduler.cancel(lease_id)
+            if queued is None:
+                return False
+            queued.payload.answer(node_manager_pb2.RequestWorkerLeaseReply(canceled=True))
+            return True
 
     def return_worker(self, lease_id: bytes, disconnect: bool) -> None:
         with self._lock:
@@ -210,7 +228,7 @@ class NodeManager:
             self._granted.pop(lease_id, None)
             if lease is None:
                 return
-            self._release(lease)
+            decisions = self._release(lease)
             worker = lease.worker
             if worker.state == WorkerState.LEASED:
                 worker.lease_id = b""
@@ -219,61 +237,62 @@ class NodeManager:
                 else:
                     worker.state = WorkerState.IDLE
                     worker.idle_since = time.monotonic()
-            self._schedule()
+                    decisions = self.scheduler.worker_idle(worker.worker_id)
+            self._apply(decisions)
 
-    def _release(self, lease: Lease) -> None:
+    def _release(self, lease: Lease) -> list[Decision]:
         if lease.lent_cpu:
             self.resources.reclaim("CPU", lease.lent_cpu)
             lease.lent_cpu = 0
-        self.resources.release(lease.alloc)
+        return self.scheduler.release(lease.alloc)
 
-    def _schedule(self) -> None:
-        """Grants what fits, in FIFO order; starts workers for grants that lack one. Lock held."""
-        waiting_for_worker = 0
-        for p in list(self._pending):
-            if not self.resources.fits_available(_union(p.need, p.place)):
-                continue
-            worker = self._pop_idle()
-            if worker is None:
-                waiting_for_worker += 1
-                continue
-            alloc = self.resources.allocate(p.need)
-            lease = Lease(p.request.lease_id, worker, alloc, p.request.job_id, p.request.actor_id)
-            if p.request.HasField("requester_address"):
-                lease.requester = p.request.requester_address
-            worker.state = WorkerState.LEASED
-            worker.lease_id = lease.lease_id
-            worker.actor_id = p.request.actor_id
-            self._leases[lease.lease_id] = lease
-            reply = node_manager_pb2.RequestWorkerLeaseReply(
-                worker_address=self._worker_address(worker),
-                worker_pid=worker.pid,
-            )
-            for name, picked in alloc.instances.items():
-                ids_msg = reply.resource_ids[name]
-                for index, share in picked:
-                    ids_msg.ids.add(index=self._device_id(name, index), quantity=share / 10_000)
-            self._granted[lease.lease_id] = reply
-            while len(self._granted) > 10_000:
-                self._granted.popitem(last=False)
-            self._pending.remove(p)
-            p.reply = reply
-            p.event.set()
-        starting = sum(1 for w in self.pool.workers.values() if w.state == WorkerState.STARTING)
-        for _ in range(min(waiting_for_worker - starting, self._max_starting - starting)):
-            self.pool.start_worker()
+    def _apply(self, decisions: list[Decision]) -> None:
+        """Carries out the scheduler's decisions. Lock held."""
+        for decision in decisions:
+            if isinstance(decision, Grant):
+                self._grant(decision)
+            elif isinstance(decision, StartWorkers):
+                for _ in range(decision.count):
+                    self.pool.start_worker()
+            elif isinstance(decision, Spill):
+                reply = node_manager_pb2.RequestWorkerLeaseReply()
+                reply.spillback_node.CopyFrom(decision.node.info)
+                decision.lease.payload.answer(reply)
+            elif isinstance(decision, Reject):
+                decision.lease.payload.answer(
+                    node_manager_pb2.RequestWorkerLeaseReply(
+                        infeasible=decision.infeasible, error=decision.error
+                    )
+                )
+            else:  # pragma: no cover - a new decision without a handler
+                raise AssertionError(f"unhandled decision {decision!r}")
+
+    def _grant(self, grant: Grant) -> None:
+        request = grant.lease.payload.request
+        worker = self.pool.workers[grant.worker_id]
+        lease = Lease(request.lease_id, worker, grant.alloc, request.job_id, request.actor_id)
+        if request.HasField("requester_address"):
+            lease.requester = request.requester_address
+        worker.state = WorkerState.LEASED
+        worker.lease_id = lease.lease_id
+        worker.actor_id = request.actor_id
+        self._leases[lease.lease_id] = lease
+        reply = node_manager_pb2.RequestWorkerLeaseReply(
+            worker_address=self._worker_address(worker), worker_pid=worker.pid
+        )
+        for name, picked in grant.alloc.instances.items():
+            ids_msg = reply.resource_ids[name]
+            for index, share in picked:
+                ids_msg.ids.add(index=self._device_id(name, index), quantity=share / 10_000)
+        self._granted[lease.lease_id] = reply
+        while len(self._granted) > 10_000:
+            self._granted.popitem(last=False)
+        grant.lease.payload.answer(reply)
 
     def _worker_address(self, worker: WorkerProcess) -> common_pb2.Address:
         return common_pb2.Address(
             node_id=self.node_id, ip_address=self.host, port=worker.port, worker_id=worker.worker_id
         )
-
-    def _pop_idle(self) -> WorkerProcess | None:
-        best = None
-        for w in self.pool.workers.values():
-            if w.state == WorkerState.IDLE and (best is None or w.idle_since > best.idle_since):
-                best = w
-        return best
 
     def register_worker(self, request: node_manager_pb2.RegisterWorkerRequest) -> bool:
         with self._lock:
@@ -284,7 +303,7 @@ class NodeManager:
             if worker.state == WorkerState.STARTING:
                 worker.state = WorkerState.IDLE
                 worker.idle_since = time.monotonic()
-            self._schedule()
+                self._apply(self.scheduler.worker_registered(worker.worker_id))
             return True
 
     def notify_blocked(self, worker_id: bytes, blocked: bool) -> None:
@@ -300,7 +319,7 @@ class NodeManager:
             if blocked and cpu:
                 self.resources.lend("CPU", cpu)
                 lease.lent_cpu = cpu
-                self._schedule()
+                self._apply(self.scheduler.schedule())
             elif not blocked and lease.lent_cpu:
                 self.resources.reclaim("CPU", lease.lent_cpu)
                 lease.lent_cpu = 0
@@ -315,15 +334,19 @@ class NodeManager:
             worker.state = WorkerState.DEAD
             self.pool.workers.pop(worker.worker_id, None)
             lease = self._leases.pop(worker.lease_id, None) if worker.lease_id else None
+            decisions = []
             if lease is not None:
                 self._granted.pop(lease.lease_id, None)
-                self._release(lease)
+                decisions = self._release(lease)
             self._failures[worker.worker_id] = info
             while len(self._failures) > MAX_REMEMBERED_FAILURES:
                 self._failures.popitem(last=False)
             event = self._exit_events.pop(worker.worker_id, None)
+            decisions += self.scheduler.worker_gone(
+                worker.worker_id, was_starting=was_state == WorkerState.STARTING
+            )
             if not self.stopped.is_set():
-                self._schedule()
+                self._apply(decisions)
         if event is not None:
             event.set()
         if self.stopped.is_set():
@@ -387,7 +410,7 @@ class NodeManager:
                 num_objects=store.num_objects,
                 num_spilled_objects=store.num_spilled,
                 spilled_bytes=store.spilled_bytes,
-                num_pending_leases=len(self._pending),
+                num_pending_leases=len(self.scheduler.queue),
                 num_evicted_objects=store.num_evicted,
                 num_freed_for_dead_owners=self.objects.num_freed_for_dead_owners,
                 num_aborted_objects=self.objects.num_aborted,
@@ -404,8 +427,9 @@ class NodeManager:
         while not self.stopped.wait(constants.HEARTBEAT_PERIOD_S):
             with self._lock:
                 _, available = self.resources.snapshot()
+                demand = self.scheduler.demand()
             try:
-                view = self.gcs.report_heartbeat(self.node_id, available)
+                view = self.gcs.report_heartbeat(self.node_id, available, demand)
                 if unreachable_since is not None:
                     logger.warning("the GCS answers again")
                 unreachable_since = None
@@ -425,6 +449,8 @@ class NodeManager:
                 logger.error("the GCS declared this node dead; exiting")
                 self._request_exit()
                 return
+            with self._lock:
+                self._apply(self.scheduler.view_changed(view))
 
     def _request_exit(self) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
@@ -474,6 +500,7 @@ class NodeManager:
                     if excess <= 0:
                         break
                     if now - w.idle_since > constants.IDLE_WORKER_KILL_S:
+                        self.scheduler.take_idle(w.worker_id)
                         w.state = WorkerState.DEAD
                         self._kill(w, force=False)
                         excess -= 1

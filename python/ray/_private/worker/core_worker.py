@@ -167,6 +167,7 @@ class CoreWorker:
         self.nm = NodeManagerClient(node_manager_address, token)
         self.workers = CoreWorkerClients(token)
         self._node_clients: dict[bytes, NodeManagerClient] = {}
+        self._nm_by_address: dict[str, NodeManagerClient] = {}
         self._job_configs: dict[bytes, common_pb2.JobConfig] = {}
 
         stopping = self._stopping
@@ -206,6 +207,7 @@ class CoreWorker:
             self.tasks,
             self.push_streams,
             self.nm,
+            self.node_manager_at,
             self,
             self.loop,
             self.blocking,
@@ -468,6 +470,15 @@ class CoreWorker:
                     logger.debug("could not cancel child task: %s", err)
 
     # ---- collaborators the parts are given -------------------------------------------
+
+    def node_manager_at(self, address: str) -> NodeManagerClient:
+        """The node manager at HOST:PORT (a lease request spilled there)."""
+        if address == self.nm.address:
+            return self.nm
+        client = self._nm_by_address.get(address)
+        if client is None:
+            client = self._nm_by_address.setdefault(address, NodeManagerClient(address, self.token))
+        return client
 
     def object_store(self, node_id: bytes) -> NodeManagerClient | None:
         """NodeDirectory: the node manager of another node (None if it is not alive)."""

@@ -106,7 +106,7 @@ def to_exception(info: common_pb2.ErrorInfo) -> BaseException:
     return rex.RayTaskError(info.exception_type or "task", info.traceback or info.message)
 
 
-def actor_died_error(actor_id: bytes, cause: common_pb2.ErrorInfo) -> rex.RayActorError:
+def actor_died_error(actor_id: bytes, cause: common_pb2.ErrorInfo) -> rex.RayError:
     """The error raised for calls on a dead actor, with the cause from its death."""
     inner: BaseException | None = None
     init_failed = False
@@ -120,4 +120,6 @@ def actor_died_error(actor_id: bytes, cause: common_pb2.ErrorInfo) -> rex.RayAct
             return inner
     if cause.type == common_pb2.ERROR_TYPE_ACTOR_UNAVAILABLE:
         return rex.ActorUnavailableError(actor_id.hex(), message)
+    if cause.type == common_pb2.ERROR_TYPE_ACTOR_UNSCHEDULABLE:
+        return rex.ActorUnschedulableError(message)
     return rex.ActorDiedError(actor_id.hex(), message, actor_init_failed=init_failed, cause=inner)

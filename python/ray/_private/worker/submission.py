@@ -29,7 +29,10 @@ The rules (DESIGN.md section 3):
 - cancel: a queued (or still unresolved) task fails at once; a pushed one gets
   a cancel sent to its worker.
 - lease failures: retried with back-off; after `max_lease_failures` in a row
-  the shape's queue fails. An infeasible request warns once and is retried.
+  the shape's queue fails. An infeasible request warns once and is retried; one
+  that can never be granted (hard node affinity) fails the shape's queue.
+- spillback: a node may answer "ask that node"; the adapter asks it (the lease
+  request stays the same one here).
 """
 
 from __future__ import annotations
@@ -278,6 +281,13 @@ class SubmissionState:
             actions.append(CallLater(1.0, partial(self.retry_lease, shape)))
             return actions
         return self._pump(shape)
+
+    def lease_unschedulable(self, shape: Shape, error: str) -> list[Action]:
+        """The node says the shape can never be granted (hard affinity): its tasks fail."""
+        shape.pending_lease_requests -= 1
+        tasks = list(shape.queue)
+        shape.queue.clear()
+        return [Fail(task, rex.TaskUnschedulableError(error)) for task in tasks]
 
     def lease_failed(self, shape: Shape, failure: BaseException) -> list[Action]:
         shape.pending_lease_requests -= 1

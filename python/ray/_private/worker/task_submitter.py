@@ -61,7 +61,8 @@ class NormalTaskSubmitter:
         resolver: Waits for owned arguments.
         tasks: Completes and fails tasks.
         pusher: Sends tasks to workers.
-        node_manager: This node's node manager (leases come from it).
+        node_manager: This node's node manager (leases are asked of it first).
+        node_manager_at: The node manager at HOST:PORT (where a lease request was spilled).
         canceller: Sends cancels to workers.
         loop: Runs timers.
         blocking: Runs blocking work (asking a node how a worker died).
@@ -79,6 +80,7 @@ class NormalTaskSubmitter:
         tasks: TaskSink,
         pusher: Pusher,
         node_manager: object,
+        node_manager_at: Callable[[str], object],
         canceller: TaskCanceller,
         loop: Deferred,
         blocking: Executor,
@@ -94,6 +96,7 @@ class NormalTaskSubmitter:
         self._tasks = tasks
         self._pusher = pusher
         self._nm = node_manager
+        self._nm_at = node_manager_at
         self._canceller = canceller
         self._loop = loop
         self._blocking = blocking
@@ -202,8 +205,11 @@ class NormalTaskSubmitter:
             self._stopping(),
         )
 
-    def _request_lease(self, shape: Shape, task_name: str) -> None:
-        nm = self._nm
+    def _request_lease(
+        self, shape: Shape, task_name: str, nm: object = None, spilled: bool = False
+    ) -> None:
+        """Asks this node for a lease (or, after a spillback, the node it named)."""
+        nm = nm or self._nm
         req = node_manager_pb2.RequestWorkerLeaseRequest(
             lease_id=ids.new_unique_id(),
             job_id=self._job_id(),
@@ -212,6 +218,8 @@ class NormalTaskSubmitter:
             task_name=task_name,
             timeout_ms=int(constants.LONG_POLL_S * 1000),
             requester_address=self._address,
+            grant_or_reject=spilled,
+            backlog=len(shape.queue),
         )
 
         def done(
@@ -221,7 +229,7 @@ class NormalTaskSubmitter:
             if failure is not None:
                 if self._stopping():
                     return
-                logger.warning("lease request failed (%s); retrying", failure)
+                logger.warning("lease request to %s failed (%s); retrying", nm.address, failure)
                 self._handle(self._state.lease_failed, shape, failure)
             elif reply.worker_address.port:
                 grant = LeaseGrant(
@@ -232,6 +240,12 @@ class NormalTaskSubmitter:
                     nm,
                 )
                 self._handle(self._state.lease_granted, shape, grant)
+            elif reply.spillback_node.node_id and not spilled:
+                node = reply.spillback_node
+                target = self._nm_at(f"{node.node_manager_address}:{node.node_manager_port}")
+                self._request_lease(shape, task_name, target, spilled=True)
+            elif reply.error:
+                self._handle(self._state.lease_unschedulable, shape, reply.error)
             else:
                 self._handle(self._state.lease_not_granted, shape, reply.infeasible)
 

@@ -1,0 +1,214 @@
+"""One node's lease queue, sans-IO: events in, decisions out.
+
+The node manager feeds it what happens (a lease is requested or cancelled, a worker starts,
+registers, comes back idle or exits, resources are released, the cluster view changes) and
+carries out what it decides:
+
+- `Grant(lease, worker_id, alloc)`: give that idle worker to the request;
+- `StartWorkers(count)`: start that many workers (requests that fit wait for them);
+- `Spill(lease, node)`: answer "ask that node instead";
+- `Reject(lease, infeasible, error)`: answer at once: no alive node can ever hold it
+  (`infeasible`; the requester warns and asks again), or it must fail (`error`).
+
+Requests are served in arrival order among those that fit; one that does not fit now never
+blocks a later one that does. A queued request that could spill (it was not sent here by
+another node, and its strategy allows it) moves to another node as soon as the view shows that
+node free for it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ray._private.generated import common_pb2
+from ray._private.scheduling.policy import ClusterView, NodeView
+from ray._private.scheduling.resources import Allocation, NodeResources, to_float
+
+
+@dataclass(eq=False)
+class QueuedLease:
+    """A lease request as the scheduler sees it (amounts in fixed point)."""
+
+    lease_id: bytes
+    # Held while the lease lives.
+    need: dict[str, int]
+    # Must be free to grant it (`need`, or more for an actor's placement).
+    place: dict[str, int]
+    strategy: common_pb2.SchedulingStrategy = field(default_factory=common_pb2.SchedulingStrategy)
+    # False when another node sent it here: it stays (or is rejected).
+    may_spill: bool = True
+    # Tasks of this shape queued at the requester (for the demand report).
+    backlog: int = 1
+    kind: str = "task"
+    # The node manager's own data for the request (its reply slot).
+    payload: Any = None
+
+
+class Grant(NamedTuple):
+    lease: QueuedLease
+    worker_id: bytes
+    alloc: Allocation
+
+
+class StartWorkers(NamedTuple):
+    count: int
+
+
+class Spill(NamedTuple):
+    lease: QueuedLease
+    node: NodeView
+
+
+class Reject(NamedTuple):
+    lease: QueuedLease
+    infeasible: bool
+    error: str = ""
+
+
+Decision = Grant | StartWorkers | Spill | Reject
+
+
+class NodeScheduler:
+    """The queue, idle workers and resources of one node. Not thread-safe (the caller locks).
+
+    Args:
+        node_id: This node.
+        resources: Its resource accounting.
+        max_starting: Workers that may be starting at once.
+        view: The other alive nodes.
+    """
+
+    def __init__(
+        self,
+        node_id: bytes,
+        resources: NodeResources,
+        max_starting: int,
+        view: ClusterView | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.resources = resources
+        self.max_starting = max_starting
+        self.view = view or ClusterView(node_id)
+        self.queue: list[QueuedLease] = []
+        # Idle workers, the most recently idle last (it is handed out first).
+        self.idle: list[bytes] = []
+        self.starting = 0
+
+    # ---- requests --------------------------------------------------------------------
+
+    def request(self, lease: QueuedLease) -> list[Decision]:
+        choice = self.view.choose(lease.place, lease.strategy, self._local(), lease.may_spill)
+        if choice.error:
+            return [Reject(lease, False, choice.error)]
+        if choice.node is None:
+            return [Reject(lease, True)]
+        if not choice.local:
+            self.view.reserve(choice.node.node_id, lease.place)
+            return [Spill(lease, choice.node)]
+        self.queue.append(lease)
+        return self.schedule()
+
+    def cancel(self, lease_id: bytes) -> QueuedLease | None:
+        """Takes a queued request out (None if it is not queued)."""
+        for lease in self.queue:
+            if lease.lease_id == lease_id:
+                self.queue.remove(lease)
+                return lease
+        return None
+
+    # ---- workers and resources -------------------------------------------------------
+
+    def worker_registered(self, worker_id: bytes) -> list[Decision]:
+        """A started worker is ready."""
+        self.starting = max(self.starting - 1, 0)
+        self.idle.append(worker_id)
+        return self.schedule()
+
+    def worker_idle(self, worker_id: bytes) -> list[Decision]:
+        """A leased worker came back and may be reused."""
+        self.idle.append(worker_id)
+        return self.schedule()
+
+    def worker_gone(self, worker_id: bytes, was_starting: bool) -> list[Decision]:
+        """A worker exited (or is being stopped)."""
+        if worker_id in self.idle:
+            self.idle.remove(worker_id)
+        if was_starting:
+            self.starting = max(self.starting - 1, 0)
+        return self.schedule()
+
+    def take_idle(self, worker_id: bytes) -> bool:
+        """Removes an idle worker (to stop it); False if it is not idle."""
+        if worker_id in self.idle:
+            self.idle.remove(worker_id)
+            return True
+        return False
+
+    def release(self, alloc: Allocation) -> list[Decision]:
+        self.resources.release(alloc)
+        return self.schedule()
+
+    def view_changed(self, infos: Iterable[common_pb2.NodeInfo]) -> list[Decision]:
+        self.view.update(infos)
+        return self.schedule()
+
+    # ---- the decision ----------------------------------------------------------------
+
+    def schedule(self) -> list[Decision]:
+        """Grants what fits (in order), spills what waits and fits elsewhere now, starts workers."""
+        decisions: list[Decision] = []
+        # What the requests that fit but wait for a worker will take.
+        waiting: dict[str, int] = defaultdict(int)
+        num_waiting = 0
+        for lease in list(self.queue):
+            if self.resources.fits_available(lease.place) and _fits_with(
+                self.resources.available, waiting, lease.place
+            ):
+                if self.idle:
+                    worker_id = self.idle.pop()
+                    alloc = self.resources.allocate(lease.need)
+                    self.queue.remove(lease)
+                    decisions.append(Grant(lease, worker_id, alloc))
+                else:
+                    num_waiting += 1
+                    for k, v in lease.place.items():
+                        waiting[k] += v
+                continue
+            if lease.may_spill and self.view.nodes:
+                choice = self.view.choose(lease.place, lease.strategy, self._local())
+                if (
+                    choice.node is not None
+                    and not choice.local
+                    and choice.node.fits_now(lease.place)
+                ):
+                    self.queue.remove(lease)
+                    self.view.reserve(choice.node.node_id, lease.place)
+                    decisions.append(Spill(lease, choice.node))
+        start = min(num_waiting, self.max_starting) - self.starting
+        if start > 0:
+            self.starting += start
+            decisions.append(StartWorkers(start))
+        return decisions
+
+    def demand(self) -> list[common_pb2.ResourceDemand]:
+        """Queued requests that do not fit now, by kind and shape (counted by backlog)."""
+        counts: dict[tuple, int] = defaultdict(int)
+        for lease in self.queue:
+            if not self.resources.fits_available(lease.place):
+                counts[(lease.kind, tuple(sorted(lease.place.items())))] += max(lease.backlog, 1)
+        return [
+            common_pb2.ResourceDemand(shape=to_float(dict(shape)), count=count, kind=kind)
+            for (kind, shape), count in counts.items()
+        ]
+
+    def _local(self) -> NodeView:
+        return NodeView(self.node_id, self.resources.total, self.resources.available)
+
+
+def _fits_with(
+    available: Mapping[str, int], taken: Mapping[str, int], want: Mapping[str, int]
+) -> bool:
+    return all(available.get(k, 0) - taken.get(k, 0) >= v for k, v in want.items())
