@@ -24,6 +24,8 @@ __all__ = [
     "OwnerDiedError",
     "OwnerUnknownError",
     "ObjectFetchTimedOutError",
+    "ObjectReconstructionFailedError",
+    "ObjectReconstructionFailedMaxAttemptsExceededError",
     "ReferenceCountingAssertionError",
     "ObjectStoreFullError",
     "OutOfMemoryError",
@@ -352,6 +354,25 @@ class OwnerUnknownError(ObjectLostError):
 
 class ObjectFetchTimedOutError(ObjectLostError):
     """Fetching the object from another node timed out."""
+
+
+class ObjectReconstructionFailedError(ObjectLostError):
+    """The object's only copy was lost with its node and it could not be rebuilt.
+
+    `call_site` holds why: the object was put (only task outputs can be rebuilt), or its task
+    may not run again (`max_retries`).
+    """
+
+    def _message(self) -> str:
+        return (
+            f"Failed to retrieve object {self.object_ref_hex}: {self.call_site} To survive losing "
+            "a node, return objects from tasks with max_retries > 0 (they are rebuilt by running "
+            "the task again), or keep data you cannot recompute outside the cluster."
+        )
+
+
+class ObjectReconstructionFailedMaxAttemptsExceededError(ObjectReconstructionFailedError):
+    """The object's task already ran again as many times as `max_retries` allows."""
 
 
 class ReferenceCountingAssertionError(ObjectLostError):

@@ -216,12 +216,16 @@ class ErrorInfo(_message.Message):
     def __init__(self, type: _Optional[_Union[ErrorType, str]] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., language: _Optional[_Union[Language, str]] = ..., exception_type: _Optional[str] = ..., python_exception: _Optional[bytes] = ..., task_id: _Optional[bytes] = ..., actor_id: _Optional[bytes] = ...) -> None: ...
 
 class ObjectReference(_message.Message):
-    __slots__ = ("object_id", "owner_address")
+    __slots__ = ("object_id", "owner_address", "store_node_id", "size_bytes")
     OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STORE_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     object_id: bytes
     owner_address: Address
-    def __init__(self, object_id: _Optional[bytes] = ..., owner_address: _Optional[_Union[Address, _Mapping]] = ...) -> None: ...
+    store_node_id: bytes
+    size_bytes: int
+    def __init__(self, object_id: _Optional[bytes] = ..., owner_address: _Optional[_Union[Address, _Mapping]] = ..., store_node_id: _Optional[bytes] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class TaskArg(_message.Message):
     __slots__ = ("inline_data", "object_ref", "nested_refs", "keyword")

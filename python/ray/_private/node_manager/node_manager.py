@@ -16,6 +16,7 @@ from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.client_sessions import ClientSessions
 from ray._private.node_manager.node_objects import NodeObjects
+from ray._private.node_manager.object_transfer import NodeAddresses, ObjectTransfer
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
 from ray._private.object_store import ObjectStore
 from ray._private.rpc.core_worker_client import CoreWorkerClients
@@ -116,6 +117,10 @@ class NodeManager:
             store,
             lambda worker_id: worker_id in self.pool.workers,
             lambda address: self._workers.get(address).is_gone(timeout_s=1.0),
+        )
+        nodes = NodeAddresses(lambda: gcs.get_all_nodes(timeout_s=5.0))
+        self.transfer = ObjectTransfer(
+            node_id, self.objects, nodes.resolve, token, forget_node=nodes.forget
         )
         self._logs: list[gcs_pb2.PubMessage] = []
         self._logs_lock = threading.Lock()
@@ -237,7 +242,7 @@ class NodeManager:
                 else:
                     worker.state = WorkerState.IDLE
                     worker.idle_since = time.monotonic()
-                    decisions = self.scheduler.worker_idle(worker.worker_id)
+                    decisions += self.scheduler.worker_idle(worker.worker_id)
             self._apply(decisions)
 
     def _release(self, lease: Lease) -> list[Decision]:

@@ -75,6 +75,7 @@ from ray._private.worker.actor_calls import ActorCallsState
 from ray._private.worker.actor_submitter import ActorTaskSubmitter
 from ray._private.worker.dependency_resolver import DependencyResolver
 from ray._private.worker.function_manager import FunctionManager
+from ray._private.worker.lineage import Lineage
 from ray._private.worker.ownership import Frame, Ownership
 from ray._private.worker.runners import ResultFrame
 from ray._private.worker.service import CoreWorkerServicer
@@ -82,7 +83,7 @@ from ray._private.worker.submission import SubmissionState
 from ray._private.worker.task_manager import TaskManager
 from ray._private.worker.task_spec import ActorOptions, Arg, TaskOptions, TaskSpecBuilder
 from ray._private.worker.task_submitter import NormalTaskSubmitter
-from ray._private.worker.tasks import ActorCall, NormalTask
+from ray._private.worker.tasks import ActorCall, NormalTask, Task
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,8 @@ class CoreWorker:
         self.workers = CoreWorkerClients(token)
         self._node_clients: dict[bytes, NodeManagerClient] = {}
         self._nm_by_address: dict[str, NodeManagerClient] = {}
+        self._watch_lock = threading.Lock()
+        self._watching_nodes = False
         self._job_configs: dict[bytes, common_pb2.JobConfig] = {}
 
         stopping = self._stopping
@@ -185,11 +188,20 @@ class CoreWorker:
         self.memory_store = self.ownership.memory_store
         self.push_streams = PushStreams(self.workers.get, self.loop)
         self.functions = FunctionManager(self.gcs)
+        self.lineage = Lineage(
+            self.refs.add_submitted,
+            self.refs.remove_submitted,
+            self.refs.drop_store_node,
+            self.memory_store.delete,
+            self._resubmit,
+            self.ownership.store_error,
+        )
         self.tasks = TaskManager(
             self.refs.add_submitted,
             self.refs.remove_submitted,
             self.ownership.store_returned_object,
             self.ownership.store_error,
+            self._task_completed,
         )
         self.resolver = DependencyResolver(
             self.memory_store, self.refs.owned_by_me, self.tasks.fail
@@ -232,6 +244,7 @@ class CoreWorker:
             stopping,
         )
         self.ownership.freed_listeners.append(self.actor_submitter.on_objects_freed)
+        self.ownership.freed_listeners.append(self.lineage.freed)
 
         self._server, port = channels.create_server(
             [
@@ -323,6 +336,38 @@ class CoreWorker:
         self.ownership.register_borrows(borrows)
 
     # ---- frames-level core API: tasks and actors -------------------------------------
+
+    # ---- other nodes -----------------------------------------------------------------
+
+    def _task_completed(self, task: Task, reply: core_worker_pb2.PushTaskReply) -> None:
+        if isinstance(task, NormalTask):
+            self.lineage.task_finished(task, reply)
+            if any(r.in_store and r.node_id != self.node_id for r in reply.return_objects):
+                self.watch_nodes()  # its outputs live on another node: hear if it dies
+
+    def _resubmit(self, task: NormalTask) -> None:
+        """Runs a finished task again (Lineage rebuilds its lost outputs)."""
+        self.tasks.add(task)
+        self.submitter.submit(task)
+
+    def watch_nodes(self) -> None:
+        """Subscribes (once) to node deaths: outputs lost with a node are rebuilt or fail."""
+        with self._watch_lock:
+            if self._watching_nodes or self.shutting_down:
+                return
+            self._watching_nodes = True
+        self.blocking.submit(
+            self.gcs.subscribe,
+            [gcs_pb2.CHANNEL_NODE_STATE],
+            b"",
+            self._on_node_state,
+            self._stop_subscriptions,
+        )
+
+    def _on_node_state(self, msg: gcs_pb2.PubMessage) -> None:
+        info = msg.node_info
+        if info.state == common_pb2.NODE_STATE_DEAD and info.node_id != self.node_id:
+            self.blocking.submit(self.lineage.node_died, info.node_id)
 
     def node_died(self, reason: str) -> None:
         """This node's node manager is gone: fail what is pending, refuse what comes."""

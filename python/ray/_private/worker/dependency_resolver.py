@@ -1,4 +1,5 @@
-"""Waits for a task's owned arguments, inlines the small ones and fails tasks whose inputs failed."""
+"""Waits for a task's owned arguments, inlines the small ones, says where the stored ones are,
+and fails tasks whose inputs failed."""
 
 from __future__ import annotations
 
@@ -81,5 +82,9 @@ class DependencyResolver:
                 arg.inline_data = stored.data
                 del arg.nested_refs[:]
                 arg.nested_refs.extend(nested)
+            elif stored.in_store:
+                # Where it is: the executor needs no round trip to this process to find it.
+                arg.object_ref.store_node_id = stored.node_id
+                arg.object_ref.size_bytes = stored.size_bytes
         task.state = TaskState.QUEUED
         on_ready(task)

@@ -171,6 +171,17 @@ class ReferenceCounter:
             if ref is not None:
                 ref.store_nodes.add(node_id)
 
+    def drop_store_node(self, node_id: bytes) -> list[bytes]:
+        """A node died: forgets it as a location; returns owned objects it held the only copy of."""
+        lost = []
+        with self._lock:
+            for oid, ref in self._refs.items():
+                if ref.owner is None and node_id in ref.store_nodes:
+                    ref.store_nodes.discard(node_id)
+                    if not ref.store_nodes:
+                        lost.append(oid)
+        return lost
+
     def mark_registered(self, object_ids: Iterable[bytes]) -> None:
         with self._lock:
             for oid in object_ids:

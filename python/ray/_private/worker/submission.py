@@ -282,6 +282,12 @@ class SubmissionState:
             return actions
         return self._pump(shape)
 
+    def spill_failed(self, shape: Shape, failure: BaseException) -> list[Action]:
+        """The node a request was spilled to did not answer (it may have died): ask this
+        node again soon. Not a failure of this node, so it does not count toward failing."""
+        shape.pending_lease_requests -= 1
+        return [CallLater(0.5, partial(self.retry_lease, shape))]
+
     def lease_unschedulable(self, shape: Shape, error: str) -> list[Action]:
         """The node says the shape can never be granted (hard affinity): its tasks fail."""
         shape.pending_lease_requests -= 1

@@ -23,6 +23,8 @@ class TaskManager:
         remove_submitted: Releases them when the task finishes.
         store_return: Records one return object from a reply (Ownership).
         store_error: Makes return objects hold an ERROR frame (Ownership).
+        on_complete: Sees each task that completed, before its arguments are released
+            (Lineage remembers the ones whose outputs can be rebuilt).
     """
 
     def __init__(
@@ -31,7 +33,9 @@ class TaskManager:
         remove_submitted: Callable[[Iterable[bytes]], None],
         store_return: Callable[[common_pb2.ReturnObject], None],
         store_error: Callable[[Sequence[bytes], bytes], None],
+        on_complete: Callable[[Task, core_worker_pb2.PushTaskReply], None] = lambda t, r: None,
     ) -> None:
+        self._on_complete = on_complete
         self._add_submitted = add_submitted
         self._remove_submitted = remove_submitted
         self._store_return = store_return
@@ -73,6 +77,7 @@ class TaskManager:
             return
         for ret in reply.return_objects:
             self._store_return(ret)
+        self._on_complete(task, reply)
         self._remove_submitted(task.arg_ids)
         task.keep = []
 

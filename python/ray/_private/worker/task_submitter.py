@@ -230,7 +230,10 @@ class NormalTaskSubmitter:
                 if self._stopping():
                     return
                 logger.warning("lease request to %s failed (%s); retrying", nm.address, failure)
-                self._handle(self._state.lease_failed, shape, failure)
+                if spilled:
+                    self._handle(self._state.spill_failed, shape, failure)
+                else:
+                    self._handle(self._state.lease_failed, shape, failure)
             elif reply.worker_address.port:
                 grant = LeaseGrant(
                     req.lease_id,
