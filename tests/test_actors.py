@@ -118,6 +118,36 @@ def test_init_failure_fails_every_call(ray_start_regular_shared) -> None:
         assert isinstance(info.value, ActorDiedError)
 
 
+def test_an_argument_that_cannot_be_read_fails_the_creation(ray_start_regular_shared) -> None:
+    """A constructor argument whose owner died fails the actor's creation (the actor is dead,
+    naming the cause), rather than leaving an actor with no instance."""
+
+    @ray.remote
+    class Owner:
+        def make(self) -> list:
+            return [ray.put(b"x" * 1000)]
+
+    @ray.remote
+    class Reader:
+        def __init__(self, data) -> None:
+            self.data = data
+
+        def size(self) -> int:
+            return len(self.data)
+
+    owner = Owner.remote()
+    (ref,) = ray.get(owner.make.remote(), timeout=30)
+    ray.kill(owner)
+    with pytest.raises(RayActorError):
+        ray.get(owner.make.remote(), timeout=30)
+    reader = Reader.remote(ref)
+    for _ in range(2):
+        with pytest.raises(ActorDiedError) as info:
+            ray.get(reader.size.remote(), timeout=30)
+        assert info.value.actor_init_failed
+        assert "OwnerDiedError" in str(info.value) and ref.hex() in str(info.value)
+
+
 def test_handles_passed_to_tasks_and_actors(ray_start_regular_shared) -> None:
     c = Counter.remote()
 
@@ -394,3 +424,27 @@ def test_direct_instantiation_is_an_error(ray_start_regular_shared) -> None:
         c.increment()
     with pytest.raises(AttributeError):
         c.no_such_method  # noqa: B018
+
+
+def test_tasks_and_actors_inherit_the_jobs_namespace(shutdown_only) -> None:
+    """`ray.get_actor(name)` without `namespace=` inside a task or an actor finds the actor the
+    driver named in its job's namespace, as in Ray."""
+    ray.init(namespace="inherited", num_cpus=2)
+    keep = Counter.options(name="ns-shared").remote(41)  # noqa: F841 - named actors die unreferenced
+
+    @ray.remote
+    def look() -> tuple[str, int]:
+        return (
+            ray.get_runtime_context().namespace,
+            ray.get(ray.get_actor("ns-shared").get.remote()),
+        )
+
+    @ray.remote
+    class Looker:
+        def look(self) -> int:
+            return ray.get(ray.get_actor("ns-shared").get.remote())
+
+    assert ray.get(look.remote(), timeout=60) == ("inherited", 41)
+    assert ray.get(Looker.remote().look.remote(), timeout=60) == 41
+    with pytest.raises(ValueError):
+        ray.get_actor("ns-shared", namespace="elsewhere")

@@ -1,33 +1,31 @@
 """The `ray` command line: start, stop, status and version, with real detached processes.
 
 Every test runs the CLI and its drivers as subprocesses with its own RAY_TMPDIR,
-so it never sees a developer's cluster. The `cli` fixture always runs `ray stop`
-at the end and checks that every process the cluster recorded (and everything
-those spawned) is gone, by pid.
+so it never sees a developer's cluster. The `cli` fixture (conftest.py) always runs
+`ray stop` at the end and checks that every process the cluster recorded (and
+everything those spawned) is gone, by pid.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
-import sys
-import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
 import psutil
 import pytest
+from conftest import cli
+from utils import Cli, alive
 
-from ray._private.cli.processes import STARTED_PROCESSES_FILE
 from ray._private.generated import gcs_pb2, gcs_pb2_grpc
-from ray._private.session import CURRENT_CLUSTER_FILE, Session
 
-TIMEOUT_S = 120
+# `cli` (the fixture, from conftest.py) is re-exported for the modules that import it from here.
+__all__ = ["Cli", "cli"]
+
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -43,133 +41,6 @@ def wait_for_condition(
             return last
         time.sleep(0.05)
     pytest.fail(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
-
-
-class Cli:
-    """Runs `ray ...` and drivers against one isolated RAY_TMPDIR."""
-
-    def __init__(self, tmpdir: Path) -> None:
-        self.tmpdir = tmpdir
-        self.env = {
-            k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_CLUSTER_TOKEN")
-        }
-        self.env["RAY_TMPDIR"] = str(tmpdir)
-        script = Path(sys.executable).parent / "ray"
-        self.command = (
-            [str(script)] if script.exists() else [sys.executable, "-m", "ray._private.cli.main"]
-        )
-        # Every process a cluster recorded while the test ran (and their children), to check at the end.
-        self.seen: dict[int, psutil.Process] = {}
-
-    def run(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [*self.command, *args],
-            env=env or self.env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-        )
-        self.remember_processes()
-        if check:
-            assert result.returncode == 0, (
-                f"ray {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-            )
-        return result
-
-    def driver(
-        self, code: str, check: bool = True, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code)],
-            env=env or self.env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-        )
-        if check:
-            assert result.returncode == 0, f"driver failed:\n{result.stdout}\n{result.stderr}"
-        return result
-
-    def recorded(self) -> list[dict[str, Any]]:
-        path = self.tmpdir / STARTED_PROCESSES_FILE
-        return json.loads(path.read_text())["processes"] if path.exists() else []
-
-    def current_cluster(self) -> tuple[str, Session] | None:
-        path = self.tmpdir / CURRENT_CLUSTER_FILE
-        if not path.exists():
-            return None
-        address, session_dir = path.read_text().split("\n")[:2]
-        return address, Session(Path(session_dir))
-
-    def address(self) -> str:
-        current = self.current_cluster()
-        assert current is not None, "no cluster recorded"
-        return current[0]
-
-    def token(self) -> str:
-        current = self.current_cluster()
-        assert current is not None, "no cluster recorded"
-        return current[1].read_token()
-
-    def remember_processes(self) -> None:
-        for entry in self.recorded():
-            try:
-                proc = psutil.Process(entry["pid"])
-                if abs(proc.create_time() - entry["create_time"]) > 0.5:
-                    continue
-                for p in [proc, *proc.children(recursive=True)]:
-                    self.seen.setdefault(p.pid, p)
-            except psutil.Error:
-                continue
-
-    def node_shm_dirs(self) -> list[Path]:
-        """The /dev/shm directories of the node managers recorded so far."""
-        out = []
-        for entry in self.recorded():
-            if entry["node_id"]:
-                out.append(
-                    Session(Path(entry["session_dir"])).shm_dir(bytes.fromhex(entry["node_id"]))
-                )
-        return out
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Iterator[Cli]:
-    c = Cli(tmp_path / "ray")
-    shm_dirs: set[Path] = set()
-    try:
-        yield c
-    finally:
-        c.remember_processes()
-        shm_dirs.update(c.node_shm_dirs())
-        stop = c.run("stop", check=False)
-        survivors = [p for p in c.seen.values() if _alive(p)]
-        deadline = time.monotonic() + 30
-        while survivors and time.monotonic() < deadline:
-            time.sleep(0.05)
-            survivors = [p for p in survivors if _alive(p)]
-        for p in survivors:  # clean up by pid before failing
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
-        assert not survivors, (
-            f"processes survived `ray stop`: {survivors}\n{stop.stdout}\n{stop.stderr}"
-        )
-        assert stop.returncode == 0, f"ray stop failed:\n{stop.stdout}\n{stop.stderr}"
-        assert c.recorded() == []
-        assert c.current_cluster() is None
-        leaked = [d for d in shm_dirs if d.exists()]
-        assert not leaked, f"shared memory left behind: {leaked}"
 
 
 def _start_head(cli: Cli, *args: str) -> subprocess.CompletedProcess:
@@ -234,9 +105,7 @@ def test_block_stays_in_the_foreground_until_sigterm(cli: Cli) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    wait_for_condition(
-        lambda: not [p for p in cli.seen.values() if _alive(p)], what="the node to stop"
-    )
+    wait_for_condition(lambda: not alive(cli.seen.values()), what="the node to stop")
     assert cli.recorded() == [] and cli.current_cluster() is None
 
 
@@ -282,8 +151,9 @@ def test_status_shows_resources(cli: Cli) -> None:
     )
     status = cli.run("status").stdout
     lines = [line.split() for line in status.splitlines()]
-    assert ["CPU", "3", "/", "3"] in lines, status
-    assert ["accel", "2", "/", "2"] in lines, status
+    # Used / total: nothing runs yet.
+    assert ["CPU", "0", "/", "3"] in lines, status
+    assert ["accel", "0", "/", "2"] in lines, status
     assert "100.0 MiB" in status, status
     out = cli.driver(RUN_TASK.format(address="auto")).stdout
     assert "'CPU': 3.0" in out and "'accel': 2.0" in out, out
@@ -308,9 +178,7 @@ def test_stop_leaves_no_process_and_no_shared_memory(cli: Cli) -> None:
 
     result = cli.run("stop")
     assert "Stopped GCS" in result.stdout and "Stopped node manager" in result.stdout, result.stdout
-    wait_for_condition(
-        lambda: not [p for p in processes if _alive(p)], what="the cluster's processes to exit"
-    )
+    wait_for_condition(lambda: not alive(processes), what="the cluster's processes to exit")
     assert not [d for d in shm_dirs if d.exists()]
     assert cli.recorded() == [] and cli.current_cluster() is None
     assert cli.run("status", check=False).returncode != 0
@@ -377,7 +245,7 @@ def test_node_joins_cluster(cli: Cli) -> None:
         """
     )
     status = cli.run("status").stdout
-    assert "2 alive, 0 dead" in status and ["side", "1", "/", "1"] in [
+    assert "2 alive, 0 dead" in status and ["side", "0", "/", "1"] in [
         s.split() for s in status.splitlines()
     ]
     result = cli.run("stop")
@@ -404,7 +272,7 @@ def test_crashed_cluster_is_reported_and_cleaned_up(cli: Cli) -> None:
     shm_dirs = cli.node_shm_dirs()
     for entry in recorded:  # a crash: SIGKILL, no chance to clean up
         psutil.Process(entry["pid"]).kill()
-    wait_for_condition(lambda: not [p for p in cli.seen.values() if _alive(p)], what="the crash")
+    wait_for_condition(lambda: not alive(cli.seen.values()), what="the crash")
     status = cli.run("status", check=False)
     assert status.returncode != 0 and "does not answer" in status.stderr, status.stderr
     # A new head replaces the dead one; `ray stop` stops it and cleans up after the crashed one.
@@ -422,7 +290,7 @@ def test_stop_force_kills_and_cleans_up(cli: Cli) -> None:
     shm_dirs = cli.node_shm_dirs()
     result = cli.run("stop", "--force")
     assert "Killed GCS" in result.stdout and "Killed node manager" in result.stdout, result.stdout
-    wait_for_condition(lambda: not [p for p in processes if _alive(p)], what="the killed processes")
+    wait_for_condition(lambda: not alive(processes), what="the killed processes")
     assert not [d for d in shm_dirs if d.exists()], result.stdout
 
 

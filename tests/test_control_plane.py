@@ -70,9 +70,7 @@ def test_many_pending_actors_and_subscriptions_do_not_starve_the_gcs(ray_start_r
     for i in range(1000):
         stub = gcs_pb2_grpc.GcsServiceStub(channels[i % 10])
         streams.append(
-            stub.Subscribe(
-                gcs_pb2.SubscribeRequest(channels=[gcs_pb2.CHANNEL_LOGS]), metadata=md
-            )
+            stub.Subscribe(gcs_pb2.SubscribeRequest(channels=[gcs_pb2.CHANNEL_LOGS]), metadata=md)
         )
     try:
         # Two of them (any two) get the resource and answer.
@@ -193,8 +191,10 @@ def test_unsealed_creation_is_aborted_when_its_writer_dies(ray_start_cluster):
     )
     assert "CREATED" in result.stdout, result.stdout + result.stderr
     wait_for_condition(
-        lambda: _stats().num_aborted_objects > before.num_aborted_objects
-        and _store_used() <= before.object_store_used_bytes,
+        lambda: (
+            _stats().num_aborted_objects > before.num_aborted_objects
+            and _store_used() <= before.object_store_used_bytes
+        ),
         timeout=15,
     )
 
@@ -257,6 +257,7 @@ def test_cluster_keeps_working_without_its_gcs_then_fails_clearly(ray_start_regu
         assert ray.get(acc.add.remote(2), timeout=30) == total
         assert ray.get(ray.put(np.arange(10)), timeout=30).sum() == 45
         time.sleep(1)
+
     # Then the node stops: calls fail with a RayError saying why, none hangs.
     def fails_clearly():
         try:

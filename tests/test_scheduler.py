@@ -3,6 +3,8 @@ lease queue (events in, decisions out)."""
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 
 from ray._private.generated import common_pb2
@@ -240,3 +242,24 @@ def test_affinity_to_this_node_is_queued_here(soft):
     # affinity falls back only when the node is gone or too small).
     decisions = s.view_changed([node_info(B, {"CPU": 4})])
     assert decisions == [] and len(s.queue) == 1
+
+
+def test_a_spread_burst_counts_requests_queued_here_as_taken():
+    """Twelve SPREAD requests on three 2-CPU nodes, before any worker starts: four per node
+    (the requests queued here for a worker count against this node, as the spilled ones count
+    against the nodes they went to)."""
+    C = b"c" * 28
+    s = scheduler({"CPU": 2}, [node_info(B, {"CPU": 2}), node_info(C, {"CPU": 2})])
+    placed = collections.Counter()
+    for n in range(12):
+        for decision in s.request(lease(n, {"CPU": 1}, strategy=spread())):
+            if isinstance(decision, Spill):
+                placed[decision.node.node_id] += 1
+    placed[LOCAL] = len(s.queue)
+    assert placed == {LOCAL: 4, B: 4, C: 4}
+    # The default strategy packs this node first, then spills what would wait here.
+    s = scheduler({"CPU": 2}, [node_info(B, {"CPU": 2})])
+    spilled = [
+        d for n in range(3) for d in s.request(lease(n, {"CPU": 1})) if isinstance(d, Spill)
+    ]
+    assert len(s.queue) == 2 and len(spilled) == 1 and spilled[0].node.node_id == B

@@ -99,3 +99,13 @@ TOKEN_ENV = "RAY_CLUSTER_TOKEN"
 DEFAULT_GCS_PORT = 6379
 # Max message size on every channel.
 GRPC_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+# Objects pulled from another node travel in chunks of this size (the source may send smaller
+# ones; always kept well below GRPC_MAX_MESSAGE_BYTES). A transfer holds about one chunk in
+# memory at each end, besides the destination's store.
+OBJECT_TRANSFER_CHUNK_BYTES = _env_int("OBJECT_TRANSFER_CHUNK_BYTES", 4 * 1024**2)
+# A pull that receives no chunk for this long gives up on its source and tries the next copy.
+OBJECT_TRANSFER_STALL_S = _env_float("OBJECT_TRANSFER_STALL_S", 30.0)
+# The longest a get waits for objects to arrive from other nodes when it has no timeout.
+OBJECT_PULL_TIMEOUT_S = _env_float("OBJECT_PULL_TIMEOUT_S", 600.0)
+# Pulls a node runs at once (more wait for a free slot).
+MAX_CONCURRENT_PULLS = _env_int("MAX_CONCURRENT_PULLS", 4)

@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -18,6 +19,33 @@ from ray._private import constants, process
 from ray._private.session import Session, create_session
 
 logger = logging.getLogger(__name__)
+
+
+def is_local_address(host: str) -> bool:
+    """True if `host` is an address of this machine (it can be bound); on Linux every
+    address in 127.0.0.0/8 is."""
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return False
+    for family, kind, proto, _, sockaddr in infos:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.bind((sockaddr[0], 0))
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def local_addresses() -> list[str]:
+    """The IPv4 addresses of this machine's interfaces (for messages)."""
+    import psutil
+
+    out = []
+    for addrs in psutil.net_if_addrs().values():
+        out += [a.address for a in addrs if a.family == socket.AF_INET]
+    return sorted(set(out))
 
 
 def detect_num_cpus() -> int:
@@ -145,17 +173,41 @@ def start_node(
     node_manager_port: int = 0,
     host: str = "127.0.0.1",
     detached: bool = False,
+    own_process_groups: bool = True,
 ) -> NodeProcesses:
     """Starts a head node (GCS + node manager) or a worker node (node manager joining `gcs_address`).
 
-    With `detached`, the processes outlive this one (for `ray start`); otherwise
-    they exit when this process does, however it ends.
+    Every process of the node (GCS, node manager, and the workers the node manager
+    starts) listens on `host` only.
+
+    Args:
+        resources: The node's total resources.
+        object_store_memory: The store's capacity in bytes.
+        head: Start a GCS too.
+        session: The session directory (default: a new one, with a new token).
+        token: The cluster token (required with `session`).
+        gcs_address: The GCS to join (worker nodes).
+        gcs_port: The GCS port (head; 0 = any free port).
+        node_manager_port: The node manager port (0 = any free port).
+        host: The node's address.
+        detached: The processes outlive this one (`ray start`); otherwise they exit
+            when this process does, however it ends.
+        own_process_groups: Each service leads a process group of its own. Without
+            it they stay in the caller's group, so the whole node is one process group
+            (`ray start --block`: one group per node, as one terminal job).
+
+    Returns:
+        The node's processes.
+
+    Raises:
+        RuntimeError: A service did not start (its log is quoted).
     """
     if session is None:
         session, token = create_session()
     assert token is not None
     env = dict(os.environ)
     env[constants.TOKEN_ENV] = token
+    env[process.NODE_IP_ENV] = host
     python_dir = str(Path(__file__).resolve().parent.parent.parent)
     env["PYTHONPATH"] = (
         python_dir + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else python_dir
@@ -193,6 +245,7 @@ def start_node(
             session.logs_dir / f"node_manager-{node_id.hex()[:8]}.log",
             env=env,
             with_lifeline=not detached,
+            new_group=own_process_groups,
             extra_fds=(addr_r,) if head else (),
         )
         children.append(nm)
@@ -213,6 +266,7 @@ def start_node(
                     session.logs_dir / "gcs.log",
                     env=env,
                     with_lifeline=not detached,
+                    new_group=own_process_groups,
                 )
                 children.insert(0, gcs)
                 gcs_address = f"{host}:{gcs.wait_ready()}"

@@ -4,6 +4,10 @@ Every child gets a lifeline: the read end of a pipe whose write end only its
 parent holds. When the parent dies, even by SIGKILL, the child reads EOF and
 exits, so no process outlives the one that started it. Children report the
 port they bound through a second pipe, so ports are always chosen by the OS.
+
+Every process of a node inherits the node's address in `RAY_NODE_IP_ADDRESS`, and
+the `--host` of a runtime process defaults to it, so a worker that its node manager
+starts without `--host` still listens on its node's address, not on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,9 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from ray._private import constants
 
 logger = logging.getLogger(__name__)
+
+# The address of the node a process belongs to; set for the node's services by `start_node`
+# and inherited by the workers they start. The default of `--host` (see `add_common_args`).
+NODE_IP_ENV = "RAY_NODE_IP_ADDRESS"
 
 
 @dataclass
@@ -38,6 +48,8 @@ class ChildProcess:
     ready_extra: str = ""
     stdout_path: Path | None = None
     extra: dict = field(default_factory=dict)
+    # Whether the child leads a process group of its own (then `stop` kills that group).
+    own_group: bool = True
 
     @property
     def pid(self) -> int:
@@ -79,7 +91,11 @@ class ChildProcess:
         return f". Its log {self.stdout_path} ends with:\n" + "\n".join(tail)
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stops the child and its process group: close the lifeline, SIGTERM, then SIGKILL."""
+        """Stops the child and its process group: close the lifeline, SIGTERM, then SIGKILL.
+
+        A child that shares our process group is SIGKILLed with its descendants instead.
+        """
+        descendants = [] if self.own_group else _descendants(self.pid)
         if self.lifeline_w is not None:
             try:
                 os.close(self.lifeline_w)
@@ -95,11 +111,27 @@ class ChildProcess:
                 self.popen.wait(timeout_s)
             except subprocess.TimeoutExpired:
                 pass
-        kill_group(self.pid)
+        if self.own_group:
+            kill_group(self.pid)
+        else:
+            for proc in [*descendants, *_descendants(self.pid)]:
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
+            if self.popen.poll() is None:
+                self.popen.kill()
         try:
             self.popen.wait(timeout_s)
         except subprocess.TimeoutExpired:
             logger.warning("%s (pid %d) did not exit after SIGKILL", self.name, self.pid)
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def kill_group(pgid: int) -> None:
@@ -123,7 +155,8 @@ def spawn(
 ) -> ChildProcess:
     """Starts `python -m module args...` with a ready pipe and (optionally) a lifeline.
 
-    The child is told the pipe fds with `--ready-fd` and `--lifeline-fd`.
+    The child is told the pipe fds with `--ready-fd` and `--lifeline-fd`. With `new_group`
+    it leads a new session (and process group); otherwise it stays in ours.
     """
     ready_r, ready_w = os.pipe()
     pass_fds = [ready_w, *extra_fds]
@@ -154,7 +187,7 @@ def spawn(
             os.close(lifeline_r)
         if out is not None and stdout is None:
             out.close()
-    return ChildProcess(name, popen, lifeline_w, ready_r, stdout_path=log_path)
+    return ChildProcess(name, popen, lifeline_w, ready_r, stdout_path=log_path, own_group=new_group)
 
 
 def report_ready(ready_fd: int | None, port: int, extra: str = "") -> None:
@@ -216,9 +249,16 @@ def watch_lifeline(lifeline_fd: int | None, on_parent_death: Callable[[], None])
 
 
 def add_common_args(parser: object) -> None:
-    """Adds --ready-fd and --lifeline-fd to an argparse parser."""
+    """Adds --ready-fd and --lifeline-fd to an argparse parser.
+
+    If the parser has a `--host` option, its default becomes the node's address
+    (`RAY_NODE_IP_ADDRESS`), so every process of a node listens on that address.
+    """
     parser.add_argument("--ready-fd", type=int, default=-1)  # type: ignore[attr-defined]
     parser.add_argument("--lifeline-fd", type=int, default=-1)  # type: ignore[attr-defined]
+    node_ip = os.environ.get(NODE_IP_ENV)
+    if node_ip and parser.get_default("host") is not None:  # type: ignore[attr-defined]
+        parser.set_defaults(host=node_ip)  # type: ignore[attr-defined]
 
 
 def setup_process_logging(component: str, log_file: str | None = None) -> None:

@@ -6,6 +6,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from ray._private.node import (
     NodeProcesses,
     build_resources,
     default_object_store_memory,
+    is_local_address,
     start_node,
 )
 from ray._private.rpc.gcs_client import GcsClient
@@ -28,6 +30,11 @@ _core_worker: CoreWorker | None = None
 _node: NodeProcesses | None = None
 _context: RayContext | None = None
 _is_worker = False
+
+# The default address of a driver's node (as `ray start --node-ip-address` defaults to).
+_LOOPBACK = "127.0.0.1"
+# How long a joining driver waits for its node to show up alive in the GCS.
+_LOCAL_NODE_WAIT_S = 5.0
 
 
 @dataclass
@@ -103,9 +110,15 @@ def init(
     ignore_reinit_error: bool = False,
     log_to_driver: bool = True,
     include_dashboard: bool | None = None,
-    _node_ip_address: str = "127.0.0.1",
+    _node_ip_address: str | None = None,
     **kwargs: Any,
 ) -> RayContext:
+    """Starts a local cluster, or connects to the one at `address` (see `ray.init`).
+
+    A driver joining a cluster attaches to the node manager of its own node: the one
+    at `_node_ip_address`, or by default this machine's node (the one at 127.0.0.1,
+    else the head or another node whose address is this machine's).
+    """
     global _core_worker, _node, _context
     with _lock:
         if _core_worker is not None:
@@ -142,6 +155,8 @@ def init(
         if gcs_address is None:
             total = build_resources(num_cpus, num_gpus, resources)
             store = object_store_memory or default_object_store_memory()
+            if _node_ip_address is None:
+                _node_ip_address = _LOOPBACK
             node = start_node(total, store, head=True, host=_node_ip_address)
             token = node.token
             nm_address = node.node_manager_address
@@ -159,21 +174,18 @@ def init(
             if token is None:
                 raise ConnectionError(
                     f"No token for the cluster at {gcs_address}: this machine did not start it with "
-                    f"`ray start`. Set RAY_CLUSTER_TOKEN to the token printed by `ray start --head`."
+                    f"`ray start`. Set RAY_CLUSTER_TOKEN to the token printed by "
+                    f"`ray token --address {gcs_address}` on the head's machine."
                 )
             gcs = GcsClient(gcs_address, token)
             # A wrong address or token raises the rpc layer's error: a RayError (and a
             # ConnectionError) whose message names the address and the fix.
             info = gcs.get_cluster_info(timeout_s=10)
-            all_nodes = gcs.get_all_nodes()
             session_dir = info.session_dir
-            nodes = [n for n in all_nodes if n.state == common_pb2.NODE_STATE_ALIVE]
-            local = [n for n in nodes if n.node_manager_address == _node_ip_address] or nodes
-            if not local:
-                raise ConnectionError(f"the cluster at {gcs_address} has no alive node")
-            head = next((n for n in local if n.is_head), local[0])
-            nm_address = f"{head.node_manager_address}:{head.node_manager_port}"
-            node_id = head.node_id
+            local = _local_node(gcs, gcs_address, _node_ip_address)
+            nm_address = f"{local.node_manager_address}:{local.node_manager_port}"
+            node_id = local.node_id
+            _node_ip_address = local.node_manager_address
         try:
             cw = CoreWorker(
                 WorkerMode.DRIVER,
@@ -206,6 +218,48 @@ def init(
             }
         )
         return _context
+
+
+def _local_node(
+    gcs: GcsClient, gcs_address: str, node_ip_address: str | None
+) -> common_pb2.NodeInfo:
+    """The alive node a driver on this machine attaches to.
+
+    Given an address, the node there; by default the node at 127.0.0.1, else the head or
+    another node whose address belongs to this machine. Waits a few seconds for a node
+    that is still registering.
+
+    Raises:
+        ConnectionError: No such node is alive.
+    """
+    wanted = node_ip_address or _LOOPBACK
+    deadline = time.monotonic() + _LOCAL_NODE_WAIT_S
+    while True:
+        alive = [n for n in gcs.get_all_nodes() if n.state == common_pb2.NODE_STATE_ALIVE]
+        match = [n for n in alive if n.node_manager_address == wanted]
+        if not match and node_ip_address is None:
+            match = [n for n in alive if is_local_address(n.node_manager_address)]
+        if match:
+            return min(
+                match, key=lambda n: (not n.is_head, n.node_manager_address, n.node_manager_port)
+            )
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    seen = ", ".join(sorted({n.node_manager_address for n in alive})) or "none"
+    if node_ip_address is None:
+        raise ConnectionError(
+            f"ray.init(address={gcs_address!r}): no node of that cluster runs on this machine "
+            f"(alive nodes at: {seen}). Start one here with `ray start --address {gcs_address} "
+            f"--node-ip-address <this machine's IP>`, or pass _node_ip_address=<the address of "
+            f"this machine's node>."
+        )
+    raise ConnectionError(
+        f"ray.init(address={gcs_address!r}, _node_ip_address={node_ip_address!r}): no alive node "
+        f"of that cluster runs at {node_ip_address} (alive nodes at: {seen}). Start one with "
+        f"`ray start --address {gcs_address} --node-ip-address {node_ip_address}`, or give the "
+        f"address of the node on this machine."
+    )
 
 
 def _merge_job_config(config: common_pb2.JobConfig, job_config: Any) -> None:

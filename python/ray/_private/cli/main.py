@@ -1,17 +1,25 @@
 """The `ray` command line: start, stop and inspect a long-lived cluster.
 
 `ray start --head` starts a GCS and a node manager that outlive the command, and
-`ray start --address HOST:PORT` adds a node manager to a running cluster. Every
-process they start is recorded in `<RAY_TMPDIR>/ray_started_processes.json` (pid,
-start time, role, address, session), so `ray stop` stops exactly those processes
-and never one it did not start. `ray status` prints the nodes, resources and
-object stores of the cluster recorded in `<RAY_TMPDIR>/ray_current_cluster`.
+`ray start --address HOST:PORT` adds a node manager to a running cluster; every
+process of a node listens on its `--node-ip-address` only (several nodes can share
+one machine on different loopback addresses). With `--block` the command stays in
+the foreground and the node is one process group with it. Every process they start
+is recorded in `<RAY_TMPDIR>/ray_started_processes.json` (pid, start time, role,
+address, session), so `ray stop` stops exactly those processes and never one it did
+not start. Each head is also recorded in this user's `<RAY_TMPDIR>/clusters-<uid>/`,
+so drivers and nodes on this machine find its token from its address alone, whatever
+its `--temp-dir`. `ray status` prints the nodes (alive and dead), the resources each
+has and uses, and the demand that waits (`GetClusterStatus`), of the cluster recorded
+in `<RAY_TMPDIR>/ray_current_cluster` or given with `--address`.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import errno
+import ipaddress
 import json
 import logging
 import os
@@ -33,10 +41,18 @@ from ray._private.cli.processes import (
     cleanup_node_files,
     stop_processes,
 )
+from ray._private.cli.status import (
+    NodeStore,
+    format_bytes,
+    format_resources,
+    format_status,
+)
 from ray._private.generated import common_pb2
 from ray._private.node import (
     build_resources,
     default_object_store_memory,
+    is_local_address,
+    local_addresses,
     start_node,
 )
 from ray._private.rpc import errors as rpc_errors
@@ -45,19 +61,22 @@ from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 class CliError(Exception):
     """A failure reported to the user as one message and a non-zero exit status."""
 
 
-def _gcs_error(address: str, err: rpc_errors.RpcFailure) -> CliError:
+def _gcs_error(address: str, err: rpc_errors.RpcFailure, token_source: str = "") -> CliError:
     """The CLI error for a failed GCS call."""
     if isinstance(err, rpc_errors.Unauthenticated):
+        source = f" ({token_source})" if token_source else ""
         return CliError(
-            f"The GCS at {address} refused the token: check --token / {constants.TOKEN_ENV}."
+            f"The GCS at {address} refused the token{source}: it is not this cluster's token. "
+            f"Pass the right one with --token or {constants.TOKEN_ENV}; "
+            f"`ray token --address {address}` prints it on the head's machine."
         )
+    if isinstance(err, rpc_errors.Unavailable):
+        return _unreachable(address)
     if isinstance(err, rpc_errors.Unimplemented):
         return CliError(
             f"{address} is not a GCS (is it a node manager's port?): give the GCS address that "
@@ -66,7 +85,47 @@ def _gcs_error(address: str, err: rpc_errors.RpcFailure) -> CliError:
     return CliError(f"The GCS at {address} failed: {err.code.name} {err.details}")
 
 
+def _unreachable(address: str) -> CliError:
+    return CliError(
+        f"Cannot reach the GCS at {address}: nothing answers there. Check that the head is "
+        f"running (`ray status` on its machine) and that {address} is the GCS address "
+        f"`ray start --head` printed, reachable from this machine."
+    )
+
+
 # ---- helpers -----------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _check_node_ip(host: str) -> None:
+    """Refuses a --node-ip-address that is not an IP address of this machine."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as err:
+        raise CliError(
+            f"--node-ip-address {host!r} is not an IP address: give one of this machine's "
+            f"addresses ({', '.join(local_addresses())})."
+        ) from err
+    if not is_local_address(host):
+        raise CliError(
+            f"--node-ip-address {host} is not an address of this machine, so the node cannot "
+            f"listen on it. Give one of this machine's addresses ({', '.join(local_addresses())}; "
+            f"on Linux any 127.x.y.z works for a node that only this machine reaches)."
+        )
+
+
+def _token_source(args: argparse.Namespace) -> str:
+    if args.token:
+        return "given with --token"
+    if os.environ.get(constants.TOKEN_ENV):
+        return f"from {constants.TOKEN_ENV}"
+    return "found in this machine's record of the clusters it started"
 
 
 def _gcs_answers(address: str, token: str, timeout_s: float = 2.0) -> bool:
@@ -87,7 +146,7 @@ def _read_token(session: session_mod.Session) -> str:
         return ""
 
 
-def _check_port_free(host: str, port: int) -> None:
+def _check_port_free(host: str, port: int, flag: str = "--port") -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -97,7 +156,7 @@ def _check_port_free(host: str, port: int) -> None:
             if err.errno == errno.EADDRINUSE:
                 raise CliError(
                     f"Port {port} on {host} is already in use (another cluster or program listens "
-                    f"there). Choose another with --port, or --port 0 for any free port."
+                    f"there). Choose another with {flag}, or {flag} 0 for any free port."
                 ) from err
             if err.errno == errno.EADDRNOTAVAIL:
                 raise CliError(
@@ -135,31 +194,6 @@ def _node_resources(args: argparse.Namespace) -> tuple[dict[str, float], int]:
     if store is not None and store <= 0:
         raise CliError(f"--object-store-memory must be positive, got {store}")
     return resources, store or default_object_store_memory()
-
-
-def _format_amount(name: str, value: float) -> str:
-    if name in ("memory", "object_store_memory"):
-        return _format_bytes(value)
-    return f"{value:g}"
-
-
-def _format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def _format_resources(resources: dict[str, float]) -> str:
-    return (
-        ", ".join(f"{name} {_format_amount(name, v)}" for name, v in _ordered(resources)) or "none"
-    )
-
-
-def _ordered(resources: dict[str, float]) -> list[tuple[str, float]]:
-    first = {"CPU": 0, "GPU": 1, "memory": 2}
-    return sorted(resources.items(), key=lambda kv: (first.get(kv[0], 3), kv[0]))
 
 
 def _start_error(err: BaseException) -> CliError:
@@ -219,12 +253,15 @@ def _check_no_running_cluster() -> None:
 
 def _start_head(args: argparse.Namespace) -> int:
     host = args.node_ip_address
+    _check_node_ip(host)
     # A node in the foreground (--block, as a library starts one for its program) may run
     # beside a long-lived cluster; it does not take over `address="auto"` from it.
     other = _running_cluster() if args.block else _check_no_running_cluster()
     resources, store = _node_resources(args)
     if args.port != 0:
         _check_port_free(host, args.port)
+    if args.node_manager_port:
+        _check_port_free(host, args.node_manager_port, "--node-manager-port")
     session = token = None
     if args.temp_dir:
         session, token = session_mod.create_session(_temp_dir(args.temp_dir))
@@ -239,6 +276,7 @@ def _start_head(args: argparse.Namespace) -> int:
             node_manager_port=args.node_manager_port,
             host=host,
             detached=not args.block,
+            own_process_groups=not args.block,
         )
     except (RuntimeError, OSError) as err:
         raise _start_error(err) from err
@@ -266,8 +304,9 @@ def _start_head(args: argparse.Namespace) -> int:
     print(
         f"Started a Ray head node.\n"
         f"  GCS address:   {address}  (pid {gcs.pid})\n"
-        f"  Node manager:  {node.node_manager_address}  (pid {nm.pid}, node {node.node_id.hex()[:12]})\n"
-        f"  Resources:     {_format_resources(resources)}; object store {_format_bytes(store)}\n"
+        f"  Node manager:  {node.node_manager_address}  (pid {nm.pid})\n"
+        f"  Node ID:       {node.node_id.hex()}\n"
+        f"  Resources:     {format_resources(resources)}; object store {format_bytes(store)}\n"
         f"  Session:       {node.session.session_dir}  (logs in logs/)\n"
         f"\n"
         f"Connect a driver on this machine with:\n"
@@ -285,38 +324,51 @@ def _start_head(args: argparse.Namespace) -> int:
             f'Note: ray.init(address="auto") still finds the cluster at {other}; use '
             f'ray.init(address="{address}") for this one.\n'
         )
-    if host in _LOOPBACK:
+    if _is_loopback(host):
         print(
             f"The cluster listens on {host} only; to accept other machines, start it with "
             f"--node-ip-address <this machine's IP>.\n"
         )
-    print("See the cluster with `ray status`; stop it with `ray stop`.")
+    print("See the cluster with `ray status`; stop it with `ray stop`.", flush=True)
     if args.block:
         return _block(node, entries, node.gcs_address)
     return 0
 
 
-def _start_worker(args: argparse.Namespace) -> int:
+def _join_address(args: argparse.Namespace) -> str:
     address = args.address
     if address == "auto":
         current = session_mod.read_current_cluster()
         if current is None:
             raise CliError(
-                "--address auto: no cluster was started with `ray start --head` on this machine"
+                "--address auto: no cluster was started with `ray start --head` on this "
+                "machine; give the head's GCS address, --address HOST:PORT"
             )
         address = current[0]
-    if address.startswith("ray://"):
-        address = address[len("ray://") :]
-    if ":" not in address:
-        raise CliError(f"--address must be HOST:PORT of the head's GCS, got {address!r}")
+    address = address.removeprefix("ray://")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise CliError(f"--address must be HOST:PORT of the head's GCS, got {args.address!r}")
+    return address
+
+
+def _start_worker(args: argparse.Namespace) -> int:
+    address = _join_address(args)
+    host = args.node_ip_address
+    _check_node_ip(host)
+    resources, store = _node_resources(args)
+    if args.node_manager_port:
+        _check_port_free(host, args.node_manager_port, "--node-manager-port")
     token = args.token or session_mod.find_token(address)
     if not token:
+        if not _gcs_answers(address, ""):
+            raise _unreachable(address)
         raise CliError(
-            f"No token for the cluster at {address}: pass --token or set {constants.TOKEN_ENV} to the "
-            f"token that `ray start --head` printed."
+            f"No token for the cluster at {address}: it was not started by this user on this "
+            f"machine. Pass --token or set {constants.TOKEN_ENV} to what "
+            f"`ray token --address {address}` prints on the head's machine."
         )
-    host = args.node_ip_address
-    if host in _LOOPBACK and address.rsplit(":", 1)[0] not in _LOOPBACK:
+    if _is_loopback(host) and not _is_loopback(address.rpartition(":")[0]):
         print(
             f"Warning: this node listens on {host}, which the head at {address} cannot reach; "
             f"pass --node-ip-address <this machine's IP>.",
@@ -324,13 +376,8 @@ def _start_worker(args: argparse.Namespace) -> int:
         )
     try:
         info = GcsClient(address, token).get_cluster_info(timeout_s=10)
-    except rpc_errors.Unavailable as err:
-        raise CliError(
-            f"Cannot reach the GCS at {address}: is the head running, and reachable from here?"
-        ) from err
     except rpc_errors.RpcFailure as err:
-        raise _gcs_error(address, err) from err
-    resources, store = _node_resources(args)
+        raise _gcs_error(address, err, _token_source(args)) from err
     try:
         session = session_mod.join_session(
             info.session_name, token, _temp_dir(args.temp_dir) if args.temp_dir else None
@@ -348,6 +395,7 @@ def _start_worker(args: argparse.Namespace) -> int:
             node_manager_port=args.node_manager_port,
             host=host,
             detached=not args.block,
+            own_process_groups=not args.block,
         )
     except (RuntimeError, OSError) as err:
         raise _start_error(err) from err
@@ -376,43 +424,77 @@ def _start_worker(args: argparse.Namespace) -> int:
         raise
     print(
         f"Started a Ray node joining the cluster at {address}.\n"
-        f"  Node manager:  {node.node_manager_address}  (pid {nm.pid}, node {node.node_id.hex()[:12]})\n"
-        f"  Resources:     {_format_resources(resources)}; object store {_format_bytes(store)}\n"
+        f"  Node manager:  {node.node_manager_address}  (pid {nm.pid})\n"
+        f"  Node ID:       {node.node_id.hex()}\n"
+        f"  Resources:     {format_resources(resources)}; object store {format_bytes(store)}\n"
         f"  Session:       {session.session_dir}  (logs in logs/)\n"
         f"\n"
-        f"See the cluster with `ray status`; stop this machine's processes with `ray stop`."
+        f"Drivers on this machine attach to this node with\n"
+        f'    ray.init(address="{address}", _node_ip_address="{host}")\n'
+        f"See the cluster with `ray status`; stop this machine's processes with `ray stop`.",
+        flush=True,
     )
     if args.block:
         return _block(node, entries, None)
     return 0
 
 
+def _exit_description(code: int) -> str:
+    return f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+
+
 def _block(node: Any, entries: list[StartedProcess], gcs_address: str | None) -> int:
-    """`--block`: stays in the foreground until Ctrl-C, SIGTERM, or the parent process exits;
-    then stops the node (its processes hold lifelines to this one, so they also stop if it
-    is killed)."""
+    """`--block`: stays in the foreground until Ctrl-C, SIGTERM, the parent process exiting,
+    or one of the node's processes exiting (`ray stop`, a crash); then stops the node. Its
+    processes hold lifelines to this one, so they also stop if it is killed.
+
+    Returns:
+        0, or 1 if a process of the node failed.
+    """
     stop = process.StopRequest()
     stop.install(None)
     parent = os.getppid()
+    children = list(node.children)
+    ended: list[tuple[Any, int]] = []
 
-    def watch_parent() -> None:
+    def watch() -> None:
         while not stop.is_set():
             if os.getppid() != parent:
                 stop.set()
-            time.sleep(0.5)
+                return
+            for child in children:
+                code = child.popen.poll()
+                if code is not None:
+                    ended.append((child, code))
+                    stop.set()
+                    return
+            time.sleep(0.2)
 
-    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="node-watch", daemon=True).start()
     print("Blocking: Ctrl-C (or SIGTERM) stops this node.", flush=True)
+    status = 0
     try:
         stop.wait()
     finally:
+        if ended:
+            child, code = ended[0]
+            if code == 0:
+                print(f"The {child.name} (pid {child.pid}) was asked to stop.", flush=True)
+            else:
+                status = 1
+                print(
+                    f"Error: the {child.name} (pid {child.pid}) died ({_exit_description(code)}); "
+                    f"see its log in {node.session.logs_dir}.",
+                    file=sys.stderr,
+                    flush=True,
+                )
         print("Stopping the node.", flush=True)
         node.stop()
         ProcessRecord().remove(entries)
         if gcs_address is not None:
             session_mod.clear_current_cluster(gcs_address)
             session_mod.unregister_cluster(gcs_address)
-    return 0
+    return status
 
 
 # ---- ray stop ----------------------------------------------------------------------------
@@ -470,74 +552,48 @@ def _cluster_to_inspect(args: argparse.Namespace) -> tuple[str, str]:
         address = current[0]
     token = args.token or session_mod.find_token(address)
     if not token:
+        if not _gcs_answers(address, ""):
+            raise _unreachable(address)
         raise CliError(
-            f"No token for the cluster at {address}: pass --token or set {constants.TOKEN_ENV}."
+            f"No token for the cluster at {address}: pass --token or set {constants.TOKEN_ENV} "
+            f"to what `ray token --address {address}` prints on the head's machine."
         )
     return address, token
 
 
+def _node_store(node: common_pb2.NodeInfo, token: str) -> NodeStore:
+    address = f"{node.node_manager_address}:{node.node_manager_port}"
+    try:
+        return NodeStore(stats=NodeManagerClient(address, token).stats(timeout_s=3))
+    except rpc_errors.RpcFailure as err:
+        return NodeStore(error=err.code.name)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    """`ray status`: nodes, resources and object stores of the cluster."""
+    """`ray status`: the nodes (alive and dead), their resources and the demand that waits."""
     address, token = _cluster_to_inspect(args)
     gcs = GcsClient(address, token)
     try:
         info = gcs.get_cluster_info(timeout_s=3)
-        nodes = gcs.get_all_nodes()
+        reply = gcs.get_cluster_status(timeout_s=10)
     except rpc_errors.Unavailable as err:
         raise CliError(
-            f"The cluster at {address} does not answer: it was stopped or crashed. "
-            f"`ray stop` cleans up what is left of it."
+            f"The cluster at {address} does not answer: it was stopped or crashed, or "
+            f"{address} is not its GCS address. `ray stop` cleans up what is left of a "
+            f"cluster started here."
         ) from err
     except rpc_errors.RpcFailure as err:
-        raise _gcs_error(address, err) from err
-    alive = [n for n in nodes if n.state == common_pb2.NODE_STATE_ALIVE]
-    dead = [n for n in nodes if n.state != common_pb2.NODE_STATE_ALIVE]
-    print(f"======== Cluster {address} ({info.session_name}) ========")
-    print(f"Nodes: {len(alive)} alive, {len(dead)} dead")
-    total: dict[str, float] = {}
-    available: dict[str, float] = {}
-    store_used = store_capacity = 0
-    for node in alive + dead:
-        nm_address = f"{node.node_manager_address}:{node.node_manager_port}"
-        role = "  head" if node.is_head else ""
-        if node.state != common_pb2.NODE_STATE_ALIVE:
-            print(
-                f"  DEAD   {node.node_id.hex()[:12]}  {nm_address}{role}  ({node.death_reason or 'no reason'})"
+        raise _gcs_error(address, err, _token_source(args)) from err
+    alive = [n for n in reply.nodes if n.state == common_pb2.NODE_STATE_ALIVE]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(alive) or 1)) as pool:
+        stores = dict(
+            zip(
+                (n.node_id for n in alive),
+                pool.map(lambda n: _node_store(n, token), alive),
+                strict=True,
             )
-            continue
-        print(f"  ALIVE  {node.node_id.hex()[:12]}  {nm_address}{role}")
-        node_total, node_avail = dict(node.resources.total), dict(node.resources.available)
-        try:
-            stats = NodeManagerClient(nm_address, token).stats(timeout_s=5)
-        except rpc_errors.RpcFailure as err:
-            stats = None
-            objects = f"unknown: the node manager did not answer ({err.code.name})"
-        if stats is not None:
-            node_total, node_avail = dict(stats.resources.total), dict(stats.resources.available)
-            store_used += stats.object_store_used_bytes
-            store_capacity += stats.object_store_capacity_bytes
-            objects = (
-                f"{_format_bytes(stats.object_store_used_bytes)} used of "
-                f"{_format_bytes(stats.object_store_capacity_bytes)}, {stats.num_objects} object(s), "
-                f"{stats.num_spilled_objects} spilled ({_format_bytes(stats.spilled_bytes)}); "
-                f"{stats.num_workers} worker(s), {stats.num_pending_leases} pending lease(s)"
-            )
-        usage = ", ".join(
-            f"{name} {_format_amount(name, node_avail.get(name, 0.0))}/{_format_amount(name, value)}"
-            for name, value in _ordered(node_total)
         )
-        print(f"         resources (available/total): {usage}")
-        print(f"         object store: {objects}")
-        for name, value in node_total.items():
-            total[name] = total.get(name, 0.0) + value
-            available[name] = available.get(name, 0.0) + node_avail.get(name, 0.0)
-    print("Resources (available / total):")
-    width = max((len(name) for name in total), default=0)
-    for name, value in _ordered(total):
-        print(
-            f"  {name:<{width}}  {_format_amount(name, available[name])} / {_format_amount(name, value)}"
-        )
-    print(f"Object store: {_format_bytes(store_used)} used of {_format_bytes(store_capacity)}")
+    print(format_status(address, info.session_name, reply, stores))
     return 0
 
 
@@ -618,7 +674,8 @@ def _add_node_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--node-ip-address",
         default="127.0.0.1",
-        help="address this node's services listen on and advertise (default: 127.0.0.1)",
+        help="the address of this machine that the node's processes listen on and advertise "
+        "(default: 127.0.0.1; on Linux any 127.x.y.z, so one machine can run several nodes)",
     )
     parser.add_argument(
         "--node-manager-port", type=int, default=0, help="node manager port (default: any free)"
@@ -687,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser(
         "status",
         allow_abbrev=False,
-        help="print the nodes, resources and object stores of the cluster",
+        help="print the nodes, their resources and use, and the demand that waits",
     )
     status.add_argument(
         "--address", default=None, help="GCS address (default: the cluster started here)"

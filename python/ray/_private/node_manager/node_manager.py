@@ -195,6 +195,7 @@ class NodeManager:
     ) -> node_manager_pb2.RequestWorkerLeaseReply:
         """Blocks until the lease is granted, spilled, rejected, or the request times out."""
         waiter = Waiter(request)
+        self._refresh_view_for(request.scheduling_strategy)
         with self._lock:
             done = self._granted.get(request.lease_id)
             if done is not None:
@@ -218,6 +219,26 @@ class NodeManager:
                 self.scheduler.cancel(request.lease_id)
                 return node_manager_pb2.RequestWorkerLeaseReply()
             return waiter.reply
+
+    def _refresh_view_for(self, strategy: common_pb2.SchedulingStrategy) -> None:
+        """Asks the GCS for the nodes when a request names one this node has not heard of yet.
+
+        The view comes with heartbeats, so a node that joined a moment ago is not in it; a
+        request pinned to that node must not be refused as "not alive" for that.
+        """
+        if strategy.WhichOneof("kind") != "node_affinity":
+            return
+        target = strategy.node_affinity.node_id
+        with self._lock:
+            if target == self.node_id or target in self.scheduler.view.nodes:
+                return
+        try:
+            infos = self.gcs.get_all_nodes(timeout_s=5.0)
+        except Exception as err:  # noqa: BLE001 - the heartbeat's view stands
+            logger.debug("cannot refresh the node view: %s", err)
+            return
+        with self._lock:
+            self._apply(self.scheduler.view_changed(infos))
 
     def cancel_lease(self, lease_id: bytes) -> bool:
         with self._lock:

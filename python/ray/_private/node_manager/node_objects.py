@@ -8,6 +8,9 @@ sealing, the creation is aborted. Owners and writers that are this node's own
 workers are known dead as soon as they exit (`process_died`); the others
 (drivers, client sessions, workers of other nodes) are probed every second
 (`sweep`).
+
+Secondary copies pulled from other nodes (`object_transfer.py`) are tracked the same way,
+under the object's owner, with no writer: `create_copy`, then `seal_copy` (unpinned).
 """
 
 from __future__ import annotations
@@ -91,6 +94,30 @@ class NodeObjects:
                 self._drop_owner(object_id, tracked)
                 tracked.owner = owner_id
                 self._by_owner[owner_id].add(object_id)
+
+    def create_copy(self, object_id: bytes, size: int, owner: common_pb2.Address | None) -> str:
+        """Reserves room for a secondary copy that this node itself writes (a pull).
+
+        The copy is tracked under `owner` like a primary copy, so it is freed when the owner
+        frees the object or dies. It has no writer process: if the pull fails, `abort` it.
+
+        Raises:
+            ObjectExistsError: The object is here already (sealed, being written or spilled).
+            ObjectStoreFullError: No room even after evicting and spilling.
+        """
+        return self.create(object_id, size, owner, None)
+
+    def seal_copy(self, object_id: bytes, owner: common_pb2.Address | None) -> bool:
+        """Seals a pulled copy unpinned (evictable: the primary copy lives elsewhere).
+
+        Returns:
+            False if the object was freed while it was pulled (nothing is left of it).
+        """
+        try:
+            self.seal(object_id, False, owner)
+        except KeyError:
+            return False
+        return True
 
     def abort(self, object_id: bytes) -> bool:
         """Drops an unsealed creation (its writer failed); False if it is not one."""

@@ -12,6 +12,7 @@ from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
 from ray._private.node_manager.client_sessions import SessionStartError
 from ray._private.node_manager.node_manager import NodeManager
+from ray._private.node_manager.object_transfer import PullTimeoutError
 from ray._private.object_store import ObjectExistsError, ObjectStoreFullError
 from ray._private.rpc.errors import shorten
 
@@ -94,11 +95,37 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
         return pb.SealObjectReply()
 
     def GetObjects(self, request, context):  # noqa: N802
+        n = len(request.object_ids)
+        if len(request.owner_addresses) not in (0, n) or len(request.location_node_ids) not in (
+            0,
+            n,
+        ):
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "owner_addresses and location_node_ids must be empty or one per object_id",
+            )
         try:
-            objects = self._nm.objects.locations(request.object_ids)
+            objects = self._nm.transfer.get_objects(
+                request.object_ids,
+                request.owner_addresses,
+                request.location_node_ids,
+                request.timeout_ms / 1000 if request.timeout_ms > 0 else None,
+            )
         except ObjectStoreFullError as err:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
+        except PullTimeoutError as err:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(err))
         return pb.GetObjectsReply(objects=objects)
+
+    def ReadObject(self, request, context):  # noqa: N802
+        if not request.object_id:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "object_id is required")
+        try:
+            return self._nm.transfer.serve(request.object_id, request.chunk_bytes)
+        except KeyError:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no sealed copy of the object on this node")
+        except ObjectStoreFullError as err:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
 
     def FreeObjects(self, request, context):  # noqa: N802
         self._nm.objects.free(request.object_ids)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import grpc
 
 from ray._private import constants
 from ray._private.generated import common_pb2, node_manager_pb2_grpc
@@ -11,6 +15,30 @@ from ray._private.rpc import errors
 from ray._private.rpc.client import ReplyCallback, ServiceClient
 
 logger = logging.getLogger(__name__)
+
+
+class ObjectChunks:
+    """The replies of one ReadObject call, in order; `cancel()` ends it from any thread.
+
+    Iterating raises `errors.RpcFailure` (never a raw `grpc.RpcError`); after `cancel()`
+    it raises `errors.Cancelled`.
+    """
+
+    def __init__(self, call: Any, failure: Callable[[grpc.RpcError], errors.RpcFailure]) -> None:
+        self._call = call
+        self._failure = failure
+
+    def __iter__(self) -> Iterator[pb.ReadObjectReply]:
+        return self
+
+    def __next__(self) -> pb.ReadObjectReply:
+        try:
+            return next(self._call)
+        except grpc.RpcError as err:
+            raise self._failure(err) from None
+
+    def cancel(self) -> None:
+        self._call.cancel()
 
 
 class NodeManagerClient(ServiceClient):
@@ -114,11 +142,60 @@ class NodeManagerClient(ServiceClient):
             constants.RPC_TIMEOUT_S,
         )
 
-    def get_objects(self, object_ids: list[bytes]) -> list[pb.ObjectLocation]:
-        reply = self._call(
-            "GetObjects", pb.GetObjectsRequest(object_ids=object_ids), constants.RPC_TIMEOUT_S * 4
+    def get_objects(
+        self,
+        object_ids: list[bytes],
+        owners: Sequence[common_pb2.Address] = (),
+        locations: Sequence[bytes] = (),
+        timeout_s: float | None = None,
+    ) -> list[pb.ObjectLocation]:
+        """Where this node's store holds objects, pulling those it lacks from `locations`.
+
+        Args:
+            object_ids: The objects to read. An id may repeat: each entry names one more
+                node that may hold it (tried in order); every entry gets an answer.
+            owners: The owner of each entry (same order), recorded with a pulled copy.
+            locations: For each entry, a node that holds a copy (same order; may be empty:
+                then only the local store is looked at).
+            timeout_s: How long pulls may take (default: the node's own limit).
+
+        Returns:
+            One location per entry: `found` is False when no copy could be read.
+
+        Raises:
+            errors.DeadlineExceeded: The pulls did not finish within `timeout_s`.
+            errors.ResourceExhausted: This node's store has no room for a pulled copy.
+        """
+        request = pb.GetObjectsRequest(
+            object_ids=object_ids, owner_addresses=owners, location_node_ids=locations
         )
+        deadline_s = constants.RPC_TIMEOUT_S * 4
+        if timeout_s is not None:
+            request.timeout_ms = max(1, int(timeout_s * 1000))
+            deadline_s = max(deadline_s, timeout_s + constants.RPC_TIMEOUT_S)
+        elif locations:
+            deadline_s = constants.OBJECT_PULL_TIMEOUT_S + constants.RPC_TIMEOUT_S
+        reply = self._call("GetObjects", request, deadline_s)
         return list(reply.objects)
+
+    def read_object(self, object_id: bytes, chunk_bytes: int, timeout_s: float) -> ObjectChunks:
+        """Starts streaming a sealed object's bytes from that node (ReadObject).
+
+        Args:
+            object_id: The object to read.
+            chunk_bytes: Preferred chunk size (the node may send smaller chunks).
+            timeout_s: Deadline of the whole stream.
+
+        Returns:
+            The chunks, in order; failures surface as `errors.RpcFailure` while iterating
+            (`errors.NotFound` if the node has no copy).
+        """
+        call = self._stub.ReadObject(
+            pb.ReadObjectRequest(object_id=object_id, chunk_bytes=chunk_bytes),
+            timeout=timeout_s,
+            metadata=self._md,
+        )
+        return ObjectChunks(call, self._failure)
 
     def free_objects(self, object_ids: list[bytes]) -> None:
         """Fire and forget."""

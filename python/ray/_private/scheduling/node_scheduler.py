@@ -93,6 +93,8 @@ class NodeScheduler:
         self.max_starting = max_starting
         self.view = view or ClusterView(node_id)
         self.queue: list[QueuedLease] = []
+        # What the queued requests ask for, in sum (the local node's view counts it as taken).
+        self._queued: dict[str, int] = defaultdict(int)
         # Idle workers, the most recently idle last (it is handed out first).
         self.idle: list[bytes] = []
         self.starting = 0
@@ -108,14 +110,14 @@ class NodeScheduler:
         if not choice.local:
             self.view.reserve(choice.node.node_id, lease.place)
             return [Spill(lease, choice.node)]
-        self.queue.append(lease)
+        self._enqueue(lease)
         return self.schedule()
 
     def cancel(self, lease_id: bytes) -> QueuedLease | None:
         """Takes a queued request out (None if it is not queued)."""
         for lease in self.queue:
             if lease.lease_id == lease_id:
-                self.queue.remove(lease)
+                self._dequeue(lease)
                 return lease
         return None
 
@@ -170,7 +172,7 @@ class NodeScheduler:
                 if self.idle:
                     worker_id = self.idle.pop()
                     alloc = self.resources.allocate(lease.need)
-                    self.queue.remove(lease)
+                    self._dequeue(lease)
                     decisions.append(Grant(lease, worker_id, alloc))
                 else:
                     num_waiting += 1
@@ -184,7 +186,7 @@ class NodeScheduler:
                     and not choice.local
                     and choice.node.fits_now(lease.place)
                 ):
-                    self.queue.remove(lease)
+                    self._dequeue(lease)
                     self.view.reserve(choice.node.node_id, lease.place)
                     decisions.append(Spill(lease, choice.node))
         start = min(num_waiting, self.max_starting) - self.starting
@@ -204,8 +206,23 @@ class NodeScheduler:
             for (kind, shape), count in counts.items()
         ]
 
+    def _enqueue(self, lease: QueuedLease) -> None:
+        self.queue.append(lease)
+        for k, v in lease.place.items():
+            self._queued[k] += v
+
+    def _dequeue(self, lease: QueuedLease) -> None:
+        self.queue.remove(lease)
+        for k, v in lease.place.items():
+            self._queued[k] -= v
+
     def _local(self) -> NodeView:
-        return NodeView(self.node_id, self.resources.total, self.resources.available)
+        """This node as the policy sees it: what is free, less what queued requests will take."""
+        available = dict(self.resources.available)
+        for k, v in self._queued.items():
+            if v:
+                available[k] = available.get(k, 0) - v
+        return NodeView(self.node_id, self.resources.total, available)
 
 
 def _fits_with(

@@ -39,6 +39,13 @@ class NodeView:
     def fits_now(self, demand: Mapping[str, int]) -> bool:
         return all(self.available.get(k, 0) >= v for k, v in demand.items())
 
+    def used_share(self, demand: Mapping[str, int]) -> float:
+        """The largest used share over the resources `demand` names (may exceed 1)."""
+        used = [
+            1 - self.available.get(k, 0) / self.total[k] for k in demand if self.total.get(k, 0) > 0
+        ]
+        return max(used, default=0.0)
+
     def load(self) -> float:
         """The largest used share over the node's resources (0 idle, 1 full)."""
         used = [1 - self.available.get(k, 0) / v for k, v in self.total.items() if v > 0]
@@ -157,11 +164,14 @@ class ClusterView:
         if not feasible:
             return Choice(None, infeasible=True)
         free = [n for n in feasible if n.fits_now(demand)] or feasible
-        start = self.spread_next
-        # The next node in a fixed order (by id) after the last one chosen.
+        # The least used node for this request's resources (what is queued or was just sent
+        # there counts as used); ties go round-robin in a fixed order (by id), starting after
+        # the last one chosen.
         ordered = sorted(free, key=lambda n: n.node_id)
-        node = ordered[start % len(ordered)]
-        self.spread_next = start + 1
+        start = self.spread_next % len(ordered)
+        rotated = ordered[start:] + ordered[:start]
+        node = min(rotated, key=lambda n: n.used_share(demand))
+        self.spread_next = ordered.index(node) + 1
         return Choice(node, local=node is local)
 
 

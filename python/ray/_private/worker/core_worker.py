@@ -245,6 +245,7 @@ class CoreWorker:
         )
         self.ownership.freed_listeners.append(self.actor_submitter.on_objects_freed)
         self.ownership.freed_listeners.append(self.lineage.freed)
+        self.ownership.lost_listeners.append(self.lineage.lost)
 
         self._server, port = channels.create_server(
             [
@@ -570,6 +571,8 @@ class CoreWorker:
             ]
         except rpc_errors.RpcFailure:
             nodes = []
+        if any(all(n.get(k, 0.0) >= v for k, v in resources.items()) for n in nodes):
+            return  # a node that fits has just joined: the retried request goes there
         text = (
             f"The following resource request cannot be scheduled right now: {dict(resources)}. "
             f"No node of the cluster has that much (alive nodes: {nodes}); {num_tasks} task(s) "

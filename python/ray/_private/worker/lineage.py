@@ -122,7 +122,8 @@ class Lineage:
                     unrecoverable.append(
                         (
                             oid,
-                            "it was put (ray.put), not returned by a task, so it cannot be rebuilt",
+                            "it was put (ray.put) or returned by an actor call, not by a normal task, "
+                            "so it cannot be rebuilt",
                             rex.ObjectReconstructionFailedError,
                         )
                     )
@@ -146,6 +147,7 @@ class Lineage:
                     rebuild.append(entry)
         for oid, detail, kind in unrecoverable:
             error = kind(oid.hex(), "", f"its only copy was lost ({why}) and {detail}.")
+            self._drop_value([oid])  # the value that pointed at the lost copy
             self._store_error([oid], errors.error_frame(error))
         for entry in rebuild:
             outputs = list(entry.outputs)

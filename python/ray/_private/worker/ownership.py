@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
@@ -28,7 +29,7 @@ from typing import Any
 from ray import exceptions as rex
 from ray._private import constants, ids, serialization
 from ray._private.event_loop import EventLoop
-from ray._private.generated import common_pb2, core_worker_pb2
+from ray._private.generated import common_pb2, core_worker_pb2, node_manager_pb2
 from ray._private.object_ref import ObjectRef
 from ray._private.object_store import map_object, write_object_fd
 from ray._private.rpc import errors as rpc_errors
@@ -85,7 +86,7 @@ class Ownership:
         self._on_blocked = on_blocked
         self._shutting_down = shutting_down
         self.memory_store = MemoryStore(loop.call_soon)
-        self.refs = ReferenceCounter(self._on_freed, self._on_released)
+        self.refs = _CopyTrackingCounter(self._on_freed, self._on_released)
         self._owner_sender = OrderedSender("owner-notify")
         self._fetching: set[bytes] = set()
         self._fetch_lock = threading.Lock()
@@ -93,6 +94,9 @@ class Ownership:
         self._mapped: dict[bytes, memoryview] = {}
         # Called with the ids of freed owned objects (actor handles go out of scope).
         self.freed_listeners: list[Callable[[list[bytes]], None]] = []
+        # Called with owned objects whose stored copies a get found gone (and why): Lineage
+        # rebuilds them or makes them hold an error, so the get waits for the outcome.
+        self.lost_listeners: list[Callable[[list[bytes], str], None]] = []
 
     def is_me(self, address: common_pb2.Address | None) -> bool:
         return address is None or address.worker_id == self.address.worker_id
@@ -256,6 +260,19 @@ class Ownership:
             ObjectLostError: A large object's stored copy is gone.
             ReferenceCountingAssertionError: An object was freed while waiting.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return self._get_frames(refs, timeout, deadline)
+            except _CopiesLost as lost:
+                for listener in self.lost_listeners:
+                    listener(lost.object_ids, lost.why)
+            if deadline is not None:
+                timeout = max(0.0, deadline - time.monotonic())
+
+    def _get_frames(
+        self, refs: Sequence[ObjectRef], timeout: float | None, deadline: float | None
+    ) -> list[Frame]:
         oids = [r._id for r in refs]
         unique = list(dict.fromkeys(oids))
         missing = [oid for oid in unique if not self.memory_store.contains(oid)]
@@ -278,8 +295,10 @@ class Ownership:
                     f"not ready yet (first: {', '.join(not_ready[:3])})."
                 )
         stored = {oid: self.memory_store.get(oid) for oid in unique}
+        owners = {r._id: r._owner for r in refs}
         views = self._load_from_store(
-            [oid for oid, s in stored.items() if s is not None and s.in_store]
+            {oid: (s, owners[oid]) for oid, s in stored.items() if s is not None and s.in_store},
+            deadline,
         )
         out: list[Frame] = []
         for oid in oids:
@@ -289,30 +308,81 @@ class Ownership:
             out.append(views.get(oid, s.data))
         return out
 
-    def _load_from_store(self, oids: list[bytes]) -> dict[bytes, memoryview]:
-        if not oids:
+    def _load_from_store(
+        self,
+        wanted: dict[bytes, tuple[StoredObject, common_pb2.Address | None]],
+        deadline: float | None,
+    ) -> dict[bytes, memoryview]:
+        """Maps stored objects, zero copy; the node manager first pulls those on other nodes.
+
+        Args:
+            wanted: For each object, where it is stored and its owner (None: this process).
+            deadline: When the get gives up (monotonic), None for no limit.
+
+        Raises:
+            ObjectLostError: No copy could be read.
+            GetTimeoutError: Copies were still arriving at the deadline.
+            ObjectFetchTimedOutError: Without a deadline, copies took the node's whole limit.
+            ObjectStoreFullError: This node's store has no room for a pulled copy.
+        """
+        if not wanted:
             return {}
         views: dict[bytes, memoryview] = {}
-        for oid in oids:
+        for oid in wanted:
             view = self._mapped.get(oid)
             if view is not None:
                 views[oid] = view
-        if len(views) == len(oids):
+        if len(views) == len(wanted):
             return views
         for _attempt in range(3):
-            for loc in self._store.get_objects([o for o in oids if o not in views]):
+            todo = [oid for oid in wanted if oid not in views]
+            for loc in self._locate(todo, wanted, deadline):
+                oid = loc.object_id
+                stored, owner = wanted[oid]
                 if not loc.found:
-                    raise rex.ObjectLostError(loc.object_id.hex(), "")
+                    if self.lost_listeners and self.refs.owned_by_me(oid):
+                        raise _CopiesLost([oid], "no node could serve a copy of it")
+                    raise rex.ObjectLostError(oid.hex(), address_str(owner or self.address))
                 try:
                     view = map_object(loc.path, loc.size_bytes)
                 except FileNotFoundError:
                     continue  # spilled or evicted between the lookup and the map: look again
-                views[loc.object_id] = view
-                if self.refs.has(loc.object_id):
-                    self._mapped[loc.object_id] = view
-            if len(views) == len(oids):
+                views[oid] = view
+                if self.refs.has(oid):
+                    self._mapped[oid] = view
+                    if stored.node_id != self.node_id and self.refs.owned_by_me(oid):
+                        # A copy now lives on this node too: free it with the primary.
+                        self.refs.add_store_location(oid, self.node_id)
+            if len(views) == len(wanted):
                 return views
-        raise rex.ObjectLostError(next(o for o in oids if o not in views).hex(), "")
+        oid = next(o for o in wanted if o not in views)
+        raise rex.ObjectLostError(oid.hex(), address_str(wanted[oid][1] or self.address))
+
+    def _locate(
+        self,
+        oids: list[bytes],
+        wanted: dict[bytes, tuple[StoredObject, common_pb2.Address | None]],
+        deadline: float | None,
+    ) -> list[node_manager_pb2.ObjectLocation]:
+        """Asks this node's store for the objects, naming where copies are and who owns them."""
+        owners = [wanted[oid][1] or self.address for oid in oids]
+        locations = [wanted[oid][0].node_id for oid in oids]
+        timeout_s = None if deadline is None else max(0.001, deadline - time.monotonic())
+        remote = [oid for oid, node in zip(oids, locations, strict=True) if node != self.node_id]
+        try:
+            return self._store.get_objects(oids, owners, locations, timeout_s)
+        except rpc_errors.DeadlineExceeded as err:
+            first = (remote or oids)[0].hex()
+            if deadline is not None:
+                raise rex.GetTimeoutError(
+                    f"Get timed out: {len(remote)} object(s) were still arriving from other "
+                    f"nodes when the timeout passed (first: {first}); {err.details}"
+                ) from None
+            raise rex.ObjectFetchTimedOutError(
+                first, address_str(wanted[(remote or oids)[0]][1] or self.address)
+            ) from None
+        except rpc_errors.ResourceExhausted as err:
+            raise rex.ObjectStoreFullError(err.details) from None
 
     def wait(
         self, refs: Sequence[ObjectRef], num_returns: int, timeout: float | None
@@ -523,6 +593,14 @@ class Ownership:
 
     def _on_freed(self, freed: list[tuple[bytes, set[bytes]]]) -> None:
         oids = [oid for oid, _ in freed]
+        # An inline value has no store copies (its borrowers' nodes are no locations).
+        inline = set()
+        for oid in oids:
+            stored = self.memory_store.get(oid)
+            if stored is not None and not stored.in_store:
+                inline.add(oid)
+        if inline:
+            freed = [(oid, nodes) for oid, nodes in freed if oid not in inline]
         self.memory_store.delete(oids)
         for oid in oids:
             self._mapped.pop(oid, None)
@@ -556,6 +634,32 @@ class Ownership:
 
     def stop(self) -> None:
         self._owner_sender.stop()
+
+
+class _CopiesLost(Exception):
+    """A get found the stored copies of owned objects gone (handled inside `get_frames`)."""
+
+    def __init__(self, object_ids: list[bytes], why: str) -> None:
+        super().__init__(why)
+        self.object_ids = object_ids
+        self.why = why
+
+
+class _CopyTrackingCounter(ReferenceCounter):
+    """The reference counter, plus: a borrower's node may hold a copy of what it borrows.
+
+    Every process that reads a borrowed object registers with its owner first (AddBorrowers,
+    with its address, which names its node), and a read on another node than the object's
+    pulls a copy there. So the owner counts each borrower's node as a store location, and
+    freeing the object frees that node's copy too (freeing where there is none is a no-op).
+    The owner's own reads record their node themselves (`_load_from_store`).
+    """
+
+    def add_borrower(self, object_id: bytes, borrower: common_pb2.Address) -> bool:
+        added = super().add_borrower(object_id, borrower)
+        if added and borrower.node_id:
+            self.add_store_location(object_id, borrower.node_id)
+        return added
 
 
 def _by_owner(
