@@ -235,6 +235,7 @@ class TaskExecutor:
         request = job.request
         spec = request.task_spec
         self._begin(spec, request)
+        shared = self._share_task_context(spec)
         try:
             job.reply = self._execute(spec)
         except BaseException as err:  # noqa: BLE001 - every task gets a reply
@@ -245,9 +246,34 @@ class TaskExecutor:
         finally:
             self._ctx.context.task_id = b""
             self._ctx.context.is_normal_task = False
+            if shared:
+                self._share_task_context(None)
             self._finish(job)
         if self._exiting and spec.type != common_pb2.TASK_TYPE_NORMAL:
             self._exit_soon()
+
+    def _share_task_context(self, spec: common_pb2.TaskSpec | None) -> bool:
+        """Lets the threads that serve another language's code see its normal task as theirs.
+
+        Java and C++ code calls the Ray API through the gateway session this worker serves it,
+        so its gets and waits arrive on gRPC threads. While such a task runs (one at a time, on
+        the main thread), those threads see it as their task (the thread-local context's
+        defaults), so blocking there lends the task's CPUs as a Python task's get does (a nested
+        task then never waits for the CPU its parent holds) and nested tasks name their parent.
+        `None` restores the defaults. Returns whether the context is shared.
+        """
+        cls = type(self._ctx.context)
+        if spec is None:
+            cls.task_id, cls.is_normal_task = b"", False
+            return False
+        language = spec.function.language
+        if spec.type != common_pb2.TASK_TYPE_NORMAL or language in (
+            common_pb2.LANGUAGE_UNSPECIFIED,
+            common_pb2.LANGUAGE_PYTHON,
+        ):
+            return False
+        cls.task_id, cls.is_normal_task = spec.task_id, True
+        return True
 
     def _runner(self, spec: common_pb2.TaskSpec) -> Runner:
         if spec.type == common_pb2.TASK_TYPE_ACTOR:
@@ -292,9 +318,9 @@ class TaskExecutor:
             self._exiting = True
             return self._make_reply(spec, _nulls(spec))
         except ErrorResult as err:  # another language's code failed; its runtime made the frame
-            return self._frame_reply(spec, err.frame, True)
-        except Exception as exc:  # noqa: BLE001 - user code
-            return self._user_error_reply(spec, exc)
+            return self._not_created(spec, self._frame_reply(spec, err.frame, True), None)
+        except Exception as exc:  # noqa: BLE001 - user code, or no runner, or a lost argument
+            return self._not_created(spec, self._user_error_reply(spec, exc), exc)
         reply = self._make_reply(spec, results)
         if spec.max_calls > 0 and spec.type == common_pb2.TASK_TYPE_NORMAL:
             key = spec.function.function_hash or spec.function.SerializeToString()
@@ -364,6 +390,26 @@ class TaskExecutor:
             for (i, _), frame in zip(fetch, fetched, strict=True):
                 frames[i] = frame
         return frames
+
+    def _not_created(
+        self,
+        spec: common_pb2.TaskSpec,
+        reply: core_worker_pb2.PushTaskReply,
+        cause: BaseException | None,
+    ) -> core_worker_pb2.PushTaskReply:
+        """A failure before an actor's constructor ran (no runner, an argument that could not
+        be read) fails the actor's creation, as a constructor that raised does."""
+        if spec.type != common_pb2.TASK_TYPE_ACTOR_CREATION:
+            return reply
+        creation = spec.actor_creation
+        self._actor_failed = rex.ActorDiedError(
+            creation.actor_id.hex(),
+            f"The actor {creation.class_name} could not be created: {cause or 'its runtime failed'}",
+            actor_init_failed=True,
+            cause=cause,
+        )
+        reply.actor_creation_failed = True
+        return reply
 
     def _create_actor(
         self, spec: common_pb2.TaskSpec, runner: Runner, args: list[Any]
