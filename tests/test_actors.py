@@ -425,26 +425,3 @@ def test_direct_instantiation_is_an_error(ray_start_regular_shared) -> None:
     with pytest.raises(AttributeError):
         c.no_such_method  # noqa: B018
 
-
-def test_tasks_and_actors_inherit_the_jobs_namespace(shutdown_only) -> None:
-    """`ray.get_actor(name)` without `namespace=` inside a task or an actor finds the actor the
-    driver named in its job's namespace, as in Ray."""
-    ray.init(namespace="inherited", num_cpus=2)
-    keep = Counter.options(name="ns-shared").remote(41)  # noqa: F841 - named actors die unreferenced
-
-    @ray.remote
-    def look() -> tuple[str, int]:
-        return (
-            ray.get_runtime_context().namespace,
-            ray.get(ray.get_actor("ns-shared").get.remote()),
-        )
-
-    @ray.remote
-    class Looker:
-        def look(self) -> int:
-            return ray.get(ray.get_actor("ns-shared").get.remote())
-
-    assert ray.get(look.remote(), timeout=60) == ("inherited", 41)
-    assert ray.get(Looker.remote().look.remote(), timeout=60) == 41
-    with pytest.raises(ValueError):
-        ray.get_actor("ns-shared", namespace="elsewhere")

@@ -126,10 +126,12 @@ class RegisterWorkerRequest(_message.Message):
     def __init__(self, worker_id: _Optional[bytes] = ..., pid: _Optional[int] = ..., port: _Optional[int] = ..., language: _Optional[_Union[_common_pb2.Language, str]] = ..., startup_token: _Optional[bytes] = ...) -> None: ...
 
 class RegisterWorkerReply(_message.Message):
-    __slots__ = ("node_id",)
+    __slots__ = ("node_id", "store_dir")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_DIR_FIELD_NUMBER: _ClassVar[int]
     node_id: bytes
-    def __init__(self, node_id: _Optional[bytes] = ...) -> None: ...
+    store_dir: str
+    def __init__(self, node_id: _Optional[bytes] = ..., store_dir: _Optional[str] = ...) -> None: ...
 
 class NotifyWorkerBlockedRequest(_message.Message):
     __slots__ = ("worker_id", "blocked")

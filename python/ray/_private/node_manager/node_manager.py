@@ -111,6 +111,7 @@ class NodeManager:
             str(session_dir / "spill" / node_id.hex()[:12]),
             object_store_memory,
         )
+        self.store_dir = store.shm_dir
         self._workers = CoreWorkerClients(token)
         # The store has a lock of its own: a copy or a spill never stalls leasing.
         self.objects = NodeObjects(

@@ -46,7 +46,7 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
     def RegisterWorker(self, request, context):  # noqa: N802
         if not self._nm.register_worker(request):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "this node did not start that worker")
-        return pb.RegisterWorkerReply(node_id=self._nm.node_id)
+        return pb.RegisterWorkerReply(node_id=self._nm.node_id, store_dir=self._nm.store_dir)
 
     def NotifyWorkerBlocked(self, request, context):  # noqa: N802
         self._nm.notify_blocked(request.worker_id, request.blocked)

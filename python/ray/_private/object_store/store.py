@@ -111,6 +111,11 @@ class ObjectStore:
 
     # ---- paths --------------------------------------------------------------
 
+    @property
+    def shm_dir(self) -> str:
+        """Where the object files are (`<shm_dir>/<object id in hex>`)."""
+        return self._shm_dir
+
     def _shm_path(self, object_id: bytes) -> str:
         return os.path.join(self._shm_dir, object_id.hex())
 

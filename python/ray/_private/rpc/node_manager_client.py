@@ -74,8 +74,8 @@ class NodeManagerClient(ServiceClient):
             None,
         )
 
-    def register_worker(self, request: pb.RegisterWorkerRequest) -> bytes:
-        return self._call("RegisterWorker", request, constants.RPC_TIMEOUT_S, True).node_id
+    def register_worker(self, request: pb.RegisterWorkerRequest) -> pb.RegisterWorkerReply:
+        return self._call("RegisterWorker", request, constants.RPC_TIMEOUT_S, True)
 
     def notify_blocked(self, worker_id: bytes, blocked: bool) -> None:
         self._call(

@@ -317,6 +317,10 @@ class CoreWorker:
         """
         return self.ownership.get_frames(refs, timeout)
 
+    def read_task_args(self, args: Sequence[common_pb2.ObjectReference]) -> list[Frame]:
+        """The frames of a task's stored by-reference arguments (Ownership.read_task_args)."""
+        return self.ownership.read_task_args(args)
+
     def wait(
         self,
         refs: Sequence[ObjectRef],

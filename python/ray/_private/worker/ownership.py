@@ -92,6 +92,9 @@ class Ownership:
         self._fetch_lock = threading.Lock()
         # Mappings of store objects this process read, kept while it references them.
         self._mapped: dict[bytes, memoryview] = {}
+        # This node's store directory (workers learn it when they register): objects stored on
+        # this node are mapped from `<store_dir>/<id hex>` without asking the node manager.
+        self.store_dir = ""
         # Called with the ids of freed owned objects (actor handles go out of scope).
         self.freed_listeners: list[Callable[[list[bytes]], None]] = []
         # Called with owned objects whose stored copies a get found gone (and why): Lineage
@@ -307,6 +310,42 @@ class Ownership:
                 raise rex.ReferenceCountingAssertionError(oid.hex(), "")
             out.append(views.get(oid, s.data))
         return out
+
+    def read_task_args(self, args: Sequence[common_pb2.ObjectReference]) -> list[Frame]:
+        """The frames of a task's by-reference arguments that their owner said are stored on
+        this node.
+
+        The owner holds every argument until the task ends, so they are not borrowed here (no
+        borrower registration, no status poll): each is mapped from its file at once; one whose
+        file is gone (spilled) is read through this node's store (restored), in one request.
+
+        Raises:
+            ObjectLostError: No copy could be read.
+        """
+        frames: list[Frame | None] = [None] * len(args)
+        wanted: dict[bytes, tuple[StoredObject, common_pb2.Address | None]] = {}
+        for i, arg in enumerate(args):
+            oid = arg.object_id
+            view = self._mapped.get(oid)
+            if view is None and self.store_dir and arg.store_node_id == self.node_id:
+                with contextlib.suppress(FileNotFoundError):
+                    view = map_object(os.path.join(self.store_dir, oid.hex()), arg.size_bytes)
+            if view is not None:
+                frames[i] = view
+            elif oid not in wanted:
+                owner = None if self.is_me(arg.owner_address) else arg.owner_address
+                stored = StoredObject(None, True, arg.store_node_id, arg.size_bytes)
+                wanted[oid] = (stored, owner)
+        if wanted:
+            try:
+                views = self._load_from_store(wanted, None)
+            except _CopiesLost as lost:
+                oid = lost.object_ids[0]
+                raise rex.ObjectLostError(oid.hex(), address_str(self.address)) from None
+            for i, arg in enumerate(args):
+                if frames[i] is None:
+                    frames[i] = views[arg.object_id]
+        return frames  # type: ignore[return-value]
 
     def _load_from_store(
         self,

@@ -375,9 +375,16 @@ class TaskExecutor:
             return []
         frames: list[Any] = [None] * len(spec.args)
         fetch: list[tuple[int, ObjectRef]] = []
+        stored: list[tuple[int, common_pb2.ObjectReference]] = []
         with collect_borrows():
             for i, arg in enumerate(spec.args):
                 if arg.HasField("object_ref"):
+                    if arg.object_ref.store_node_id == self._ctx.address.node_id:
+                        # The owner said it is in this node's store: mapped at once, not
+                        # borrowed. (One on another node is borrowed, so that the owner
+                        # counts the copy pulled here and frees it with the object.)
+                        stored.append((i, arg.object_ref))
+                        continue
                     owner = arg.object_ref.owner_address
                     ref = ObjectRef(
                         arg.object_ref.object_id, None if self._ctx.is_me(owner) else owner
@@ -385,6 +392,10 @@ class TaskExecutor:
                     fetch.append((i, ref))
                 else:
                     frames[i] = arg.inline_data
+        if stored:
+            read = self._ctx.read_task_args([r for _, r in stored])
+            for (i, _), frame in zip(stored, read, strict=True):
+                frames[i] = frame
         if fetch:
             fetched = self._ctx.get_frames([r for _, r in fetch], None)
             for (i, _), frame in zip(fetch, fetched, strict=True):

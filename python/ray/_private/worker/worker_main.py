@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     from ray._private import runtime
 
     runtime.attach_worker(cw)
-    cw.nm.register_worker(
+    registered = cw.nm.register_worker(
         node_manager_pb2.RegisterWorkerRequest(
             worker_id=cw.worker_id,
             pid=os.getpid(),
@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
             startup_token=bytes.fromhex(opts.startup_token),
         )
     )
+    cw.ownership.store_dir = registered.store_dir
     sys.path.insert(0, os.getcwd())
     executor.run_forever()
     os._exit(0)
