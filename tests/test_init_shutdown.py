@@ -317,3 +317,24 @@ def test_tasks_and_actors_inherit_the_jobs_namespace(shutdown_only) -> None:
     assert ray.get(Looker.remote().look.remote(), timeout=60) == 41
     with pytest.raises(ValueError):
         ray.get_actor("ns-shared", namespace="elsewhere")
+
+
+def test_nested_tasks_keep_the_jobs_code_search_path(shutdown_only, tmp_path) -> None:
+    """A task submitted from a worker carries its job's config (the code search path here),
+    not the worker's own empty one, so a nested task imports the job's modules too."""
+    import types
+
+    (tmp_path / "searched_module_xyz.py").write_text("VALUE = 17\n")
+    ray.init(num_cpus=2, job_config=types.SimpleNamespace(code_search_path=[str(tmp_path)]))
+
+    @ray.remote
+    def leaf() -> int:
+        import searched_module_xyz
+
+        return searched_module_xyz.VALUE
+
+    @ray.remote
+    def outer(depth: int) -> int:
+        return ray.get(leaf.remote()) if depth == 0 else ray.get(outer.remote(depth - 1))
+
+    assert ray.get(outer.remote(2), timeout=60) == 17

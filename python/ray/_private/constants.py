@@ -109,3 +109,7 @@ OBJECT_TRANSFER_STALL_S = _env_float("OBJECT_TRANSFER_STALL_S", 30.0)
 OBJECT_PULL_TIMEOUT_S = _env_float("OBJECT_PULL_TIMEOUT_S", 600.0)
 # Pulls a node runs at once (more wait for a free slot).
 MAX_CONCURRENT_PULLS = _env_int("MAX_CONCURRENT_PULLS", 4)
+# The exit code of a worker that ends on purpose (`exit_actor()`, a non-forced `ray.kill`, an
+# idle worker the node manager stops): any other exit of an actor's worker, `sys.exit()` and
+# `os._exit(0)` included, is the actor dying (restarted under `max_restarts`), as in Ray.
+WORKER_INTENDED_EXIT_CODE = 75

@@ -228,7 +228,9 @@ class ActorManager:
         if state == gcs_pb2.ACTOR_STATE_DEAD:
             return
         exit_info = report.exit_info
-        intended = actor.killed or (exit_info.exit_code == 0 and exit_info.signal == 0)
+        intended = actor.killed or (
+            exit_info.exit_code == constants.WORKER_INTENDED_EXIT_CODE and exit_info.signal == 0
+        )
         self._on_actor_failure(actor, exit_info, intended)
 
     def on_node_dead(self, node_id: bytes) -> None:

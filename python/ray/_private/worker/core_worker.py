@@ -228,7 +228,7 @@ class CoreWorker:
             self._warn_infeasible,
             stopping,
             self.functions.record,
-            lambda: self.job_config,
+            self._config_to_send,
         )
         self.actor_submitter = ActorTaskSubmitter(
             ActorCallsState(),
@@ -617,6 +617,13 @@ class CoreWorker:
         if config is None:
             config = self._load_job_config(job_id)
         self.namespace = config.ray_namespace
+
+    def _config_to_send(self, job_id: bytes) -> common_pb2.JobConfig:
+        """The config of the job a submitted task belongs to: a driver's own, or (a worker's
+        nested task) the job's as this process learned it (never the worker's empty one)."""
+        if self.mode == WorkerMode.DRIVER and job_id == self.job_id:
+            return self.job_config
+        return self.job_config_of(job_id)
 
     def job_config_of(self, job_id: bytes) -> common_pb2.JobConfig:
         """The config of a job (cached; read from the GCS the first time)."""

@@ -13,6 +13,7 @@ the executor hands it argument frames and stores the result frames it returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import os
@@ -238,6 +239,11 @@ class TaskExecutor:
         shared = self._share_task_context(spec)
         try:
             job.reply = self._execute(spec)
+        except SystemExit as err:
+            if spec.type == common_pb2.TASK_TYPE_NORMAL:
+                job.reply = self._user_error_reply(spec, err)
+            else:
+                self._user_exit(spec, err)
         except BaseException as err:  # noqa: BLE001 - every task gets a reply
             logger.exception("internal error executing %s", spec.name)
             job.reply = self._error_reply(
@@ -360,6 +366,8 @@ class TaskExecutor:
                 )
             except Exception as exc:  # noqa: BLE001 - user code
                 job.reply = self._user_error_reply(spec, exc)
+            except SystemExit as err:
+                self._user_exit(spec, err)
             except BaseException as err:  # noqa: BLE001
                 job.reply = self._error_reply(
                     spec, rex.RaySystemError(f"internal error: {err!r}"), True
@@ -553,7 +561,20 @@ class TaskExecutor:
         return True
 
     def _exit_soon(self) -> None:
-        threading.Timer(0.05, lambda: os._exit(0)).start()
+        code = constants.WORKER_INTENDED_EXIT_CODE
+        threading.Timer(0.05, lambda: os._exit(code)).start()
+
+    def _user_exit(self, spec: common_pb2.TaskSpec, err: SystemExit) -> None:
+        """`sys.exit()` in an actor's code is the actor dying, as in Ray: the process ends with
+        the code given (1 if it is not a number), and the actor is restarted under
+        `max_restarts` (its calls retried under `max_task_retries`), else its callers get
+        RayActorError."""
+        code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
+        logger.warning("%s called sys.exit(%r): the actor's process exits", spec.name, err.code)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
 def _nulls(spec: common_pb2.TaskSpec) -> list[SerializedObject]:

@@ -70,7 +70,7 @@ class NormalTaskSubmitter:
         warn_infeasible: Tells the user about a request no node can satisfy.
         stopping: True once the process is shutting down.
         function_record: The definition this process exported under a hash.
-        job_config: This process's job config (sent to workers with the job's first task).
+        job_config: The config of a job by id (sent to workers with the job's first task).
     """
 
     def __init__(
@@ -89,7 +89,9 @@ class NormalTaskSubmitter:
         warn_infeasible: Callable[[dict[str, float], int], None],
         stopping: Callable[[], bool],
         function_record: Callable[[bytes], common_pb2.FunctionExport | None] = lambda h: None,
-        job_config: Callable[[], common_pb2.JobConfig] = common_pb2.JobConfig,
+        job_config: Callable[[bytes], common_pb2.JobConfig] = lambda _job_id: (
+            common_pb2.JobConfig()
+        ),
     ) -> None:
         self._state = state
         self._resolver = resolver
@@ -172,7 +174,7 @@ class NormalTaskSubmitter:
                 req.function_export.CopyFrom(record)
         if spec.job_id not in lease.sent:
             lease.sent.add(spec.job_id)
-            req.job_config.CopyFrom(self._job_config())
+            req.job_config.CopyFrom(self._job_config(spec.job_id))
         self._pusher.push(
             lease.address, req, lambda reply, failure: self._on_pushed(task, reply, failure)
         )

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     cw.ownership.store_dir = registered.store_dir
     sys.path.insert(0, os.getcwd())
     executor.run_forever()
-    os._exit(0)
+    os._exit(constants.WORKER_INTENDED_EXIT_CODE)
 
 
 if __name__ == "__main__":
