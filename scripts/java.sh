@@ -2,12 +2,20 @@
 # Builds and tests the Java client library in java/ (Maven, Java 17; the gRPC and protobuf classes
 # are generated from proto/ at build time, dependencies come from Maven Central into ~/.m2).
 #
-#   scripts/java.sh build         build java/ and copy the shaded jar to python/ray/jars/ray_dist.jar
-#   scripts/java.sh test          run the JUnit tests that need no cluster, then a smoke test of the jar
-#   scripts/java.sh test-cluster  start a cluster (ray start --head --block), run every Java test
-#                                 against it (mvn -Pcluster), stop it
+#   scripts/java.sh build   build java/ (mvn package, no tests): the shaded jar is installed as
+#                           python/ray/jars/ray_dist.jar (where the Python workers' Java runner and
+#                           upstream's wheel keep it)
+#   scripts/java.sh test    one mvn package with every JUnit test: the unit tests, the jar built and
+#                           installed, then the cluster tests, which start real clusters themselves
+#                           (`ray start --head --port P --num-cpus N --temp-dir DIR`, and the
+#                           library's own local cluster) and stop them, checking that no process
+#                           and no /dev/shm entry is left; then a smoke test of the jar compiled
+#                           with plain javac
 #
-# Run from anywhere; output is quiet unless something fails, and any failure exits non-zero.
+# Installs what it needs: a JDK 17 and Maven (Debian packages, when missing) and, for the cluster
+# tests, the project's Python environment in .venv (with py4j) if it lacks it. The `ray` command
+# the tests use is RAY_CLI, else .venv/bin/ray. Run from anywhere, non-interactive (CI=true, no
+# stdin); output is quiet unless something fails, and any failure exits non-zero.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,9 +35,56 @@ die() {
   exit 1
 }
 
-for tool in mvn java javac; do
-  command -v "$tool" > /dev/null || die "'$tool' is not installed (need JDK 17 and Maven 3.8+)"
-done
+# A JDK 17 and Maven, from Debian's packages when missing.
+deps() {
+  local missing=()
+  command -v javac > /dev/null && command -v java > /dev/null || missing+=(openjdk-17-jdk-headless)
+  command -v mvn > /dev/null || missing+=(maven)
+  [[ ${#missing[@]} -eq 0 ]] && return
+  echo "java.sh: installing ${missing[*]}" >&2
+  local sudo=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    command -v sudo > /dev/null || die "not root and no sudo: install ${missing[*]} by hand"
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q > /dev/null || die "apt-get update failed"
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null \
+    || die "apt-get install ${missing[*]} failed"
+  for tool in mvn java javac; do
+    command -v "$tool" > /dev/null || die "'$tool' is still missing after installing ${missing[*]}"
+  done
+}
+
+# The Python environment the cluster tests run the cluster from: .venv with the project (and so
+# py4j, which the workers' Java runner drives the JVM with), as scripts/setup.sh makes it.
+python_env() {
+  if [[ -n "${RAY_CLI:-}" ]]; then
+    [[ -x "$RAY_CLI" ]] || die "RAY_CLI=$RAY_CLI is not an executable"
+    return
+  fi
+  if ! .venv/bin/python -c 'import ray, py4j' > /dev/null 2>&1; then
+    echo "java.sh: installing the project into .venv" >&2
+    [[ -x .venv/bin/python ]] || "${PYTHON:-python3}" -m venv .venv || die "cannot create .venv"
+    .venv/bin/python -m pip install --quiet -e . < /dev/null || die "pip install -e . failed"
+  fi
+  export RAY_CLI="$ROOT/.venv/bin/ray"
+}
+
+# The package phase shades the jar and installs it as $DIST (java/runtime/pom.xml).
+check_installed() {
+  [[ -f "$JAR" ]] || die "the build did not produce $JAR"
+  cmp -s "$JAR" "$DIST" || die "the build did not install $JAR as $DIST"
+}
+
+# Stops what an interrupted earlier run of the cluster tests left running: the clusters they
+# start record themselves under java/test/target/ray-tmp (their RAY_TMPDIR), and nothing else
+# does, so `ray stop` with that RAY_TMPDIR stops only those.
+stop_leftovers() {
+  local records=java/test/target/ray-tmp
+  [[ -d "$records" ]] || return 0
+  RAY_TMPDIR="$ROOT/$records" "$RAY_CLI" stop > /dev/null 2>&1 < /dev/null || true
+}
 
 # Prints "java: N passed, N failed[, N skipped]" from the Surefire reports of this run.
 summary() {
@@ -66,46 +121,29 @@ smoke() {
 
 case "${1:-}" in
   build)
+    deps
     mvn_quiet -DskipTests package
-    [[ -f "$JAR" ]] || die "the build did not produce $JAR"
-    mkdir -p "$(dirname "$DIST")"
-    cp "$JAR" "$DIST"
+    check_installed
     echo "java: built $DIST ($(du -h "$DIST" | cut -f1))"
     ;;
   test)
+    deps
+    python_env
+    stop_leftovers
     clean_reports
-    mvn_quiet package
-    smoke
-    summary
-    ;;
-  test-cluster)
-    RAY_CLI="${RAY_CLI:-$ROOT/.venv/bin/ray}"
-    [[ -x "$RAY_CLI" ]] || die "no ray command at $RAY_CLI (set RAY_CLI)"
-    tmp="$(mktemp -d)"
-    export RAY_TMPDIR="$tmp/ray"
-    PYTHONUNBUFFERED=1 "$RAY_CLI" start --head --port 0 --num-cpus 4 --block \
-      < /dev/null > "$tmp/ray.log" 2>&1 &
-    ray_pid=$!
-    trap 'kill -TERM "$ray_pid" 2> /dev/null || true; wait "$ray_pid" 2> /dev/null || true; rm -rf "$tmp"' EXIT
-    for _ in $(seq 600); do
-      grep -q "^See the cluster with" "$tmp/ray.log" && break
-      kill -0 "$ray_pid" 2> /dev/null || { cat "$tmp/ray.log" >&2; die "ray start exited"; }
-      sleep 0.1
-    done
-    RAY_ADDRESS="$(sed -n 's/^ *GCS address: *\([^ ]*\).*/\1/p' "$tmp/ray.log" | head -n1)"
-    [[ -n "$RAY_ADDRESS" ]] || { cat "$tmp/ray.log" >&2; die "no GCS address in the output of ray start"; }
-    export RAY_ADDRESS
-    # The Java runtime finds the token as a driver on this machine does: in the record that
-    # `ray start` keeps in $RAY_TMPDIR (ray_current_cluster -> session directory -> token).
-    unset RAY_CLUSTER_TOKEN
-    clean_reports
+    # One Maven run: api and runtime with their unit tests, the jar shaded and installed as
+    # $DIST, then the cluster tests (java/test), which start their clusters and use that jar.
     status=0
-    mvn_quiet -Pcluster package || status=$?
+    mvn_quiet package || status=$?
+    if [[ "$status" -eq 0 ]]; then
+      check_installed
+      smoke
+    fi
     summary || true
     exit "$status"
     ;;
   *)
-    echo "usage: scripts/java.sh build|test|test-cluster" >&2
+    echo "usage: scripts/java.sh build|test" >&2
     exit 2
     ;;
 esac

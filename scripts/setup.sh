@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up everything: a virtual environment in .venv with the project and its test tools, and
-# the C++ client library (built and installed into python/ray/cpp; scripts/cpp.sh installs the
-# Debian packages it needs). Idempotent: re-running only redoes what changed.
+# Sets up everything: a virtual environment in .venv with the project and its test tools, the
+# C++ client library (built and installed into python/ray/cpp; scripts/cpp.sh installs the
+# Debian packages it needs) and the Java client library (built with Maven and installed as
+# python/ray/jars/ray_dist.jar; scripts/java.sh installs a JDK and Maven when missing).
+# Idempotent: re-running only redoes what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -11,3 +13,4 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 bash scripts/cpp.sh build
+bash scripts/java.sh build

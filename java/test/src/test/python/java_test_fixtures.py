@@ -34,3 +34,113 @@ class Counter:
 
     def get(self):
         return self.value
+
+    def pid(self):
+        import os
+
+        return os.getpid()
+
+
+# ---- values across languages (CrossLanguageTest) ----------------------------------------
+
+
+@ray.remote
+def describe(value):
+    """What Python sees of a value Java made: its Python type and contents."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): describe_plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return f"ndarray {value.dtype} {list(value.shape)} sum={int(value.sum())}"
+    return describe_plain(value)
+
+
+def describe_plain(value):
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return f"ndarray {value.dtype} {list(value.shape)} sum={int(value.sum())}"
+    if isinstance(value, list):
+        return "list " + ",".join(describe_plain(v) for v in value)
+    return f"{type(value).__name__} {value!r}"
+
+
+@ray.remote
+def python_object():
+    """Plain Python data that Java reads."""
+    import numpy as np
+
+    return {
+        "name": "python",
+        "ints": [1, 2, 3],
+        "ratio": 0.25,
+        "flag": True,
+        "nothing": None,
+        "blob": b"\x00\x01\x02",
+        "nested": {"a": [1.5, "x"]},
+        "array": np.arange(4, dtype=np.int64),
+    }
+
+
+@ray.remote
+def get_inner(refs):
+    """Gets the objects whose refs arrive inside a list (passed by reference)."""
+    return [ray.get(r) for r in refs]
+
+
+@ray.remote
+def put_and_return_ref(value):
+    """Returns a ref to an object this task put (the caller gets a ref inside a value)."""
+    return [ray.put(value)]
+
+
+@ray.remote
+def times_two(x):
+    return x * 2
+
+
+# ---- Java called from Python (CrossLanguageTest) ------------------------------------------
+
+
+def _java_task(class_name, method, *args):
+    """Submits a Java static method as a task from this Python process, as the gateway does for
+    a Java client: a JAVA function descriptor, XLANG arguments, one return. Python has no public
+    API for this yet (upstream's `ray.cross_language.java_function`), so this uses the core
+    worker's task submission directly."""
+    from ray._private import runtime, serialization
+    from ray._private.generated import common_pb2
+    from ray._private.worker.task_spec import TaskOptions, ValueArg
+
+    descriptor = common_pb2.FunctionDescriptor(
+        language=common_pb2.LANGUAGE_JAVA, class_name=class_name, function_name=method
+    )
+    frames = [ValueArg(serialization.serialize(a)) for a in args]
+    options = TaskOptions(name=f"{class_name}.{method}")
+    (ref,) = runtime.core_worker().submit_task(descriptor, frames, options)
+    return ref
+
+
+@ray.remote
+def call_java(class_name, method, *args):
+    """A Python task that calls a Java task and returns what Python read of its result."""
+    value = ray.get(_java_task(class_name, method, *args), timeout=120)
+    return describe_plain(value)
+
+
+@ray.remote
+def call_java_failing(class_name, method, *args):
+    """A Python task that calls a Java task that throws; returns the Python exception's text."""
+    try:
+        ray.get(_java_task(class_name, method, *args), timeout=120)
+    except Exception as err:  # noqa: BLE001 - the test reads what Python saw
+        return f"{type(err).__name__}: {err}"
+    return "no exception"
+
+
+@ray.remote
+def exit_worker():
+    """Ends this worker's process as a crash would (the task's caller sees the worker die)."""
+    import os
+
+    os._exit(1)

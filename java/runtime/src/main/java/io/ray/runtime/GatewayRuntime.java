@@ -45,6 +45,7 @@ import io.ray.runtime.gateway.ProtoOptions;
 import io.ray.runtime.gateway.ReferenceTracker;
 import io.ray.runtime.gateway.SubmitPipeline;
 import io.ray.runtime.id.IdMaker;
+import io.ray.runtime.object.LocalFrames;
 import io.ray.runtime.object.ObjectRefImpl;
 import io.ray.runtime.object.ValueTypes;
 import io.ray.runtime.serialization.EncodedValue;
@@ -355,7 +356,9 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
     }
     ObjectId id = ids.nextPutId();
     client.put(id, encoded.frame(), encoded.nestedRefs());
-    return tracker.register(new ObjectRefImpl<>(id, type, 0));
+    ObjectRefImpl<T> ref = tracker.register(new ObjectRefImpl<>(id, type, 0));
+    LocalFrames.keep(ref, encoded.frame(), !encoded.nestedRefs().isEmpty());
+    return ref;
   }
 
   @Override
@@ -387,37 +390,53 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
             ? Long.MAX_VALUE
             : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
     List<ObjectRefImpl<T>> refs = new ArrayList<>(objectRefs.size());
-    long maxSeq = 0;
     for (ObjectRef<T> ref : objectRefs) {
-      ObjectRefImpl<T> impl = impl(ref);
-      refs.add(impl);
-      maxSeq = Math.max(maxSeq, impl.getSubmitSeq());
+      refs.add(impl(ref));
     }
     if (refs.isEmpty()) {
       return new ArrayList<>();
     }
-    awaitSubmitted(maxSeq, deadline);
+    // Values kept by their references (small, without references inside) need no request.
+    Map<ObjectId, byte[]> local = new HashMap<>();
+    long remoteMaxSeq = 0;
     for (ObjectRefImpl<T> ref : refs) {
-      RayException failed = pipeline.failureOf(ref.getId());
-      if (failed != null) {
-        throw failed;
+      byte[] kept = ref.localFrame();
+      if (kept != null) {
+        local.put(ref.getId(), kept);
+      } else {
+        remoteMaxSeq = Math.max(remoteMaxSeq, ref.getSubmitSeq());
       }
     }
     // One request for the distinct ids; duplicates map back to the same frame.
     Map<ObjectId, Integer> positions = new HashMap<>();
     List<ObjectId> distinct = new ArrayList<>();
     for (ObjectRefImpl<T> ref : refs) {
-      if (positions.putIfAbsent(ref.getId(), distinct.size()) == null) {
+      if (!local.containsKey(ref.getId())
+          && positions.putIfAbsent(ref.getId(), distinct.size()) == null) {
         distinct.add(ref.getId());
       }
     }
-    byte[][] frames = client.get(distinct, timeoutMs < 0 ? -1 : remainingMs(deadline));
+    byte[][] frames = new byte[0][];
+    if (!distinct.isEmpty()) {
+      frames = fetch(distinct, remoteMaxSeq, timeoutMs, deadline);
+    }
     ClassLoader loader = Thread.currentThread().getContextClassLoader();
     List<T> values = new ArrayList<>(refs.size());
     boolean[] counted = new boolean[distinct.size()];
     for (ObjectRefImpl<T> ref : refs) {
+      byte[] kept = local.get(ref.getId());
+      if (kept != null) {
+        values.add((T) FrameCodec.decode(kept, ref.getType(), loader, ref.getId()));
+        continue;
+      }
       int position = positions.get(ref.getId());
       byte[] frame = frames[position];
+      int format = FrameCodec.formatOf(frame);
+      // Frames of other languages' own formats may hold references: those are not kept.
+      LocalFrames.keep(
+          ref,
+          frame,
+          format != FrameCodec.XLANG && format != FrameCodec.RAW && format != FrameCodec.ERROR);
       if (counted[position]) {
         // A duplicate: the session counted the references inside this value once.
         values.add((T) FrameCodec.decode(frame, ref.getType(), loader, ref.getId()));
@@ -430,6 +449,44 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
       }
     }
     return values;
+  }
+
+  /**
+   * Gets frames from the session owner. When the submissions that make them are not acknowledged
+   * yet, the Get goes at once anyway: the owner waits for ids still on their way (on the Submit
+   * stream), so a task's result costs one round trip less. A submission that fails meanwhile
+   * cancels the Get and its failure is thrown; a Get that the owner could not match with the
+   * submissions (they were slower than its wait) is asked again once they are acknowledged.
+   */
+  private byte[][] fetch(List<ObjectId> ids, long seq, long timeoutMs, long deadline) {
+    throwSubmitFailure(ids);
+    if (seq <= pipeline.acceptedSeq()) {
+      return client.get(ids, timeoutMs < 0 ? -1 : remainingMs(deadline));
+    }
+    GatewayClient.Cancellation cancel = new GatewayClient.Cancellation();
+    Runnable unwatch = pipeline.watchFailures(ids, cancel::request);
+    try {
+      return client.get(ids, timeoutMs < 0 ? -1 : remainingMs(deadline), cancel);
+    } catch (RayException e) {
+      throwSubmitFailure(ids);
+      if (e instanceof io.ray.api.exception.RayTimeoutException || cancel.isRequested()) {
+        throw e;
+      }
+      awaitSubmitted(seq, deadline);
+      throwSubmitFailure(ids);
+      return client.get(ids, timeoutMs < 0 ? -1 : remainingMs(deadline));
+    } finally {
+      unwatch.run();
+    }
+  }
+
+  private void throwSubmitFailure(List<ObjectId> ids) {
+    for (ObjectId id : ids) {
+      RayException failed = pipeline.failureOf(id);
+      if (failed != null) {
+        throw failed;
+      }
+    }
   }
 
   @Override

@@ -61,4 +61,35 @@ class PythonCallTest extends BaseTest {
     assertEquals(12, found.get().task(PyActorMethod.of("get", Integer.class)).remote().get());
     counter.kill();
   }
+
+  @Test
+  void aSubmissionTheClusterRefusesFailsItsGetAtOnce() {
+    // The gateway refuses a descriptor without a module (INVALID_ARGUMENT on the Submit stream).
+    // The Get is sent before the submission is acknowledged; the refusal cancels it, so the get
+    // throws the gateway's reason at once, not after the owner's wait for the ids (10 s).
+    for (int i = 0; i < 3; i++) {
+      long start = System.nanoTime();
+      ObjectRef<Integer> refused = Ray.task(PyFunction.of("", "add", Integer.class), 1, 2).remote();
+      io.ray.api.exception.RayException e =
+          assertThrows(io.ray.api.exception.RayException.class, refused::get);
+      long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(e.getMessage().contains("module_name"), e.getMessage());
+      assertTrue(elapsedMs < 5_000, "the refused submission's get took " + elapsedMs + " ms");
+      // The same failure again from a second get, and for a get with a timeout.
+      assertThrows(io.ray.api.exception.RayException.class, refused::get);
+      assertThrows(io.ray.api.exception.RayException.class, () -> refused.get(1000));
+      // The session goes on: what was submitted after the refused one runs.
+      assertEquals(3, Ray.task(PyFunction.of(MODULE, "add", Integer.class), 1, 2).remote().get());
+    }
+  }
+
+  @Test
+  void aWorkerThatDiesIsARayWorkerException() {
+    // The task is retried (3 times by default), its worker dying each time.
+    ObjectRef<Object> crashed = Ray.task(PyFunction.of(MODULE, "exit_worker")).remote();
+    io.ray.api.exception.RayWorkerException e =
+        assertThrows(io.ray.api.exception.RayWorkerException.class, () -> crashed.get(60_000));
+    assertTrue(e.getMessage() != null && !e.getMessage().isEmpty(), e.toString());
+    assertEquals(3, Ray.task(PyFunction.of(MODULE, "add", Integer.class), 1, 2).remote().get());
+  }
 }

@@ -237,19 +237,63 @@ public final class GatewayClient {
    * @throws RayException If the owner refuses or cannot be reached.
    */
   public byte[][] get(List<ObjectId> ids, long timeoutMs) {
+    return get(ids, timeoutMs, null);
+  }
+
+  /** A request to cancel a call, made before or while the call runs. */
+  public static final class Cancellation {
+    private boolean requested;
+    private Runnable hook;
+
+    /** Cancels the call (now, or as soon as it starts). */
+    public synchronized void request() {
+      requested = true;
+      if (hook != null) {
+        hook.run();
+      }
+    }
+
+    /**
+     * Tells whether cancelling was requested.
+     *
+     * @return True once {@link #request} was called.
+     */
+    public synchronized boolean isRequested() {
+      return requested;
+    }
+
+    synchronized void attach(Runnable cancel) {
+      hook = cancel;
+      if (requested) {
+        cancel.run();
+      }
+    }
+  }
+
+  /**
+   * Gets objects, as {@link #get(List, long)}, and lets the caller cancel the request.
+   *
+   * @param ids Distinct objects.
+   * @param timeoutMs The longest wait (negative: no limit).
+   * @param cancelled Cancels the request in flight when requested (from any thread; the get then
+   *     throws), or null.
+   * @return Their frames, in order.
+   * @throws RayException As for {@link #get(List, long)}; a cancelled get throws one too.
+   */
+  public byte[][] get(List<ObjectId> ids, long timeoutMs, Cancellation cancelled) {
     if (timeoutMs >= 0) {
-      return getOnce(ids, timeoutMs);
+      return getOnce(ids, timeoutMs, cancelled);
     }
     while (true) {
       try {
-        return getOnce(ids, UNBOUNDED_SLICE_MS);
+        return getOnce(ids, UNBOUNDED_SLICE_MS, cancelled);
       } catch (RayTimeoutException e) {
         // Not ready yet: wait another slice.
       }
     }
   }
 
-  private byte[][] getOnce(List<ObjectId> ids, long timeoutMs) {
+  private byte[][] getOnce(List<ObjectId> ids, long timeoutMs, Cancellation cancelled) {
     GetRequest.Builder request =
         GetRequest.newBuilder().setSessionId(sessionId).setTimeoutMs(timeoutMs);
     for (ObjectId id : ids) {
@@ -257,6 +301,9 @@ public final class GatewayClient {
     }
     String what = "Get of " + ids.size() + (ids.size() == 1 ? " object" : " objects");
     Context.CancellableContext context = Context.current().withCancellation();
+    if (cancelled != null) {
+      cancelled.attach(() -> context.cancel(null));
+    }
     try {
       return context.call(
           () -> {

@@ -482,5 +482,48 @@ public final class SubmitPipeline {
     for (ObjectId id : it.returnIds) {
       failures.put(id, new RayException(message, why));
     }
+    for (FailureWatch w : watches) {
+      for (ObjectId id : it.returnIds) {
+        if (w.ids.contains(id)) {
+          w.action.run();
+          break;
+        }
+      }
+    }
+  }
+
+  /** An action to run when the submission of one of some objects fails. */
+  private static final class FailureWatch {
+    final java.util.Set<ObjectId> ids;
+    final Runnable action;
+
+    FailureWatch(java.util.Set<ObjectId> ids, Runnable action) {
+      this.ids = ids;
+      this.action = action;
+    }
+  }
+
+  private final java.util.List<FailureWatch> watches =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * Runs an action if the submission that makes one of the objects fails, now or until the returned
+   * handle is closed (e.g. to cancel a Get sent before the owner accepted the submissions).
+   *
+   * @param ids The objects.
+   * @param action Runs at most once per failed item, on the thread that saw the failure; must not
+   *     block.
+   * @return Stops watching when run.
+   */
+  public Runnable watchFailures(java.util.Collection<ObjectId> ids, Runnable action) {
+    FailureWatch w = new FailureWatch(new java.util.HashSet<>(ids), action);
+    watches.add(w);
+    for (ObjectId id : ids) {
+      if (failures.containsKey(id)) {
+        action.run();
+        break;
+      }
+    }
+    return () -> watches.remove(w);
   }
 }

@@ -28,6 +28,7 @@ public final class ObjectRefImpl<T> implements ObjectRef<T>, Serializable {
   private final ObjectId id;
   private final Type type;
   private transient long submitSeq;
+  private transient volatile byte[] localFrame;
 
   /**
    * Creates a reference. Only the runtime creates them, and registers each one.
@@ -67,6 +68,29 @@ public final class ObjectRefImpl<T> implements ObjectRef<T>, Serializable {
    */
   public long getSubmitSeq() {
     return submitSeq;
+  }
+
+  /**
+   * Returns this reference's copy of the object's frame (see {@link LocalFrames}).
+   *
+   * @return The frame, or null if none is kept.
+   */
+  public byte[] localFrame() {
+    return localFrame;
+  }
+
+  /**
+   * Keeps a copy of the object's frame (once).
+   *
+   * @param frame The frame.
+   * @return True if it was kept, false if one was kept already.
+   */
+  synchronized boolean setLocalFrame(byte[] frame) {
+    if (localFrame != null) {
+      return false;
+    }
+    localFrame = frame;
+    return true;
   }
 
   @Override

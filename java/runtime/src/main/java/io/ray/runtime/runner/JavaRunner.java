@@ -23,8 +23,9 @@ import py4j.GatewayServer;
  * <p>Protocol with the parent:
  *
  * <ul>
- *   <li>stdout: exactly one line {@code RAY_JVM_RUNNER_PORT=<port>} once py4j listens; after it,
- *       System.out goes to stderr, so the parent may stop reading stdout.
+ *   <li>stdout: the line {@code RAY_JVM_RUNNER_PORT=<port>} once py4j listens (after what JVM
+ *       options may print before it); after it, what the job's code prints on System.out. The
+ *       parent keeps reading stdout and stderr (it forwards them as its own output).
  *   <li>stdin: the parent keeps it open as a pipe; EOF (the parent closed it or died) stops the
  *       JVM. {@link RunnerEntryPoint#shutdown()} stops it too.
  *   <li>env {@code RAY_JVM_RUNNER_AUTH_TOKEN} (optional): the py4j auth token the parent will send
@@ -106,7 +107,6 @@ public final class JavaRunner {
     }
     stdout.println(PORT_LINE_PREFIX + server.getListeningPort());
     stdout.flush();
-    System.setOut(System.err);
 
     waitForEof(System.in);
     server.shutdown();

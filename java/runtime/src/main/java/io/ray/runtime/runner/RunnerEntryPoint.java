@@ -38,6 +38,7 @@ public final class RunnerEntryPoint {
 
   private final ClassLoader loader;
   private final Map<String, Object> actors = new ConcurrentHashMap<>();
+  private final Map<String, Object> pinned = new ConcurrentHashMap<>();
   private final Runnable onShutdown;
 
   /**
@@ -74,8 +75,32 @@ public final class RunnerEntryPoint {
    */
   public byte[] callStatic(
       String className, String methodName, String signature, byte[] packedArgs, int numReturns) {
+    return callStatic(null, className, methodName, signature, packedArgs, numReturns);
+  }
+
+  /**
+   * Runs a static method, keeping a result that contains object references reachable until {@link
+   * #release} (so the caller can take its own references to them first).
+   *
+   * @param callId The key of the kept result (e.g. the task id in hex); null to keep nothing.
+   * @param className Binary name of the class.
+   * @param methodName The method's name.
+   * @param signature Its JVM descriptor; empty to match by name and arity.
+   * @param packedArgs The argument frames, packed.
+   * @param numReturns How many result frames to return.
+   * @return The result frames, packed. If any contains ids, the result is kept under {@code
+   *     callId}.
+   */
+  public byte[] callStatic(
+      String callId,
+      String className,
+      String methodName,
+      String signature,
+      byte[] packedArgs,
+      int numReturns) {
     return PackedFrames.packEntries(
         run(
+            callId,
             numReturns,
             () -> {
               Class<?> cls = loadClass(className);
@@ -109,6 +134,7 @@ public final class RunnerEntryPoint {
       String instanceId, String className, String methodName, String signature, byte[] packedArgs) {
     List<PackedFrames.Entry> result =
         run(
+            null,
             1,
             () -> {
               if (actors.containsKey(instanceId)) {
@@ -168,8 +194,33 @@ public final class RunnerEntryPoint {
       String signature,
       byte[] packedArgs,
       int numReturns) {
+    return callActor(null, instanceId, className, methodName, signature, packedArgs, numReturns);
+  }
+
+  /**
+   * Calls a method of an actor instance, keeping a result that contains object references reachable
+   * until {@link #release}.
+   *
+   * @param callId The key of the kept result; null to keep nothing.
+   * @param instanceId The instance (from {@link #createActor}).
+   * @param className Binary name of the class declaring the method; empty for the actor's class.
+   * @param methodName The method's name.
+   * @param signature Its JVM descriptor; empty to match by name and arity.
+   * @param packedArgs The argument frames, packed.
+   * @param numReturns How many result frames to return.
+   * @return The result frames, packed.
+   */
+  public byte[] callActor(
+      String callId,
+      String instanceId,
+      String className,
+      String methodName,
+      String signature,
+      byte[] packedArgs,
+      int numReturns) {
     return PackedFrames.packEntries(
         run(
+            callId,
             numReturns,
             () -> {
               Object instance = actors.get(instanceId);
@@ -217,6 +268,25 @@ public final class RunnerEntryPoint {
    */
   public boolean removeActor(String instanceId) {
     return actors.remove(instanceId) != null;
+  }
+
+  /**
+   * Lets go of a result kept by a call with a call id (its references may then be released).
+   *
+   * @param callId The call's key.
+   * @return True if a result was kept under it.
+   */
+  public boolean release(String callId) {
+    return callId != null && pinned.remove(callId) != null;
+  }
+
+  /**
+   * Counts the results kept for their references.
+   *
+   * @return The number.
+   */
+  public int numKeptResults() {
+    return pinned.size();
   }
 
   /**
@@ -270,7 +340,7 @@ public final class RunnerEntryPoint {
   }
 
   /** Runs a body with the job's class loader and turns its outcome into result frames. */
-  private List<PackedFrames.Entry> run(int numReturns, Body body) {
+  private List<PackedFrames.Entry> run(String callId, int numReturns, Body body) {
     Thread thread = Thread.currentThread();
     ClassLoader previous = thread.getContextClassLoader();
     thread.setContextClassLoader(loader);
@@ -295,7 +365,17 @@ public final class RunnerEntryPoint {
         ok.add(SUCCESS_MARKER);
         return ok;
       }
-      return encodeResults(result, numReturns);
+      List<PackedFrames.Entry> entries = encodeResults(result, numReturns);
+      if (callId != null && result != null) {
+        for (PackedFrames.Entry e : entries) {
+          if (!e.contained().isEmpty()) {
+            // The references inside stay reachable (their counts held) until release(callId).
+            pinned.put(callId, result);
+            break;
+          }
+        }
+      }
+      return entries;
     } finally {
       thread.setContextClassLoader(previous);
     }
@@ -373,11 +453,26 @@ public final class RunnerEntryPoint {
           "Class "
               + className
               + " is not on the job's code search path (ray.job.code-search-path) or the"
-              + " runner's class path. Put the directory or jar that holds it on the code search"
-              + " path.");
+              + " runner's class path. Searched: "
+              + searchedPlaces()
+              + ". Put the directory or jar that holds it on the code search path.");
     } catch (LinkageError e) {
       throw new Failure(ErrorFrames.fromThrowable(e, ErrorType.ERROR_TYPE_TASK_EXECUTION));
     }
+  }
+
+  /** Where classes are looked for: the code search path's entries, then the class path. */
+  private String searchedPlaces() {
+    List<String> places = new ArrayList<>();
+    if (loader instanceof java.net.URLClassLoader) {
+      for (java.net.URL url : ((java.net.URLClassLoader) loader).getURLs()) {
+        places.add(url.getPath());
+      }
+    }
+    String own = "the runner's class path " + System.getProperty("java.class.path", "");
+    return (places.isEmpty() ? "code search path (empty)" : "code search path " + places)
+        + "; "
+        + own;
   }
 
   private static int packedArgCount(byte[] packedArgs) throws Failure {

@@ -184,6 +184,36 @@ class SubmitPipelineTest {
   }
 
   @Test
+  void failureWatchesRunForTheirObjectsOnly() throws InterruptedException {
+    newPipeline(10_000);
+    for (int i = 0; i < 3; i++) {
+      submit();
+    }
+    java.util.concurrent.atomic.AtomicInteger second =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger third =
+        new java.util.concurrent.atomic.AtomicInteger();
+    Runnable unwatchSecond = pipeline.watchFailures(List.of(returnOf(1)), second::incrementAndGet);
+    Runnable unwatchThird = pipeline.watchFailures(List.of(returnOf(2)), third::incrementAndGet);
+    waitFor(() -> streams.size() == 1 && streams.get(0).received.size() == 3, "3 items sent");
+    streams.get(0).accept(1);
+    streams.get(0).fail(Status.INVALID_ARGUMENT.withDescription("bad option"));
+    waitFor(() -> second.get() == 1, "the watch of the failed item");
+    assertEquals(0, third.get());
+    // A watch made after the failure runs at once; one removed never runs.
+    java.util.concurrent.atomic.AtomicInteger late =
+        new java.util.concurrent.atomic.AtomicInteger();
+    pipeline.watchFailures(List.of(returnOf(1)), late::incrementAndGet).run();
+    assertEquals(1, late.get());
+    unwatchSecond.run();
+    unwatchThird.run();
+    waitFor(() -> streams.size() == 2, "the rest resent");
+    streams.get(1).fail(Status.INVALID_ARGUMENT.withDescription("bad again"));
+    waitFor(() -> pipeline.failureOf(returnOf(2)) != null, "the third item failed");
+    assertEquals(0, third.get());
+  }
+
+  @Test
   void aLostSessionFailsEverythingNowAndLater() throws InterruptedException {
     newPipeline(10_000);
     submit();

@@ -116,6 +116,31 @@ class RunnerEntryPointTest {
   }
 
   @Test
+  void resultsWithReferencesAreKeptUntilReleased() {
+    ObjectId id = ObjectId.fromRandom();
+    List<PackedFrames.Entry> out =
+        PackedFrames.unpackEntries(
+            runner.callStatic("call-1", CALC, "holdRef", "", args(id.toString()), 1));
+    assertEquals(List.of(id), out.get(0).contained());
+    assertEquals(1, runner.numKeptResults());
+    // A result without references is not kept.
+    runner.callStatic("call-2", CALC, "add", "", args(1, 2), 1);
+    assertEquals(1, runner.numKeptResults());
+    assertFalse(runner.release("call-2"));
+    assertTrue(runner.release("call-1"));
+    assertEquals(0, runner.numKeptResults());
+    assertFalse(runner.release("call-1"));
+  }
+
+  @Test
+  void aMissingClassNamesWhereItWasLookedFor() {
+    ErrorInfo info = singleError(runner.callStatic("com.example.Nowhere", "f", "", args(), 1));
+    assertEquals("java.lang.ClassNotFoundException", info.getExceptionType());
+    assertTrue(info.getMessage().contains("com.example.Nowhere"), info.getMessage());
+    assertTrue(info.getMessage().contains("class path"), info.getMessage());
+  }
+
+  @Test
   void userExceptionsBecomeJavaErrorFrames() {
     ErrorInfo info =
         singleError(runner.callStatic(CALC, "fail", "(Ljava/lang/String;)I", args("bad input"), 1));

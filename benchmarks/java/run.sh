@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Builds and runs the Java benchmark (JavaBench.java) against a cluster started for it with
+# `ray start --head --node-ip-address 127.0.0.1 --port P --num-cpus 2 --temp-dir DIR`, then stops
+# it (ours: `ray stop`; upstream: by pid, since its `ray stop` ends every Ray process of the user).
+#
+#   benchmarks/java/run.sh [--ray DIR/bin/ray] [--json-out PATH] [JavaBench options...]
+#
+# --ray picks the installation: this project's .venv/bin/ray (default), or upstream Ray in its
+# own venv, e.g. --ray /work/upstream-ray-venv/bin/ray. The jar is that installation's
+# ray/jars/ray_dist.jar (ours: `scripts/java.sh build` installs it); the benchmark is compiled
+# with plain javac against it, and the code search path names its classes and bench_fixtures.py.
+# Progress on stderr; stdout ends with the JSON object JavaBench prints. Do not run it while a
+# build runs.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+RAY="$ROOT/.venv/bin/ray"
+JSON_OUT=""
+ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ray) RAY="$2"; shift 2 ;;
+    --json-out) JSON_OUT="$2"; shift 2 ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+log() { echo "[java bench] $*" >&2; }
+
+PYTHON="$(dirname "$RAY")/python"
+JAR="$("$PYTHON" -c 'import os, ray; print(os.path.join(os.path.dirname(ray.__file__), "jars", "ray_dist.jar"))')"
+[ -f "$JAR" ] || { echo "no Java library at $JAR" >&2; exit 1; }
+if "$RAY" --version 2>/dev/null | grep -q openray; then LABEL=openray; else LABEL="upstream $("$RAY" --version 2>/dev/null | awk '{print $NF}')"; fi
+
+WORK="$(mktemp -d /tmp/ray_java_bench_XXXXXX)"
+STARTED=0
+# The processes of the cluster started here: those whose command line names $WORK (its
+# temp dir) and their descendants (workers retitle themselves).
+cluster_pids() {
+  local roots pids
+  roots="$(ps -eo pid=,args= | awk -v w="$WORK" 'index($0, w) && $2 !~ /awk/ {print $1}')"
+  pids="$roots"
+  while [ -n "$roots" ]; do
+    roots="$(ps -eo pid=,ppid= | awk -v r=" $(echo $roots) " 'index(r, " " $2 " ") {print $1}')"
+    pids="$pids $roots"
+  done
+  echo $pids
+}
+stop_by_pid() {
+  local pids
+  pids="$(cluster_pids)"
+  [ -n "$pids" ] || return 0
+  kill -TERM $pids 2> /dev/null || true
+  for _ in $(seq 100); do
+    pids="$(for p in $pids; do kill -0 "$p" 2> /dev/null && echo "$p"; done)"
+    [ -z "$pids" ] && return 0
+    sleep 0.1
+  done
+  log "killing what did not stop: $pids"
+  kill -KILL $pids 2> /dev/null || true
+}
+cleanup() {
+  if [ "$STARTED" = 1 ]; then
+    if [ "$LABEL" = openray ]; then
+      # Ours stops exactly what its `ray start` recorded in $RAY_TMPDIR.
+      log "ray stop"
+      RAY_TMPDIR="$WORK/tmp" "$RAY" stop > "$WORK/stop.log" 2>&1 || { cat "$WORK/stop.log" >&2; true; }
+      tail -n 1 "$WORK/stop.log" >&2
+    else
+      # Upstream's `ray stop` stops every Ray process of this user by name, other people's
+      # clusters on this machine too: stop this one by pid.
+      log "stopping the upstream cluster by pid"
+      stop_by_pid
+    fi
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log "building against $JAR ($LABEL)"
+mkdir -p "$WORK/classes"
+javac -cp "$JAR" -d "$WORK/classes" "$HERE/JavaBench.java"
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+log "ray start --head --node-ip-address 127.0.0.1 --port $PORT --num-cpus 2"
+mkdir -p "$WORK/tmp"
+STARTED=1
+RAY_TMPDIR="$WORK/tmp" RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 "$RAY" start --head \
+  --node-ip-address 127.0.0.1 --port "$PORT" --num-cpus 2 --temp-dir "$WORK/ray" < /dev/null >&2
+# The GCS must listen on loopback only (127.0.0.1, or ::ffff:127.0.0.1 on a dual-stack socket).
+LISTEN="$(ss -ltn 2>/dev/null | awk '{print $4}' | grep -E ":$PORT\$" || true)"
+log "GCS listens on: $(echo $LISTEN)"
+if grep -qvE '^\[?(::ffff:)?127\.0\.0\.1\]?:' <<<"$LISTEN"; then
+  echo "the GCS listens beyond loopback: $LISTEN" >&2
+  exit 1
+fi
+log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Upstream's `ray start` turns on token authentication when ~/.ray/auth_token exists (or makes
+# one); its drivers send that token with RAY_AUTH_MODE=token.
+# Its Java driver takes the machine's address as its node's unless told (-Dray.node-ip).
+DRIVER_ENV=()
+JAVA_OPTS=()
+if [ "$LABEL" != openray ]; then
+  DRIVER_ENV=(RAY_AUTH_MODE=token)
+  JAVA_OPTS=(-Dray.node-ip=127.0.0.1)
+fi
+env "${DRIVER_ENV[@]}" RAY_TMPDIR="$WORK/tmp" java "${JAVA_OPTS[@]}" -Dray.address="127.0.0.1:$PORT" \
+  -Dray.job.code-search-path="$WORK/classes:$HERE" -cp "$WORK/classes:$JAR" JavaBench \
+  --label "$LABEL" "${ARGS[@]}" < /dev/null > "$WORK/out.txt" || STATUS=$?
+log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+cat "$WORK/out.txt"
+if [ "${STATUS:-0}" -ne 0 ]; then
+  log "JavaBench failed (exit $STATUS)"
+  exit "$STATUS"
+fi
+if [ -n "$JSON_OUT" ]; then tail -n 1 "$WORK/out.txt" > "$JSON_OUT"; fi
