@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ray import exceptions
+from ray import cross_language, exceptions
 from ray._private.api import (
     available_resources,
     cancel,
@@ -33,6 +33,7 @@ __all__ = [
     "available_resources",
     "cancel",
     "cluster_resources",
+    "cross_language",
     "exceptions",
     "get",
     "get_actor",

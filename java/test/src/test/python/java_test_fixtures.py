@@ -104,21 +104,9 @@ def times_two(x):
 
 
 def _java_task(class_name, method, *args):
-    """Submits a Java static method as a task from this Python process, as the gateway does for
-    a Java client: a JAVA function descriptor, XLANG arguments, one return. Python has no public
-    API for this yet (upstream's `ray.cross_language.java_function`), so this uses the core
-    worker's task submission directly."""
-    from ray._private import runtime, serialization
-    from ray._private.generated import common_pb2
-    from ray._private.worker.task_spec import TaskOptions, ValueArg
-
-    descriptor = common_pb2.FunctionDescriptor(
-        language=common_pb2.LANGUAGE_JAVA, class_name=class_name, function_name=method
-    )
-    frames = [ValueArg(serialization.serialize(a)) for a in args]
-    options = TaskOptions(name=f"{class_name}.{method}")
-    (ref,) = runtime.core_worker().submit_task(descriptor, frames, options)
-    return ref
+    """Submits a Java static method as a task from this Python process, through the public API
+    upstream has for it (`ray.cross_language.java_function`)."""
+    return ray.cross_language.java_function(class_name, method).remote(*args)
 
 
 @ray.remote
