@@ -4,10 +4,13 @@
     .venv/bin/python benchmarks/multi_node.py [--upstream PYTHON] [--json-out PATH]
         [--size-mb 200] [--trials 5]
 
-Starts a head (`ray start --head --port P --node-ip-address 127.0.0.1 --block`) and a second
-node (`ray start --address 127.0.0.1:P --node-ip-address 127.0.0.1 --block`) as subprocesses,
-each in a process group of its own and with its own `--temp-dir`, joins them with a driver,
-and measures (each the median of `--trials` runs):
+Ours: starts a head (`ray start --head --port P --node-ip-address 127.0.0.1 --block`) and a
+second node (`ray start --address 127.0.0.1:P --node-ip-address 127.0.0.1 --block`) as
+subprocesses, each in a process group of its own and with its own `--temp-dir`. Upstream: its
+`ray start --address` refuses a second node under RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (the
+setting that keeps it on loopback), so its two nodes come from `ray.cluster_utils.Cluster`
+(each node its own raylet and store on 127.0.0.1). A driver joins, and the run measures (each
+the median of `--trials` runs):
 
 - `memcpy`: numpy copy between two warmed buffers of the array's size (the limit of any
   transfer on this machine), and `memcpy_fresh_shm`: the same into a freshly created
@@ -63,6 +66,10 @@ from bench_common import fmt  # noqa: E402
 # Upstream: keep every ray process, this driver too, on loopback. Set before anything imports
 # ray (the find_spec below does), since upstream reads it at import.
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+if os.path.exists(os.path.expanduser("~/.ray/auth_token")):
+    # Upstream's `ray start` turns token authentication on when this file exists; its driver
+    # then needs the mode too (ours ignores the variable).
+    RAY_ENV["RAY_AUTH_MODE"] = "token"
 os.environ.update(RAY_ENV)
 OURS = importlib.util.find_spec("ray._private.generated") is not None
 STORE_BYTES = 2 * 1024**3
@@ -173,6 +180,53 @@ class TwoNodes:
             except psutil.Error:
                 pass
         psutil.wait_procs(alive, timeout=5)
+        return leftovers
+
+
+class UpstreamTwoNodes(TwoNodes):
+    """Upstream's two nodes, made with `ray.cluster_utils.Cluster` (its own tool for several
+    nodes on one machine, as its tests use).
+
+    Upstream's `ray start --address` refuses to start a second node when
+    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ("Multi-node Ray clusters are not supported on Windows
+    and OSX"), and with the variable at 1 it maps 127.0.0.1 to the machine's own address, so the
+    nodes would not stay on loopback. `Cluster` starts each node's GCS/raylet/store processes
+    (children of this process) on 127.0.0.1, with the same resources as `ray start` gets.
+    """
+
+    def start(self) -> None:
+        from ray.cluster_utils import Cluster
+
+        common = {"num_cpus": 2, "object_store_memory": STORE_BYTES}
+        self._cluster = Cluster(
+            initialize_head=True,
+            head_node_args={**common, "resources": {"bench_head": 1}, "include_dashboard": False},
+        )
+        self._cluster.add_node(**common, resources={"bench_far": 1})
+        self.address = self._cluster.address
+
+    def note_processes(self) -> None:
+        for p in psutil.Process().children(recursive=True):
+            self.seen.setdefault(p.pid, p)
+
+    def node_manager_pids(self) -> list[int]:
+        out = []
+        for node in self._cluster.list_all_nodes():
+            for info in node.all_processes.get("raylet", []):
+                out.append(info.process.pid)
+        return out
+
+    def stop(self) -> list[str]:
+        self.note_processes()
+        self._cluster.shutdown()
+        _, alive = psutil.wait_procs(list(self.seen.values()), timeout=10)
+        leftovers = []
+        for p in alive:
+            try:
+                leftovers.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
+                p.kill()
+            except psutil.Error:
+                pass
         return leftovers
 
 
@@ -449,7 +503,7 @@ def run_here(size_mb: int, trials: int, only: list[str]) -> dict[str, Any]:
     import ray
 
     base = tempfile.mkdtemp(prefix="bench_multi_node_")
-    cluster = TwoNodes(base)
+    cluster = TwoNodes(base) if OURS else UpstreamTwoNodes(base)
     report: dict[str, Any] = {
         "system": "ours" if OURS else "upstream",
         "version": getattr(ray, "__version__", "?"),

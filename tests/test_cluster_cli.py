@@ -587,3 +587,36 @@ def test_start_usage_errors(cli: Cli) -> None:
     result = cli.run("start", "--head", "--address", "127.0.0.1:1", check=False)
     assert result.returncode == 2, result.stderr
     assert cli.recorded() == []
+
+
+@pytest.mark.timeout(180)
+def test_a_driver_that_shuts_down_mid_task_frees_the_worker(ray_start_cluster):
+    """ray.shutdown() while a task of the driver still runs: the worker running it ends (nobody
+    waits for that task any more), so the node's only CPU serves the next driver at once."""
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    result = _run_driver(
+        cluster,
+        f"""
+        import time, ray
+        ray.init(address={cluster.address!r})
+
+        @ray.remote
+        def sleeper():
+            time.sleep(600)
+
+        ref = sleeper.remote()
+        ready, _ = ray.wait([ref], timeout=3)
+        assert not ready
+        ray.shutdown()
+        print("shut down")
+        """,
+    )
+    assert result.returncode == 0 and "shut down" in result.stdout, result.stdout + result.stderr
+    cluster.connect()
+
+    @ray.remote
+    def quick() -> int:
+        return 7
+
+    assert ray.get(quick.remote(), timeout=30) == 7

@@ -364,10 +364,17 @@ def test_cancelled_task_given_back_fails() -> None:
     assert isinstance(of(actions, Fail)[0].error, rex.TaskCancelledError)
 
 
-def test_drain_returns_every_lease() -> None:
+def test_drain_returns_every_lease_and_ends_workers_still_running_a_task() -> None:
     state = make_state()
     task = make_task()
     lease = of(submit_and_lease(state, task), Push)[0].lease
+    # Its task still runs: the worker is returned with disconnect (the node manager ends it
+    # rather than marking a busy worker idle).
+    assert state.drain() == [ReturnLease(lease, True)]
+    state = make_state()
+    task = make_task()
+    lease = of(submit_and_lease(state, task), Push)[0].lease
+    state.replied(task, ok_reply(task))
     assert state.drain() == [ReturnLease(lease, False)]
 
 

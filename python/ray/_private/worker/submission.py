@@ -446,9 +446,11 @@ class SubmissionState:
         return []
 
     def drain(self) -> list[Action]:
-        """Returns every lease (the process is stopping)."""
+        """Returns every lease (the process is stopping). A worker still running a task of
+        this process is returned with disconnect (the node manager ends it): nobody waits for
+        that task any more, and an idle-marked busy worker would block the next tasks."""
         actions: list[Action] = []
         for shape in self.shapes.values():
-            actions += [ReturnLease(lease, False) for lease in shape.leases]
+            actions += [ReturnLease(lease, bool(lease.tasks)) for lease in shape.leases]
             shape.leases.clear()
         return actions
