@@ -1,5 +1,7 @@
 #include "cluster_runtime.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <sstream>
@@ -126,8 +128,8 @@ std::shared_ptr<ClusterRuntime> ClusterRuntime::Connect(const ResolvedConfig &co
     runtime->local_cluster_ = LocalCluster::Start(command, Constants::ProcessStartTimeoutS());
     const StartOutput &out = runtime->local_cluster_->output();
     address = out.gcs_address;
-    token = out.token;
-    if (token.empty() && !out.session_dir.empty()) {
+    // The cluster this process started: its own session directory holds the token.
+    if (!out.session_dir.empty()) {
       token = ReadSessionToken(out.session_dir).value_or("");
     }
     if (token.empty()) token = FindToken(address, env).value_or("");
@@ -137,9 +139,12 @@ std::shared_ptr<ClusterRuntime> ClusterRuntime::Connect(const ResolvedConfig &co
     token = FindToken(address, env).value_or("");
   }
   if (token.empty()) {
-    throw RayException("no token for the cluster at " + address + ": set " + kTokenEnv +
-                       " to the token `ray start --head` printed (on the head's machine it is "
-                       "found in the record of `ray start`)");
+    throw RayException(
+        "no token for the cluster at " + address + ": on the machine that started it, this "
+        "user's record " + TempDir(env) + "/clusters-" + std::to_string(::getuid()) + "/<host>_<port> "
+        "names its session directory, whose `token` file holds it (RAY_TMPDIR must be the same "
+        "as for `ray start`); elsewhere set " + kTokenEnv + " to what `ray token --address " +
+        address + "` prints there");
   }
   GatewayClient cluster(address, token);
   rpc::OpenSessionRequest request;

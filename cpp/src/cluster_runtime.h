@@ -76,6 +76,10 @@ class ClusterRuntime : public RayRuntime {
 
   const std::string &session_id() const { return session_id_; }
 
+  // Waits until the gateway acknowledged every task and actor call submitted so far (so the
+  // session holds their return ids); throws RayTimeoutException after RAY_RPC_TIMEOUT_S.
+  void WaitForSubmissions() { SubmitBarrier(); }
+
   std::string Put(std::string frame, const std::vector<std::string> &nested_ids) override;
   std::vector<std::string> Get(const std::vector<std::string> &ids, int timeout_ms) override;
   std::vector<bool> Wait(const std::vector<std::string> &ids, int num_objects,

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <typeinfo>
@@ -30,8 +32,11 @@ struct ActorCallScope {
   ~ActorCallScope() { in_actor_call = false; }
 };
 
+// The sessions C++ code of this process was attached to (a worker runs tasks of several
+// jobs, each with its own session), by session id, and the current one. Guarded by init_mu.
 std::mutex init_mu;
-std::string attached_session_id;  // guarded by init_mu
+std::map<std::string, std::shared_ptr<ClusterRuntime>> attached_sessions;
+std::string current_session_id;
 
 std::string ModulePath(const void *module) {
   Dl_info info;
@@ -132,6 +137,15 @@ std::string NotFoundMessage(const void *module, RemoteKind kind, const std::stri
   return message;
 }
 
+// Refs returned inside a result may name tasks still on the Submit stream: the caller looks
+// them up in the session as soon as the call returns.
+void WaitForSubmissionsOf(const std::vector<std::string> &ids) {
+  if (ids.empty()) return;
+  if (auto *cluster = dynamic_cast<ClusterRuntime *>(GetRayRuntimeOrNull().get())) {
+    cluster->WaitForSubmissions();
+  }
+}
+
 void WriteIds(const std::vector<std::string> &ids, uint8_t **out, size_t *out_size) {
   std::string joined;
   for (const auto &id : ids) joined += id;
@@ -162,14 +176,15 @@ int32_t EntryInit(const void *module, const char *config, size_t config_size,
     SessionInfo session = ParseSessionConfig(std::string(config == nullptr ? "" : config, config_size));
     {
       std::lock_guard<std::mutex> lock(init_mu);
-      if (GetRayRuntimeOrNull() != nullptr) {
-        if (!attached_session_id.empty() && attached_session_id != session.session_id) {
-          throw RayException("ray_cpp_init: this process is already attached to session " +
-                             ToHex(attached_session_id) + ", not " + ToHex(session.session_id));
+      if (GetRayRuntimeOrNull() != nullptr && attached_sessions.empty()) {
+        // A driver (ray::Init) runs its own RAY_REMOTE code locally: it keeps its runtime.
+      } else if (session.session_id != current_session_id) {
+        auto it = attached_sessions.find(session.session_id);
+        if (it == attached_sessions.end()) {
+          it = attached_sessions.emplace(session.session_id, ClusterRuntime::Attach(session)).first;
         }
-      } else {
-        SetRayRuntime(ClusterRuntime::Attach(session));
-        attached_session_id = session.session_id;
+        SetRayRuntime(it->second);
+        current_session_id = session.session_id;
       }
     }
     auto errors = FunctionRegistry::Instance().Errors(module);
@@ -189,19 +204,36 @@ int32_t EntryInit(const void *module, const char *config, size_t config_size,
 }
 
 void EntryShutdown() {
-  std::shared_ptr<RayRuntime> runtime;
+  std::map<std::string, std::shared_ptr<ClusterRuntime>> sessions;
   {
     std::lock_guard<std::mutex> lock(init_mu);
-    runtime = GetRayRuntimeOrNull();
-    if (attached_session_id.empty()) return;  // a driver's runtime is ended by ray::Shutdown
+    if (attached_sessions.empty()) return;  // a driver's runtime is ended by ray::Shutdown
     SetRayRuntime(nullptr);
-    attached_session_id.clear();
+    sessions.swap(attached_sessions);
+    current_session_id.clear();
   }
-  if (auto *cluster = dynamic_cast<ClusterRuntime *>(runtime.get())) {
+  for (auto &[id, runtime] : sessions) {
     try {
-      cluster->Close();
+      runtime->Close();
     } catch (...) {
     }
+  }
+}
+
+void HoldReturnedReferences(const std::vector<std::string> &ids) {
+  if (ids.empty()) return;
+  auto runtime = GetRayRuntimeOrNull();
+  if (runtime == nullptr) return;
+  for (const auto &id : ids) runtime->AddLocalReference(id);
+}
+
+void EntryReleaseContained(const uint8_t *ids, size_t ids_size) {
+  if (ids == nullptr || ids_size == 0) return;
+  auto runtime = GetRayRuntimeOrNull();
+  if (runtime == nullptr) return;
+  for (size_t offset = 0; offset + kObjectIdSize <= ids_size; offset += kObjectIdSize) {
+    runtime->RemoveLocalReference(std::string(reinterpret_cast<const char *>(ids) + offset,
+                                              kObjectIdSize));
   }
 }
 
@@ -243,6 +275,7 @@ int32_t EntryCallFunction(const void *module, const char *name, const uint8_t *c
   try {
     std::vector<std::string> ids;
     std::string result = entry->function(frames, &ids);
+    WaitForSubmissionsOf(ids);
     WriteBuffer(result, result_frame, result_size);
     WriteIds(ids, contained_ids, contained_ids_size);
     return RAY_CPP_OK;
@@ -326,6 +359,7 @@ int32_t EntryCallActor(const void *module, void *actor, const char *method_name,
     ActorCallScope scope;
     std::vector<std::string> ids;
     std::string result = entry->method(static_cast<ActorInstance *>(actor), frames, &ids);
+    WaitForSubmissionsOf(ids);
     WriteBuffer(result, result_frame, result_size);
     WriteIds(ids, contained_ids, contained_ids_size);
     return RAY_CPP_OK;

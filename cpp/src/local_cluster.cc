@@ -51,7 +51,6 @@ std::string RepoOfThisLibrary() {
 bool ParseStartLine(const std::string &line, StartOutput *out) {
   std::string text = Trim(line);
   const std::string address_label = "GCS address:";
-  const std::string token_label = "export RAY_CLUSTER_TOKEN=";
   const std::string session_label = "Session:";
   if (text.rfind(address_label, 0) == 0) {
     std::string rest = Trim(text.substr(address_label.size()));
@@ -59,9 +58,7 @@ bool ParseStartLine(const std::string &line, StartOutput *out) {
     out->gcs_address = rest.substr(0, space);
     return !out->gcs_address.empty();
   }
-  if (text.rfind(token_label, 0) == 0) {
-    out->token = Trim(text.substr(token_label.size()));
-  } else if (text.rfind(session_label, 0) == 0) {
+  if (text.rfind(session_label, 0) == 0) {
     std::string rest = Trim(text.substr(session_label.size()));
     out->session_dir = rest.substr(0, rest.find_first_of(" \t"));
   }
@@ -123,10 +120,11 @@ std::unique_ptr<LocalCluster> LocalCluster::Start(const std::vector<std::string>
                cluster->output_closed_;
       });
   if (cluster->have_address_) {
-    // The token line follows the address line; wait briefly for it (Connect falls back to
-    // the session's token file and the record of `ray start`).
-    cluster->cv_.wait_for(lock, std::chrono::seconds(3), [&] {
-      return !cluster->output_.token.empty() || cluster->exited_ || cluster->output_closed_;
+    // The session line (where the token is stored) follows the address line; wait briefly
+    // for it (Connect falls back to the records of the clusters started on this machine).
+    cluster->cv_.wait_for(lock, std::chrono::seconds(5), [&] {
+      return !cluster->output_.session_dir.empty() || cluster->exited_ ||
+             cluster->output_closed_;
     });
     return cluster;
   }

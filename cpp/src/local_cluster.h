@@ -2,8 +2,9 @@
 
 // The local cluster `ray::Init()` starts when no address is given:
 //   ray start --head --port 0 --num-cpus <n> --block [head_args...]
-// The GCS address comes from the line "  GCS address:   HOST:PORT" of its stdout, the token
-// from "export RAY_CLUSTER_TOKEN=..." (else from the ray_current_cluster record).
+// The GCS address comes from the line "  GCS address:   HOST:PORT" of its stdout, the session
+// directory from "  Session:       DIR  (logs in logs/)"; the token is that directory's `token`
+// file (`ray start` prints where the token is stored, never the token itself).
 //
 // Not leaving it behind: the child is forked by a thread that lives exactly as long as the
 // child (it waits for it), and sets prctl(PR_SET_PDEATHSIG, SIGTERM) before exec, so when this
@@ -31,7 +32,6 @@ namespace internal {
 // What `ray start --head` printed.
 struct StartOutput {
   std::string gcs_address;
-  std::string token;
   std::string session_dir;
 };
 

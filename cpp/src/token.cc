@@ -1,5 +1,7 @@
 #include "token.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -45,9 +47,32 @@ std::optional<std::string> ReadSessionToken(const std::string &session_dir) {
   return token;
 }
 
+std::optional<std::string> RegisteredSessionDir(const std::string &temp_dir, uid_t uid,
+                                                const std::string &gcs_address) {
+  // session.py: `host.replace('/', '_')` + "_" + port, for host, _, port = rpartition(':').
+  size_t colon = gcs_address.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = gcs_address.substr(0, colon);
+  for (auto &c : host) {
+    if (c == '/') c = '_';
+  }
+  std::string name = host + "_" + gcs_address.substr(colon + 1);
+  std::ifstream in(temp_dir + "/clusters-" + std::to_string(uid) + "/" + name);
+  if (!in) return std::nullopt;
+  std::string address, session_dir;
+  std::getline(in, address);
+  std::getline(in, session_dir);
+  if (Trim(address) != gcs_address || Trim(session_dir).empty()) return std::nullopt;
+  return Trim(session_dir);
+}
+
 std::optional<std::string> FindToken(const std::string &gcs_address, const EnvLookup &env) {
   if (auto token = env("RAY_CLUSTER_TOKEN"); token && !token->empty()) return *token;
-  auto current = ReadCurrentCluster(TempDir(env));
+  const std::string temp_dir = TempDir(env);
+  if (auto session_dir = RegisteredSessionDir(temp_dir, ::getuid(), gcs_address)) {
+    if (auto token = ReadSessionToken(*session_dir)) return token;
+  }
+  auto current = ReadCurrentCluster(temp_dir);
   if (current && current->gcs_address == gcs_address) {
     return ReadSessionToken(current->session_dir);
   }

@@ -6,6 +6,8 @@
 #include <ray/api.h>
 
 #include <cstring>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -142,7 +144,11 @@ ErrorDetails ErrorOf(const Result &r) {
   return ray::internal::DecodeError(view);
 }
 
-TEST(EntryPoint, ExportsVersionOne) { EXPECT_EQ(Lib().abi_version(), 1u); }
+TEST(EntryPoint, ExportsVersionTwo) {
+  EXPECT_EQ(Lib().abi_version(), 2u);
+  EXPECT_EQ(Lib().abi_version(), static_cast<uint32_t>(RAY_CPP_ABI_VERSION));
+  EXPECT_NE(dlsym(Lib().handle, "ray_cpp_release_contained"), nullptr);
+}
 
 TEST(EntryPoint, ListsTheLibrarysEntriesFromEveryTranslationUnit) {
   uint8_t *text = nullptr;
@@ -312,7 +318,61 @@ TEST(EntryPoint, ContainedRefsAreReported) {
   EXPECT_EQ(r.contained, std::string(28, 'a') + std::string(28, 'b'));
 }
 
-TEST(EntryPoint, InitValidatesAndAttachesOnce) {
+// Counts what the entry point does to references (no cluster).
+class CountingRuntime : public ray::internal::RayRuntime {
+ public:
+  std::map<std::string, int> net;
+  std::string Put(std::string, const std::vector<std::string> &) override { return ""; }
+  std::vector<std::string> Get(const std::vector<std::string> &, int) override { return {}; }
+  std::vector<bool> Wait(const std::vector<std::string> &, int, int) override { return {}; }
+  std::string Call(const ray::internal::RemoteFunctionHolder &, std::vector<ray::internal::TaskArg> &,
+                   const ray::internal::CallOptions &) override {
+    return "";
+  }
+  std::string CreateActor(const ray::internal::RemoteFunctionHolder &,
+                          std::vector<ray::internal::TaskArg> &,
+                          const ray::internal::ActorCreationOptions &) override {
+    return "";
+  }
+  std::string CallActor(const ray::internal::RemoteFunctionHolder &, const std::string &,
+                        std::vector<ray::internal::TaskArg> &,
+                        const ray::internal::CallOptions &) override {
+    return "";
+  }
+  void AddLocalReference(const std::string &id) override { ++net[id]; }
+  void RemoveLocalReference(const std::string &id) override { --net[id]; }
+  std::string GetActorId(const std::string &, const std::string &) override { return ""; }
+  void KillActor(const std::string &, bool) override {}
+  void ExitActor() override {}
+  std::string GetNamespace() override { return ""; }
+};
+
+TEST(EntryPoint, ContainedRefsAreHeldUntilTheCallerReleasesThem) {
+  // The refs inside the result die with the C++ value, inside the call; the call holds each
+  // once more, so the session keeps them until the worker took its own references.
+  auto runtime = std::make_shared<CountingRuntime>();
+  ray::internal::SetRayRuntime(runtime);
+  Result r = Call("RefsOf", {Serializer::Serialize(2)});
+  ASSERT_EQ(r.status, RAY_CPP_OK);
+  const std::string a(28, 'a'), b(28, 'b');
+  EXPECT_EQ(runtime->net[a], 1);
+  EXPECT_EQ(runtime->net[b], 1);
+  using ReleaseFn = void (*)(const uint8_t *, size_t);
+  auto release = reinterpret_cast<ReleaseFn>(dlsym(Lib().handle, "ray_cpp_release_contained"));
+  ASSERT_NE(release, nullptr);
+  release(reinterpret_cast<const uint8_t *>(r.contained.data()), r.contained.size());
+  EXPECT_EQ(runtime->net[a], 0);
+  EXPECT_EQ(runtime->net[b], 0);
+  release(nullptr, 0);  // nothing to release: a no-op
+  // A failed call holds nothing.
+  Result failed = Call("Fail", {Serializer::Serialize(1)});
+  EXPECT_EQ(failed.status, RAY_CPP_ERROR);
+  EXPECT_TRUE(failed.contained.empty());
+  ray::internal::SetRayRuntime(nullptr);
+  for (const auto &[id, count] : runtime->net) EXPECT_EQ(count, 0) << id;
+}
+
+TEST(EntryPoint, InitValidatesAndSwitchesSessions) {
   uint8_t *err = nullptr;
   size_t err_size = 0;
   std::string bad = "session_address=127.0.0.1:1\n";
@@ -330,12 +390,20 @@ TEST(EntryPoint, InitValidatesAndAttachesOnce) {
   EXPECT_EQ(err, nullptr);
   EXPECT_TRUE(ray::IsInitialized());
   EXPECT_EQ(ray::internal::GetRayRuntime()->GetNamespace(), "ns");
+  auto first = ray::internal::GetRayRuntime();
   ASSERT_EQ(Lib().init(good.data(), good.size(), &err, &err_size), RAY_CPP_OK);  // same session
-  std::string other = "session_address=127.0.0.1:1\nsession_id=0c0d\njob_id=01000000\n";
-  EXPECT_EQ(Lib().init(other.data(), other.size(), &err, &err_size), RAY_CPP_ERROR);
-  EXPECT_NE(ray::internal::DecodeError(ray::internal::ParseFrame(Take(err, err_size)))
-                .message.find("already attached"),
-            std::string::npos);
+  EXPECT_EQ(ray::internal::GetRayRuntime(), first);
+  // Another job's session (a worker runs tasks of several jobs): attached too, and current.
+  std::string other =
+      "session_address=127.0.0.1:1\nsession_id=0c0d\njob_id=02000000\nray_namespace=other\n";
+  ASSERT_EQ(Lib().init(other.data(), other.size(), &err, &err_size), RAY_CPP_OK);
+  EXPECT_EQ(err, nullptr);
+  EXPECT_EQ(ray::internal::GetRayRuntime()->GetNamespace(), "other");
+  EXPECT_NE(ray::internal::GetRayRuntime(), first);
+  // Back to the first: the same runtime as before.
+  ASSERT_EQ(Lib().init(good.data(), good.size(), &err, &err_size), RAY_CPP_OK);
+  EXPECT_EQ(ray::internal::GetRayRuntime(), first);
+  EXPECT_EQ(ray::internal::GetRayRuntime()->GetNamespace(), "ns");
   Lib().shutdown();
   EXPECT_FALSE(ray::IsInitialized());
 }

@@ -374,6 +374,42 @@ TEST(Token, EnvironmentThenTheRecordOfRayStart) {
   EXPECT_EQ(TempDir(MapEnv({})), "/tmp/openray");
 }
 
+TEST(Token, FoundByAddressInThisUsersRecordOfClusters) {
+  // session.py register_cluster: $RAY_TMPDIR/clusters-<uid>/<host>_<port>, mode 0600, lines
+  // "address" and "session directory"; the cluster's sessions may live in any --temp-dir.
+  ScratchDir tmp;
+  ScratchDir elsewhere;  // `ray start --temp-dir`
+  elsewhere.Write("session_a/token", "token-a\n");
+  elsewhere.Write("session_b/token", "token-b");
+  const std::string records = "clusters-" + std::to_string(::getuid());
+  tmp.Write(records + "/127.0.0.1_6380", "127.0.0.1:6380\n" + elsewhere.path() + "/session_a\n");
+  tmp.Write(records + "/127.0.0.1_6381", "127.0.0.1:6381\n" + elsewhere.path() + "/session_b\n");
+  // A record whose address line does not match its name is not trusted.
+  tmp.Write(records + "/127.0.0.1_6382", "127.0.0.1:9999\n" + elsewhere.path() + "/session_a\n");
+  // Another user's records are not looked at.
+  tmp.Write("clusters-" + std::to_string(::getuid() + 1) + "/127.0.0.1_6383",
+            "127.0.0.1:6383\n" + elsewhere.path() + "/session_a\n");
+  auto env = MapEnv({{"RAY_TMPDIR", tmp.path()}});
+  EXPECT_EQ(RegisteredSessionDir(tmp.path(), ::getuid(), "127.0.0.1:6380"),
+            elsewhere.path() + "/session_a");
+  EXPECT_EQ(FindToken("127.0.0.1:6380", env), "token-a");
+  EXPECT_EQ(FindToken("127.0.0.1:6381", env), "token-b");
+  EXPECT_EQ(FindToken("127.0.0.1:6382", env), std::nullopt);
+  EXPECT_EQ(FindToken("127.0.0.1:6383", env), std::nullopt);
+  EXPECT_EQ(FindToken("127.0.0.1:6384", env), std::nullopt);
+  // The record wins over ray_current_cluster; the environment wins over both.
+  tmp.Write("session_c/token", "token-c");
+  tmp.Write("ray_current_cluster", "127.0.0.1:6380\n" + tmp.path() + "/session_c\n");
+  EXPECT_EQ(FindToken("127.0.0.1:6380", env), "token-a");
+  EXPECT_EQ(FindToken("127.0.0.1:6380", MapEnv({{"RAY_TMPDIR", tmp.path()},
+                                                 {"RAY_CLUSTER_TOKEN", "from-env"}})),
+            "from-env");
+  // A record whose session has no token file falls back to ray_current_cluster.
+  tmp.Write(records + "/127.0.0.1_6385", "127.0.0.1:6385\n" + tmp.path() + "/gone\n");
+  tmp.Write("ray_current_cluster", "127.0.0.1:6385\n" + tmp.path() + "/session_c\n");
+  EXPECT_EQ(FindToken("127.0.0.1:6385", env), "token-c");
+}
+
 TEST(Token, UpstreamRecordsAndMissingFilesAreNotOurs) {
   ScratchDir tmp;
   tmp.Write("ray_current_cluster", "127.0.0.1:6379\n");  // upstream writes only an address
@@ -387,23 +423,28 @@ TEST(Token, UpstreamRecordsAndMissingFilesAreNotOurs) {
 // ---- starting a local cluster ----------------------------------------------------------------
 
 TEST(LocalCluster, ParsesTheOutputOfRayStartHead) {
-  // The lines `ray start --head` prints (python/ray/_private/cli/main.py).
+  // The lines `ray start --head` prints (python/ray/_private/cli/main.py): the token itself is
+  // not among them, only where it is stored.
   const char *lines[] = {
       "Started a Ray head node.",
-      "  Node manager:  127.0.0.1:40001  (pid 12, node 0123456789ab)",
-      "  Session:       /tmp/openray/session_2024_1  (logs in logs/)",
       "  GCS address:   127.0.0.1:39999  (pid 11)",
-      "    export RAY_CLUSTER_TOKEN=abcdef0123",
+      "  Node manager:  127.0.0.1:40001  (pid 12, node 0123456789ab)",
+      "  Resources:     CPU 2; object store 1.0 GiB",
+      "  Session:       /tmp/openray/session_2024_1  (logs in logs/)",
+      "address. It is stored in /tmp/openray/session_2024_1/token (mode 0600); elsewhere, set",
   };
   StartOutput out;
   EXPECT_FALSE(ParseStartLine(lines[0], &out));
-  EXPECT_FALSE(ParseStartLine(lines[1], &out));
-  EXPECT_FALSE(ParseStartLine(lines[2], &out));
-  EXPECT_EQ(out.session_dir, "/tmp/openray/session_2024_1");
-  EXPECT_TRUE(ParseStartLine(lines[3], &out));
+  EXPECT_TRUE(ParseStartLine(lines[1], &out));
   EXPECT_EQ(out.gcs_address, "127.0.0.1:39999");
+  EXPECT_FALSE(ParseStartLine(lines[2], &out));
+  EXPECT_FALSE(ParseStartLine(lines[3], &out));
+  EXPECT_TRUE(out.session_dir.empty());
   EXPECT_FALSE(ParseStartLine(lines[4], &out));
-  EXPECT_EQ(out.token, "abcdef0123");
+  EXPECT_EQ(out.session_dir, "/tmp/openray/session_2024_1");
+  EXPECT_FALSE(ParseStartLine(lines[5], &out));
+  EXPECT_EQ(out.gcs_address, "127.0.0.1:39999");
+  EXPECT_EQ(out.session_dir, "/tmp/openray/session_2024_1");
 }
 
 TEST(LocalCluster, CommandLine) {
@@ -432,14 +473,14 @@ TEST(LocalCluster, ReadsTheAddressFromTheChildAndStopsIt) {
             "#!/bin/sh\n"
             "echo 'Started a Ray head node.'\n"
             "echo '  GCS address:   127.0.0.1:45678  (pid 1)'\n"
-            "echo '    export RAY_CLUSTER_TOKEN=tok'\n"
+            "echo '  Session:       /tmp/x/session_1  (logs in logs/)'\n"
             "trap 'exit 0' TERM\n"
             "while true; do sleep 0.05; done\n");
   std::string cli = tmp.path() + "/ray";
   ::chmod(cli.c_str(), 0755);
   auto cluster = LocalCluster::Start(StartCommand(cli, 1, "", {}), 10.0);
   EXPECT_EQ(cluster->output().gcs_address, "127.0.0.1:45678");
-  EXPECT_EQ(cluster->output().token, "tok");
+  EXPECT_EQ(cluster->output().session_dir, "/tmp/x/session_1");
   pid_t pid = cluster->pid();
   EXPECT_EQ(::kill(pid, 0), 0);
   auto start = std::chrono::steady_clock::now();

@@ -1,13 +1,17 @@
 // Objects from C++: put a value, get one and many refs (one request), get with a timeout,
 // wait for the ready ones. Built from the C++ snippets of Ray's "Objects" guide.
 //
-// Build and run (the cluster token and address come from RAY_CLUSTER_TOKEN / RAY_ADDRESS or
-// `ray start` on this machine; with neither, ray::Init() starts a local cluster):
-//   scripts/cpp.sh build
-//   INC=python/ray/cpp/include LIB=python/ray/cpp/lib
-//   g++ -std=c++17 -I$INC examples/cpp/objects.cc -L$LIB -lray_api -Wl,-rpath,$LIB -o objects
-//   ./objects [--ray_address=HOST:PORT]
-// It checks its own results and exits 0.
+// Build it against the installed library (`scripts/cpp.sh build` installs it), with the paths
+// `ray cpp --show-library-path` prints, either with plain g++:
+//   INC=... LIB=...   # "Ray C++ include path" and "Ray C++ library path"
+//   g++ -std=c++17 -I$INC examples/cpp/objects.cc -L$LIB -lray_api -o objects
+//   LD_LIBRARY_PATH=$LIB ./objects
+// or with examples/cpp/CMakeLists.txt:
+//   cmake -S examples/cpp -B /tmp/ray-examples -DRAY_CLI=.venv/bin/ray
+//   cmake --build /tmp/ray-examples && /tmp/ray-examples/objects
+// With no address ray::Init() starts a local cluster and ray::Shutdown() stops it; with
+// --ray_address=HOST:PORT (or RAY_ADDRESS) it joins a cluster started with `ray start --head`
+// on this machine (the token is found by the address). It checks its own results and exits 0.
 
 #include <ray/api.h>
 

@@ -11,7 +11,8 @@
 /// library's RAY_REMOTE functions (a hidden per-library tag names the library); the work is
 /// done in libray_api.so, which the library links.
 ///
-/// ABI version 1. All frames are object frames (tests/xlang/README.md). Names are
+/// ABI version 2 (version 1 had no ray_cpp_release_contained and attached one session per
+/// process). All frames are object frames (tests/xlang/README.md). Names are
 /// NUL-terminated UTF-8: the RAY_REMOTE spelling, e.g. "Plus", "Counter::FactoryCreate",
 /// "&Counter::Add" (`FunctionDescriptor.function_name` of LANGUAGE_CPP).
 ///
@@ -43,11 +44,16 @@
 ///         token            the cluster token (sent as x-ray-token)
 ///         ray_namespace    the session's namespace
 ///         code_search_path ':'-separated directories
-///       Idempotent: later calls with the same session are no-ops (OK); a different session
-///       is RAY_CPP_ERROR. Also reports RAY_REMOTE registration errors of this library.
+///       A process serves several sessions (a worker runs tasks of several jobs): the first
+///       call with a session attaches to it, and every call makes its session the current one,
+///       which the Ray API of C++ code in this process uses from then on. So the caller calls
+///       it before running code of a job other than the last one's; a call with the current
+///       session is a no-op (OK). In a driver (after ray::Init) it keeps the driver's runtime.
+///       Also reports RAY_REMOTE registration errors of this library (RAY_CPP_ERROR).
 ///       Calling it is optional: functions that do not use the API run without it.
 ///   void ray_cpp_shutdown(void)
-///       Flushes reference releases and disconnects (call once, when the worker exits).
+///       Flushes reference releases and disconnects every attached session (call once, when
+///       the worker exits).
 ///   int32_t ray_cpp_list_functions(uint8_t **text, size_t *text_size)
 ///       Lines "kind\tname\tclass\n" of this library's entries; kind is function, factory or
 ///       method; class is the actor type of a factory or the class of a method.
@@ -58,7 +64,9 @@
 ///                                 uint8_t **contained_ids, size_t *contained_ids_size)
 ///       Runs a RAY_REMOTE function. The result is one frame (void functions: XLANG null).
 ///       `contained_ids` receives the 28-byte ids of ObjectRefs inside the result, back to
-///       back (report them as the return object's nested refs so they stay alive).
+///       back (report them as the return object's nested refs so they stay alive). Each is
+///       held once more in the current session until ray_cpp_release_contained, so the objects
+///       outlive the C++ values that held them until the caller holds them itself.
 ///   int32_t ray_cpp_create_actor(const char *factory_name,
 ///                                const uint8_t *const *arg_frames, const size_t *arg_sizes,
 ///                                size_t num_args, void **actor,
@@ -70,6 +78,10 @@
 ///                              uint8_t **result_frame, size_t *result_size,
 ///                              uint8_t **contained_ids, size_t *contained_ids_size)
 ///       Runs a RAY_REMOTE member function on the instance (as ray_cpp_call_function).
+///   void ray_cpp_release_contained(const uint8_t *ids, size_t ids_size)
+///       Drops the holds a call took on the ids it returned in `contained_ids` (pass that
+///       buffer back, before or after freeing it; in the same session, i.e. before calling
+///       ray_cpp_init for another one).
 ///   void ray_cpp_destroy_actor(void *actor)
 ///       Deletes the instance (its destructor runs). NULL is ignored.
 ///   void ray_cpp_free(void *buffer)
@@ -82,7 +94,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#define RAY_CPP_ABI_VERSION 1
+#define RAY_CPP_ABI_VERSION 2
 #define RAY_CPP_OK 0
 #define RAY_CPP_ERROR 1
 #define RAY_CPP_EXIT_ACTOR 2
@@ -111,6 +123,7 @@ RAY_EXPORT int32_t EntryCallActor(const void *module, void *actor, const char *m
                                   const uint8_t *const *arg_frames, const size_t *arg_sizes,
                                   size_t num_args, uint8_t **result_frame, size_t *result_size,
                                   uint8_t **contained_ids, size_t *contained_ids_size);
+RAY_EXPORT void EntryReleaseContained(const uint8_t *ids, size_t ids_size);
 RAY_EXPORT void EntryDestroyActor(void *actor);
 RAY_EXPORT void EntryFree(void *buffer);
 
@@ -165,6 +178,10 @@ RAY_CPP_ENTRY_POINT int32_t ray_cpp_call_actor(void *actor, const char *method_n
   return ray::internal::EntryCallActor(&ray::internal::ray_module_tag, actor, method_name,
                                        arg_frames, arg_sizes, num_args, result_frame,
                                        result_size, contained_ids, contained_ids_size);
+}
+
+RAY_CPP_ENTRY_POINT void ray_cpp_release_contained(const uint8_t *ids, size_t ids_size) {
+  ray::internal::EntryReleaseContained(ids, ids_size);
 }
 
 RAY_CPP_ENTRY_POINT void ray_cpp_destroy_actor(void *actor) {

@@ -133,6 +133,11 @@ std::string GetFunctionName(const F &f) {
   return FunctionRegistry::Instance().NameOf(FunctionKey(f));
 }
 
+/// Holds each id once more in the current session (a worker's C++ code): the refs inside a
+/// result stay alive after the values that held them are destroyed, until the worker releases
+/// them (ray_cpp_release_contained). No-op without a runtime.
+RAY_EXPORT void HoldReturnedReferences(const std::vector<std::string> &ids);
+
 /// Registers the functions of one RAY_REMOTE(...) line (called from the macro).
 template <typename... F>
 int RegisterRemoteFunctions(const void *module, const char *names, F... functions);
@@ -167,7 +172,10 @@ Tuple DecodeArguments(const ArgFrames &frames, const std::string &callee,
 template <typename R>
 std::string EncodeResult(R &&result, std::vector<std::string> *contained) {
   using D = std::decay_t<R>;
-  return Serializer::Serialize<D>(result, contained);
+  std::string frame = Serializer::Serialize<D>(result, contained);
+  // While `result` (and the refs in it) still lives.
+  if (contained != nullptr) HoldReturnedReferences(*contained);
+  return frame;
 }
 
 inline std::string EncodeVoidResult() { return EncodeXlang(XlangValue::Null()); }

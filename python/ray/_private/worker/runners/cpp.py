@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import ray
+from ray import exceptions as rex
 from ray._private import serialization
 from ray._private.generated import common_pb2
 from ray._private.worker import errors
@@ -430,6 +431,7 @@ class CppRunner:
             f"libraries of the code search path ({libs})"
             + (f"; {name!r} is registered as a {_KIND_NAMES[other[0]]}" if other else "")
             + f". Registered {_KIND_NAMES[kind]}s: {', '.join(found) or 'none'}"
+            + (f". Skipped: {'; '.join(code.skipped)}" if code.skipped else "")
         )
 
     def _enter(self, library: _Library, job_id: bytes) -> None:
@@ -522,4 +524,10 @@ def _exception_of(frame: bytes, fallback: str) -> Exception:
     info = _error_info(frame)
     if info is None:
         return CppLibraryError(fallback)
-    return errors.to_exception(info)  # CrossLanguageError "<C++ type>: <message>"
+    if (
+        info.language == common_pb2.LANGUAGE_CPP
+        and info.type == common_pb2.ERROR_TYPE_TASK_EXECUTION
+    ):
+        # The library's message already starts with the C++ type.
+        return rex.CrossLanguageError(f"{info.message}\n{info.traceback}".rstrip())
+    return errors.to_exception(info)
