@@ -23,10 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import psutil
+from typing import TYPE_CHECKING
 
 from ray._private import constants
+
+if TYPE_CHECKING:
+    import psutil
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +116,8 @@ class ChildProcess:
         if self.own_group:
             kill_group(self.pid)
         else:
+            import psutil  # only here: importing it costs every `import ray` ~10 ms
+
             for proc in [*descendants, *_descendants(self.pid)]:
                 try:
                     proc.kill()
@@ -128,6 +132,8 @@ class ChildProcess:
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
+    import psutil
+
     try:
         return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
