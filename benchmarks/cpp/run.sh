@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the C++ benchmark (cpp_bench.cc) against a cluster started for it with
-# `ray start --head --node-ip-address 127.0.0.1 --port P --num-cpus 2`, then `ray stop`.
+# `ray start --head --node-ip-address 127.0.0.1 --port P --num-cpus 2 --temp-dir DIR`, then stops
+# it (ours: `ray stop`; upstream: by pid, since its `ray stop` ends every Ray process of the user).
 #
 #   benchmarks/cpp/run.sh [--ray DIR/bin/ray] [--json-out PATH] [cpp_bench options...]
 #
@@ -34,11 +35,44 @@ if "$RAY" --version 2>/dev/null | grep -q openray; then LABEL=openray; else LABE
 
 WORK="$(mktemp -d /tmp/ray_cpp_bench_XXXXXX)"
 STARTED=0
+# The processes of the cluster started here: those whose command line names $WORK (its
+# --temp-dir) and their descendants (workers retitle themselves).
+cluster_pids() {
+  local roots pids
+  roots="$(ps -ww -eo pid=,args= | awk -v w="$WORK" 'index($0, w) && $2 !~ /awk/ {print $1}')"
+  pids="$roots"
+  while [ -n "$roots" ]; do
+    roots="$(ps -eo pid=,ppid= | awk -v r=" $(echo $roots) " 'index(r, " " $2 " ") {print $1}')"
+    pids="$pids $roots"
+  done
+  echo $pids
+}
+stop_by_pid() {
+  local pids
+  pids="$(cluster_pids)"
+  [ -n "$pids" ] || return 0
+  kill -TERM $pids 2> /dev/null || true
+  for _ in $(seq 100); do
+    pids="$(for p in $pids; do kill -0 "$p" 2> /dev/null && echo "$p"; done)"
+    [ -z "$pids" ] && return 0
+    sleep 0.1
+  done
+  log "killing what did not stop: $pids"
+  kill -KILL $pids 2> /dev/null || true
+}
 cleanup() {
   if [ "$STARTED" = 1 ]; then
-    log "ray stop"
-    RAY_TMPDIR="$WORK/tmp" "$RAY" stop > "$WORK/stop.log" 2>&1 || { cat "$WORK/stop.log" >&2; true; }
-    tail -n 1 "$WORK/stop.log" >&2
+    if [ "$LABEL" = openray ]; then
+      # Ours stops exactly what its `ray start` recorded in $RAY_TMPDIR.
+      log "ray stop"
+      RAY_TMPDIR="$WORK/tmp" "$RAY" stop > "$WORK/stop.log" 2>&1 || { cat "$WORK/stop.log" >&2; true; }
+      tail -n 1 "$WORK/stop.log" >&2
+    else
+      # Upstream's `ray stop` stops every Ray process of this user by name (other clusters on
+      # this machine too): stop this one by pid.
+      log "stopping the upstream cluster by pid"
+      stop_by_pid
+    fi
   fi
   [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
@@ -64,7 +98,7 @@ log "ray start --head --node-ip-address 127.0.0.1 --port $PORT --num-cpus 2"
 mkdir -p "$WORK/tmp"
 STARTED=1
 RAY_TMPDIR="$WORK/tmp" RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 "$RAY" start --head \
-  --node-ip-address 127.0.0.1 --port "$PORT" --num-cpus 2 >&2
+  --node-ip-address 127.0.0.1 --port "$PORT" --num-cpus 2 --temp-dir "$WORK/ray" < /dev/null >&2
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Upstream's `ray start` turns on token authentication when ~/.ray/auth_token exists (or makes
 # one); its C++ driver sends that token only with RAY_AUTH_MODE=token.

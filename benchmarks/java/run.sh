@@ -37,7 +37,7 @@ STARTED=0
 # temp dir) and their descendants (workers retitle themselves).
 cluster_pids() {
   local roots pids
-  roots="$(ps -eo pid=,args= | awk -v w="$WORK" 'index($0, w) && $2 !~ /awk/ {print $1}')"
+  roots="$(ps -ww -eo pid=,args= | awk -v w="$WORK" 'index($0, w) && $2 !~ /awk/ {print $1}')"
   pids="$roots"
   while [ -n "$roots" ]; do
     roots="$(ps -eo pid=,ppid= | awk -v r=" $(echo $roots) " 'index(r, " " $2 " ") {print $1}')"
