@@ -228,7 +228,7 @@ class StopRequest:
         signal.signal(signal.SIGINT, self.set)
         watch_lifeline(lifeline_fd, self.set)
 
-    def wait(self, poll_s: float = 0.1) -> None:
+    def wait(self, poll_s: float = 0.02) -> None:
         """Blocks the main thread until a stop is requested."""
         while not self._requested:
             time.sleep(poll_s)

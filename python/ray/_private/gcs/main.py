@@ -63,7 +63,8 @@ async def _serve(opts: argparse.Namespace, token: str, stop: process.StopRequest
     threading.Thread(target=gcs.run_health_checks, name="health", daemon=True).start()
     process.report_ready(opts.ready_fd, port)
     while not stop.is_set():
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.02)
     logger.info("GCS stopping")
     gcs.stop()
-    await server.stop(0.5)
+    # In-flight calls get a moment to finish; open streams (subscriptions) are cut.
+    await server.stop(0.1)

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     process.report_ready(opts.ready_fd, port)
     stop.wait()
     nm.stop("shutdown requested")
-    server.stop(grace=0.2).wait(2)
+    # In-flight calls get a moment to finish; long polls and streams are cut.
+    server.stop(grace=0.05).wait(2)
 
 
 def _read_address(fd: int) -> str:
