@@ -33,31 +33,8 @@ if "$RAY" --version 2>/dev/null | grep -q openray; then LABEL=openray; else LABE
 
 WORK="$(mktemp -d /tmp/ray_java_bench_XXXXXX)"
 STARTED=0
-# The processes of the cluster started here: those whose command line names $WORK (its
-# temp dir) and their descendants (workers retitle themselves).
-cluster_pids() {
-  local roots pids
-  roots="$(ps -ww -eo pid=,args= | awk -v w="$WORK" 'index($0, w) && $2 !~ /awk/ {print $1}')"
-  pids="$roots"
-  while [ -n "$roots" ]; do
-    roots="$(ps -eo pid=,ppid= | awk -v r=" $(echo $roots) " 'index(r, " " $2 " ") {print $1}')"
-    pids="$pids $roots"
-  done
-  echo $pids
-}
-stop_by_pid() {
-  local pids
-  pids="$(cluster_pids)"
-  [ -n "$pids" ] || return 0
-  kill -TERM $pids 2> /dev/null || true
-  for _ in $(seq 100); do
-    pids="$(for p in $pids; do kill -0 "$p" 2> /dev/null && echo "$p"; done)"
-    [ -z "$pids" ] && return 0
-    sleep 0.1
-  done
-  log "killing what did not stop: $pids"
-  kill -KILL $pids 2> /dev/null || true
-}
+# shellcheck source=../cluster_pids.sh
+source "$HERE/../cluster_pids.sh"
 cleanup() {
   if [ "$STARTED" = 1 ]; then
     if [ "$LABEL" = openray ]; then

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sourced by the Java and C++ benchmark runners: stopping the cluster a run started, by pid.
+# Needs WORK (the run's folder, which the cluster's --temp-dir lies under) and a `log` function.
+
+# The processes of the cluster started here: those whose command line names $WORK (its
+# --temp-dir) and their descendants (workers retitle themselves).
+cluster_pids() {
+  local roots pids
+  roots="$(ps -ww -eo pid=,args= | awk -v w="$WORK" 'index($0, w) && $2 !~ /awk/ {print $1}')"
+  pids="$roots"
+  while [ -n "$roots" ]; do
+    roots="$(ps -eo pid=,ppid= | awk -v r=" $(echo $roots) " 'index(r, " " $2 " ") {print $1}')"
+    pids="$pids $roots"
+  done
+  echo $pids
+}
+
+# SIGTERM to every process of the cluster, SIGKILL to what is left after 10 s.
+stop_by_pid() {
+  local pids
+  pids="$(cluster_pids)"
+  [ -n "$pids" ] || return 0
+  kill -TERM $pids 2> /dev/null || true
+  for _ in $(seq 100); do
+    pids="$(for p in $pids; do kill -0 "$p" 2> /dev/null && echo "$p"; done)"
+    [ -z "$pids" ] && return 0
+    sleep 0.1
+  done
+  log "killing what did not stop: $pids"
+  kill -KILL $pids 2> /dev/null || true
+}
