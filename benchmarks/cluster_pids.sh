@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by the Java and C++ benchmark runners: stopping the cluster a run started, by pid.
-# Needs WORK (the run's folder, which the cluster's --temp-dir lies under) and a `log` function.
+# Needs WORK (the run's folder, which the cluster's --temp-dir lies under), RAY, LABEL (openray or
+# upstream ...) and a `log` function.
 
 # The processes of the cluster started here: those whose command line names $WORK (its
 # --temp-dir) and their descendants (workers retitle themselves).
@@ -28,4 +29,18 @@ stop_by_pid() {
   done
   log "killing what did not stop: $pids"
   kill -KILL $pids 2> /dev/null || true
+}
+
+# Stops the cluster the run started: ours with its own `ray stop`, which stops exactly what its
+# `ray start` recorded in $RAY_TMPDIR; upstream's by pid, since its `ray stop` ends every Ray
+# process of this user by name (other clusters on this machine too).
+stop_cluster() {
+  if [ "$LABEL" = openray ]; then
+    log "ray stop"
+    RAY_TMPDIR="$WORK/tmp" "$RAY" stop > "$WORK/stop.log" 2>&1 || { cat "$WORK/stop.log" >&2; true; }
+    tail -n 1 "$WORK/stop.log" >&2
+  else
+    log "stopping the upstream cluster by pid"
+    stop_by_pid
+  fi
 }

@@ -171,6 +171,10 @@ class TwoNodes:
             except subprocess.TimeoutExpired:
                 _signal_group(proc.pid, signal.SIGKILL)
                 proc.wait(10)
+        return self._kill_leftovers()
+
+    def _kill_leftovers(self) -> list[str]:
+        """Kills, by pid, every process seen in the cluster that is still alive; names them."""
         _, alive = psutil.wait_procs(list(self.seen.values()), timeout=10)
         leftovers = []
         for p in alive:
@@ -219,15 +223,7 @@ class UpstreamTwoNodes(TwoNodes):
     def stop(self) -> list[str]:
         self.note_processes()
         self._cluster.shutdown()
-        _, alive = psutil.wait_procs(list(self.seen.values()), timeout=10)
-        leftovers = []
-        for p in alive:
-            try:
-                leftovers.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
-                p.kill()
-            except psutil.Error:
-                pass
-        return leftovers
+        return self._kill_leftovers()
 
 
 def _free_port() -> int:

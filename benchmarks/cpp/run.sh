@@ -39,17 +39,7 @@ STARTED=0
 source "$HERE/../cluster_pids.sh"
 cleanup() {
   if [ "$STARTED" = 1 ]; then
-    if [ "$LABEL" = openray ]; then
-      # Ours stops exactly what its `ray start` recorded in $RAY_TMPDIR.
-      log "ray stop"
-      RAY_TMPDIR="$WORK/tmp" "$RAY" stop > "$WORK/stop.log" 2>&1 || { cat "$WORK/stop.log" >&2; true; }
-      tail -n 1 "$WORK/stop.log" >&2
-    else
-      # Upstream's `ray stop` stops every Ray process of this user by name (other clusters on
-      # this machine too): stop this one by pid.
-      log "stopping the upstream cluster by pid"
-      stop_by_pid
-    fi
+    stop_cluster
   fi
   [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
