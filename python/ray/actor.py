@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from ray._private import options as opts
+from ray._private import placement_group as pg_options
 from ray._private import runtime, values
 from ray._private.generated import common_pb2, gcs_pb2
 from ray._private.object_ref import ObjectRef
@@ -110,20 +111,27 @@ class ActorClass:
         options = {**_DEFAULT_ACTOR_OPTIONS, **options}
         namespace = options.get("namespace")
         max_concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
+        resources, placement, strategy = pg_options.resolve(
+            options,
+            opts.resource_request(options, 0),
+            opts.resource_request(options, 1),
+            opts.scheduling_strategy(options.get("scheduling_strategy")),
+            f"actor {self._name}",
+        )
         actor_options = ActorOptions(
             class_name=self._name,
             name=options.get("name") or "",
             namespace=cw.namespace if namespace is None else namespace,
             detached=options.get("lifetime") == "detached",
-            resources=opts.resource_request(options, 0),
-            placement_resources=opts.resource_request(options, 1),
+            resources=resources,
+            placement_resources=placement,
             max_restarts=options["max_restarts"],
             max_task_retries=options["max_task_retries"],
             max_concurrency=max_concurrency,
             is_async=self._is_async,
             method_num_returns=self._meta,
             get_if_exists=bool(options.get("get_if_exists")),
-            strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
+            strategy=strategy,
         )
         descriptor = common_pb2.FunctionDescriptor(
             language=common_pb2.LANGUAGE_PYTHON,

@@ -125,6 +125,8 @@ def scheduling_strategy(value: Any) -> common_pb2.SchedulingStrategy | None:
     if value == "SPREAD":
         strategy.spread.SetInParent()
         return strategy
+    if type(value).__name__ == "PlacementGroupSchedulingStrategy":
+        return None  # applied with the resources: placement_group.resolve
     node_id = getattr(value, "node_id", None)
     if node_id is not None:
         strategy.node_affinity.node_id = (
@@ -133,5 +135,5 @@ def scheduling_strategy(value: Any) -> common_pb2.SchedulingStrategy | None:
         strategy.node_affinity.soft = bool(getattr(value, "soft", False))
         return strategy
     raise ValueError(
-        f"unsupported scheduling_strategy {value!r}: use 'DEFAULT', 'SPREAD' or NodeAffinitySchedulingStrategy"
+        f"unsupported scheduling_strategy {value!r}: use 'DEFAULT', 'SPREAD', NodeAffinitySchedulingStrategy or PlacementGroupSchedulingStrategy"
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from ray._private import constants, runtime, values
 from ray._private import options as opts
+from ray._private import placement_group as pg_options
 from ray._private.generated import common_pb2
 from ray._private.worker.function_manager import FunctionManager
 from ray._private.worker.task_spec import TaskOptions, python_function
@@ -53,6 +54,9 @@ class RemoteFunction:
         return _Bound(self, merged)
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
+        if pg_options.is_capturing(runtime.core_worker()):
+            # The running task's group takes its children: options differ per caller.
+            return self._remote(args, kwargs, self._make_task_options(self._options))
         if self._task_options is None:
             self._task_options = self._make_task_options(self._options)
         return self._remote(args, kwargs, self._task_options)
@@ -62,13 +66,20 @@ class RemoteFunction:
         if max_retries is None:
             max_retries = constants.DEFAULT_TASK_MAX_RETRIES
         retry = options.get("retry_exceptions", False)
+        resources, _, strategy = pg_options.resolve(
+            options,
+            opts.resource_request(options, 1),
+            None,
+            opts.scheduling_strategy(options.get("scheduling_strategy")),
+            f"task {self._name}",
+        )
         return TaskOptions(
             name=options.get("name") or self._name,
             num_returns=options.get("num_returns", 1),
-            resources=opts.resource_request(options, 1),
+            resources=resources,
             max_retries=max_retries,
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
-            strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
+            strategy=strategy,
             max_calls=options.get("max_calls") or 0,
         )
 

@@ -272,6 +272,16 @@ class ActorManager:
                         actor_id, True, True, "its owner (the process that created it) died"
                     )
 
+    def actors_in_placement_group(self, pg_id: bytes) -> list[bytes]:
+        """The actors not dead whose creation asked for placement group `pg_id`."""
+        with self._lock:
+            return [
+                actor_id
+                for actor_id, actor in self._actors.items()
+                if actor.info.state != gcs_pb2.ACTOR_STATE_DEAD
+                and actor.spec.scheduling_strategy.placement_group.placement_group_id == pg_id
+            ]
+
     def pending_demand(self) -> list[common_pb2.ResourceDemand]:
         """Actors waiting to be placed, by shape (infeasible: no alive node can ever hold them)."""
         with self._lock:

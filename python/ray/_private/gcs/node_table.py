@@ -58,6 +58,26 @@ class NodeTable:
                 _copy(n) for n in self._nodes.values() if n.state == common_pb2.NODE_STATE_ALIVE
             ]
 
+    def adjust_resources(
+        self, node_id: bytes, total: Mapping[str, float], available: Mapping[str, float]
+    ) -> None:
+        """Adds the deltas to a node's resources (a placement group bundle was committed or
+        returned there); its next heartbeat reports the real availability."""
+        with self._lock:
+            info = self._nodes.get(node_id)
+            if info is None or info.state != common_pb2.NODE_STATE_ALIVE:
+                return
+            for amounts, deltas in (
+                (info.resources.total, total),
+                (info.resources.available, available),
+            ):
+                for name, delta in deltas.items():
+                    left = amounts.get(name, 0.0) + delta
+                    if left > 1e-9:
+                        amounts[name] = left
+                    else:
+                        amounts.pop(name, None)
+
     def demand(self) -> list[common_pb2.ResourceDemand]:
         """What the alive nodes reported queued, summed by kind and shape."""
         with self._lock:

@@ -9,6 +9,7 @@ from ray._private import constants
 from ray._private.gcs.actor_manager import ActorManager
 from ray._private.gcs.job_table import JobTable
 from ray._private.gcs.node_table import NodeTable, merge_demand
+from ray._private.gcs.placement_group_manager import PlacementGroupManager
 from ray._private.gcs.pubsub import Publisher
 from ray._private.gcs.storage import InMemoryKvStorage, KvStorage
 from ray._private.generated import common_pb2, gcs_pb2
@@ -45,6 +46,12 @@ class GcsServer:
             self._function_record,
             self._job_config,
         )
+        self.placement_groups = PlacementGroupManager(
+            self.nodes.alive,
+            lambda address: NodeManagerClient(address, token),
+            self.nodes.adjust_resources,
+            self._kill_placement_group_actors,
+        )
         self._stop = threading.Event()
 
     def _function_record(self, function_hash: bytes) -> common_pb2.FunctionExport | None:
@@ -64,7 +71,13 @@ class GcsServer:
         )
 
     def cluster_status(self) -> gcs_pb2.GetClusterStatusReply:
-        demand = merge_demand([*self.nodes.demand(), *self.actors.pending_demand()])
+        demand = merge_demand(
+            [
+                *self.nodes.demand(),
+                *self.actors.pending_demand(),
+                *self.placement_groups.pending_demand(),
+            ]
+        )
         return gcs_pb2.GetClusterStatusReply(nodes=self.nodes.all(), demand=demand)
 
     def _node_changed(self, info: common_pb2.NodeInfo) -> None:
@@ -73,6 +86,9 @@ class GcsServer:
         )
         if info.state == common_pb2.NODE_STATE_DEAD:
             self.actors.on_node_dead(info.node_id)
+            self.placement_groups.on_node_dead(info.node_id)
+        else:
+            self.placement_groups.on_node_added()
 
     def node_died(self, node_id: bytes, reason: str) -> None:
         self.nodes.mark_dead(node_id, reason)
@@ -80,6 +96,11 @@ class GcsServer:
     def job_finished(self, job_id: bytes) -> None:
         if self.jobs.finish(job_id) is not None:
             self.actors.on_job_finished(job_id)
+            self.placement_groups.on_job_finished(job_id)
+
+    def _kill_placement_group_actors(self, pg_id: bytes) -> None:
+        for actor_id in self.actors.actors_in_placement_group(pg_id):
+            self.actors.kill_actor(actor_id, True, True, "its placement group was removed")
 
     def worker_failed(self, report: gcs_pb2.ReportWorkerFailureRequest) -> None:
         self.publisher.publish(
@@ -101,4 +122,5 @@ class GcsServer:
     def stop(self) -> None:
         self._stop.set()
         self.publisher.close()
+        self.placement_groups.stop()
         self.actors.stop()

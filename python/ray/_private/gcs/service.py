@@ -18,6 +18,7 @@ import grpc
 
 from ray._private import constants
 from ray._private.gcs.actor_manager import NameTakenError
+from ray._private.gcs.placement_group_service import PlacementGroupServicer
 from ray._private.gcs.server import GcsServer
 from ray._private.generated import gcs_pb2, gcs_pb2_grpc
 from ray._private.rpc.errors import shorten
@@ -29,7 +30,7 @@ def _hex(data: bytes) -> str:
     return shorten(data.hex(), 64)
 
 
-class GcsServicer(gcs_pb2_grpc.GcsServiceServicer):
+class GcsServicer(PlacementGroupServicer, gcs_pb2_grpc.GcsServiceServicer):
     """Validates and decodes requests, then calls into `GcsServer`."""
 
     def __init__(self, gcs: GcsServer, loop: asyncio.AbstractEventLoop) -> None:
@@ -37,6 +38,7 @@ class GcsServicer(gcs_pb2_grpc.GcsServiceServicer):
         self._loop = loop
         self._actor_waiters: dict[bytes, list[asyncio.Future]] = defaultdict(list)
         gcs.actors.add_listener(self._actor_changed)
+        self._init_placement_groups()
 
     def _actor_changed(self, actor_id: bytes) -> None:
         """Any thread: an actor's state changed; wake its long-polls (on the loop)."""

@@ -331,14 +331,16 @@ class ActorCreationSpec(_message.Message):
     def __init__(self, actor_id: _Optional[bytes] = ..., max_restarts: _Optional[int] = ..., max_task_retries: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., is_async: _Optional[bool] = ..., name: _Optional[str] = ..., ray_namespace: _Optional[str] = ..., is_detached: _Optional[bool] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., method_num_returns: _Optional[_Mapping[str, int]] = ..., class_name: _Optional[str] = ...) -> None: ...
 
 class SchedulingStrategy(_message.Message):
-    __slots__ = ("default_strategy", "spread", "node_affinity")
+    __slots__ = ("default_strategy", "spread", "node_affinity", "placement_group")
     DEFAULT_STRATEGY_FIELD_NUMBER: _ClassVar[int]
     SPREAD_FIELD_NUMBER: _ClassVar[int]
     NODE_AFFINITY_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_GROUP_FIELD_NUMBER: _ClassVar[int]
     default_strategy: DefaultSchedulingStrategy
     spread: SpreadSchedulingStrategy
     node_affinity: NodeAffinitySchedulingStrategy
-    def __init__(self, default_strategy: _Optional[_Union[DefaultSchedulingStrategy, _Mapping]] = ..., spread: _Optional[_Union[SpreadSchedulingStrategy, _Mapping]] = ..., node_affinity: _Optional[_Union[NodeAffinitySchedulingStrategy, _Mapping]] = ...) -> None: ...
+    placement_group: PlacementGroupSchedulingStrategy
+    def __init__(self, default_strategy: _Optional[_Union[DefaultSchedulingStrategy, _Mapping]] = ..., spread: _Optional[_Union[SpreadSchedulingStrategy, _Mapping]] = ..., node_affinity: _Optional[_Union[NodeAffinitySchedulingStrategy, _Mapping]] = ..., placement_group: _Optional[_Union[PlacementGroupSchedulingStrategy, _Mapping]] = ...) -> None: ...
 
 class DefaultSchedulingStrategy(_message.Message):
     __slots__ = ()
@@ -355,6 +357,35 @@ class NodeAffinitySchedulingStrategy(_message.Message):
     node_id: bytes
     soft: bool
     def __init__(self, node_id: _Optional[bytes] = ..., soft: _Optional[bool] = ...) -> None: ...
+
+class PlacementGroupSchedulingStrategy(_message.Message):
+    __slots__ = ("placement_group_id", "placement_group_bundle_index", "placement_group_capture_child_tasks")
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_GROUP_BUNDLE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_GROUP_CAPTURE_CHILD_TASKS_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    placement_group_bundle_index: int
+    placement_group_capture_child_tasks: bool
+    def __init__(self, placement_group_id: _Optional[bytes] = ..., placement_group_bundle_index: _Optional[int] = ..., placement_group_capture_child_tasks: _Optional[bool] = ...) -> None: ...
+
+class Bundle(_message.Message):
+    __slots__ = ("placement_group_id", "bundle_index", "resources", "node_id")
+    class ResourcesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    bundle_index: int
+    resources: _containers.ScalarMap[str, float]
+    node_id: bytes
+    def __init__(self, placement_group_id: _Optional[bytes] = ..., bundle_index: _Optional[int] = ..., resources: _Optional[_Mapping[str, float]] = ..., node_id: _Optional[bytes] = ...) -> None: ...
 
 class ReturnObject(_message.Message):
     __slots__ = ("object_id", "data", "in_store", "node_id", "size_bytes", "nested_refs")

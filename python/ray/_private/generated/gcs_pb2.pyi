@@ -25,6 +25,22 @@ class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANNEL_ACTOR_STATE: _ClassVar[Channel]
     CHANNEL_NODE_STATE: _ClassVar[Channel]
     CHANNEL_WORKER_FAILURE: _ClassVar[Channel]
+
+class PlacementStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PLACEMENT_STRATEGY_UNSPECIFIED: _ClassVar[PlacementStrategy]
+    PLACEMENT_STRATEGY_PACK: _ClassVar[PlacementStrategy]
+    PLACEMENT_STRATEGY_SPREAD: _ClassVar[PlacementStrategy]
+    PLACEMENT_STRATEGY_STRICT_PACK: _ClassVar[PlacementStrategy]
+    PLACEMENT_STRATEGY_STRICT_SPREAD: _ClassVar[PlacementStrategy]
+
+class PlacementGroupState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PLACEMENT_GROUP_STATE_UNSPECIFIED: _ClassVar[PlacementGroupState]
+    PLACEMENT_GROUP_STATE_PENDING: _ClassVar[PlacementGroupState]
+    PLACEMENT_GROUP_STATE_CREATED: _ClassVar[PlacementGroupState]
+    PLACEMENT_GROUP_STATE_REMOVED: _ClassVar[PlacementGroupState]
+    PLACEMENT_GROUP_STATE_RESCHEDULING: _ClassVar[PlacementGroupState]
 ACTOR_STATE_UNSPECIFIED: ActorState
 ACTOR_STATE_PENDING_CREATION: ActorState
 ACTOR_STATE_ALIVE: ActorState
@@ -36,6 +52,16 @@ CHANNEL_ERRORS: Channel
 CHANNEL_ACTOR_STATE: Channel
 CHANNEL_NODE_STATE: Channel
 CHANNEL_WORKER_FAILURE: Channel
+PLACEMENT_STRATEGY_UNSPECIFIED: PlacementStrategy
+PLACEMENT_STRATEGY_PACK: PlacementStrategy
+PLACEMENT_STRATEGY_SPREAD: PlacementStrategy
+PLACEMENT_STRATEGY_STRICT_PACK: PlacementStrategy
+PLACEMENT_STRATEGY_STRICT_SPREAD: PlacementStrategy
+PLACEMENT_GROUP_STATE_UNSPECIFIED: PlacementGroupState
+PLACEMENT_GROUP_STATE_PENDING: PlacementGroupState
+PLACEMENT_GROUP_STATE_CREATED: PlacementGroupState
+PLACEMENT_GROUP_STATE_REMOVED: PlacementGroupState
+PLACEMENT_GROUP_STATE_RESCHEDULING: PlacementGroupState
 
 class GetClusterInfoRequest(_message.Message):
     __slots__ = ()
@@ -424,3 +450,91 @@ class SubscribeReply(_message.Message):
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     messages: _containers.RepeatedCompositeFieldContainer[PubMessage]
     def __init__(self, messages: _Optional[_Iterable[_Union[PubMessage, _Mapping]]] = ...) -> None: ...
+
+class PlacementGroupInfo(_message.Message):
+    __slots__ = ("placement_group_id", "name", "ray_namespace", "bundles", "strategy", "state", "is_detached", "creator_job_id", "created_at_ms", "state_changed_at_ms", "pending_reason")
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RAY_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    BUNDLES_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    IS_DETACHED_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    STATE_CHANGED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_REASON_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    name: str
+    ray_namespace: str
+    bundles: _containers.RepeatedCompositeFieldContainer[_common_pb2.Bundle]
+    strategy: PlacementStrategy
+    state: PlacementGroupState
+    is_detached: bool
+    creator_job_id: bytes
+    created_at_ms: int
+    state_changed_at_ms: int
+    pending_reason: str
+    def __init__(self, placement_group_id: _Optional[bytes] = ..., name: _Optional[str] = ..., ray_namespace: _Optional[str] = ..., bundles: _Optional[_Iterable[_Union[_common_pb2.Bundle, _Mapping]]] = ..., strategy: _Optional[_Union[PlacementStrategy, str]] = ..., state: _Optional[_Union[PlacementGroupState, str]] = ..., is_detached: _Optional[bool] = ..., creator_job_id: _Optional[bytes] = ..., created_at_ms: _Optional[int] = ..., state_changed_at_ms: _Optional[int] = ..., pending_reason: _Optional[str] = ...) -> None: ...
+
+class CreatePlacementGroupRequest(_message.Message):
+    __slots__ = ("placement_group",)
+    PLACEMENT_GROUP_FIELD_NUMBER: _ClassVar[int]
+    placement_group: PlacementGroupInfo
+    def __init__(self, placement_group: _Optional[_Union[PlacementGroupInfo, _Mapping]] = ...) -> None: ...
+
+class CreatePlacementGroupReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RemovePlacementGroupRequest(_message.Message):
+    __slots__ = ("placement_group_id",)
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    def __init__(self, placement_group_id: _Optional[bytes] = ...) -> None: ...
+
+class RemovePlacementGroupReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetPlacementGroupRequest(_message.Message):
+    __slots__ = ("placement_group_id", "name", "ray_namespace")
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RAY_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    name: str
+    ray_namespace: str
+    def __init__(self, placement_group_id: _Optional[bytes] = ..., name: _Optional[str] = ..., ray_namespace: _Optional[str] = ...) -> None: ...
+
+class GetPlacementGroupReply(_message.Message):
+    __slots__ = ("placement_group",)
+    PLACEMENT_GROUP_FIELD_NUMBER: _ClassVar[int]
+    placement_group: PlacementGroupInfo
+    def __init__(self, placement_group: _Optional[_Union[PlacementGroupInfo, _Mapping]] = ...) -> None: ...
+
+class ListPlacementGroupsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPlacementGroupsReply(_message.Message):
+    __slots__ = ("placement_groups",)
+    PLACEMENT_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    placement_groups: _containers.RepeatedCompositeFieldContainer[PlacementGroupInfo]
+    def __init__(self, placement_groups: _Optional[_Iterable[_Union[PlacementGroupInfo, _Mapping]]] = ...) -> None: ...
+
+class WaitPlacementGroupUntilReadyRequest(_message.Message):
+    __slots__ = ("placement_group_id", "timeout_ms")
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    timeout_ms: int
+    def __init__(self, placement_group_id: _Optional[bytes] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class WaitPlacementGroupUntilReadyReply(_message.Message):
+    __slots__ = ("ready", "state")
+    READY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ready: bool
+    state: PlacementGroupState
+    def __init__(self, ready: _Optional[bool] = ..., state: _Optional[_Union[PlacementGroupState, str]] = ...) -> None: ...

@@ -140,6 +140,31 @@ class GcsServiceStub:
                 request_serializer=gcs__pb2.SubscribeRequest.SerializeToString,
                 response_deserializer=gcs__pb2.SubscribeReply.FromString,
                 _registered_method=True)
+        self.CreatePlacementGroup = channel.unary_unary(
+                '/ray.rpc.GcsService/CreatePlacementGroup',
+                request_serializer=gcs__pb2.CreatePlacementGroupRequest.SerializeToString,
+                response_deserializer=gcs__pb2.CreatePlacementGroupReply.FromString,
+                _registered_method=True)
+        self.RemovePlacementGroup = channel.unary_unary(
+                '/ray.rpc.GcsService/RemovePlacementGroup',
+                request_serializer=gcs__pb2.RemovePlacementGroupRequest.SerializeToString,
+                response_deserializer=gcs__pb2.RemovePlacementGroupReply.FromString,
+                _registered_method=True)
+        self.GetPlacementGroup = channel.unary_unary(
+                '/ray.rpc.GcsService/GetPlacementGroup',
+                request_serializer=gcs__pb2.GetPlacementGroupRequest.SerializeToString,
+                response_deserializer=gcs__pb2.GetPlacementGroupReply.FromString,
+                _registered_method=True)
+        self.ListPlacementGroups = channel.unary_unary(
+                '/ray.rpc.GcsService/ListPlacementGroups',
+                request_serializer=gcs__pb2.ListPlacementGroupsRequest.SerializeToString,
+                response_deserializer=gcs__pb2.ListPlacementGroupsReply.FromString,
+                _registered_method=True)
+        self.WaitPlacementGroupUntilReady = channel.unary_unary(
+                '/ray.rpc.GcsService/WaitPlacementGroupUntilReady',
+                request_serializer=gcs__pb2.WaitPlacementGroupUntilReadyRequest.SerializeToString,
+                response_deserializer=gcs__pb2.WaitPlacementGroupUntilReadyReply.FromString,
+                _registered_method=True)
 
 
 class GcsServiceServicer:
@@ -337,6 +362,52 @@ class GcsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePlacementGroup(self, request, context):
+        """Creates a placement group; the GCS reserves its bundles as soon as they fit.
+        Caller: `ray.util.placement_group`. Callee: GCS.
+        Failure: idempotent per placement_group_id. ALREADY_EXISTS if the name is taken in the
+        namespace; INVALID_ARGUMENT for an empty bundle list or bundle.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemovePlacementGroup(self, request, context):
+        """Removes a placement group: its bundles are returned and what runs in them is killed.
+        Caller: `ray.util.remove_placement_group`. Callee: GCS.
+        Failure: idempotent; NOT_FOUND for an unknown group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlacementGroup(self, request, context):
+        """Reads one placement group, by id or by name in a namespace.
+        Caller: `ray.util.get_placement_group`, `PlacementGroup.bundle_specs`. Callee: GCS.
+        Failure: read-only; NOT_FOUND when no such group exists (by name: no group that is not removed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPlacementGroups(self, request, context):
+        """Lists every placement group (removed ones too).
+        Caller: `ray.util.placement_group_table`, `ray status`. Callee: GCS.
+        Failure: read-only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitPlacementGroupUntilReady(self, request, context):
+        """Waits until a placement group is created (all its bundles reserved), up to timeout_ms.
+        Caller: `PlacementGroup.wait`, `PlacementGroup.ready`. Callee: GCS.
+        Failure: read-only; NOT_FOUND for an unknown group. `ready` is false on timeout or removal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GcsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -444,6 +515,31 @@ def add_GcsServiceServicer_to_server(servicer, server):
                     servicer.Subscribe,
                     request_deserializer=gcs__pb2.SubscribeRequest.FromString,
                     response_serializer=gcs__pb2.SubscribeReply.SerializeToString,
+            ),
+            'CreatePlacementGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePlacementGroup,
+                    request_deserializer=gcs__pb2.CreatePlacementGroupRequest.FromString,
+                    response_serializer=gcs__pb2.CreatePlacementGroupReply.SerializeToString,
+            ),
+            'RemovePlacementGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemovePlacementGroup,
+                    request_deserializer=gcs__pb2.RemovePlacementGroupRequest.FromString,
+                    response_serializer=gcs__pb2.RemovePlacementGroupReply.SerializeToString,
+            ),
+            'GetPlacementGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlacementGroup,
+                    request_deserializer=gcs__pb2.GetPlacementGroupRequest.FromString,
+                    response_serializer=gcs__pb2.GetPlacementGroupReply.SerializeToString,
+            ),
+            'ListPlacementGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlacementGroups,
+                    request_deserializer=gcs__pb2.ListPlacementGroupsRequest.FromString,
+                    response_serializer=gcs__pb2.ListPlacementGroupsReply.SerializeToString,
+            ),
+            'WaitPlacementGroupUntilReady': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitPlacementGroupUntilReady,
+                    request_deserializer=gcs__pb2.WaitPlacementGroupUntilReadyRequest.FromString,
+                    response_serializer=gcs__pb2.WaitPlacementGroupUntilReadyReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1013,6 +1109,141 @@ class GcsService:
             '/ray.rpc.GcsService/Subscribe',
             gcs__pb2.SubscribeRequest.SerializeToString,
             gcs__pb2.SubscribeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePlacementGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.GcsService/CreatePlacementGroup',
+            gcs__pb2.CreatePlacementGroupRequest.SerializeToString,
+            gcs__pb2.CreatePlacementGroupReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemovePlacementGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.GcsService/RemovePlacementGroup',
+            gcs__pb2.RemovePlacementGroupRequest.SerializeToString,
+            gcs__pb2.RemovePlacementGroupReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPlacementGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.GcsService/GetPlacementGroup',
+            gcs__pb2.GetPlacementGroupRequest.SerializeToString,
+            gcs__pb2.GetPlacementGroupReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlacementGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.GcsService/ListPlacementGroups',
+            gcs__pb2.ListPlacementGroupsRequest.SerializeToString,
+            gcs__pb2.ListPlacementGroupsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitPlacementGroupUntilReady(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.GcsService/WaitPlacementGroupUntilReady',
+            gcs__pb2.WaitPlacementGroupUntilReadyRequest.SerializeToString,
+            gcs__pb2.WaitPlacementGroupUntilReadyReply.FromString,
             options,
             channel_credentials,
             insecure,

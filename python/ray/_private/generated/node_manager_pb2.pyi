@@ -344,3 +344,37 @@ class ShutdownNodeRequest(_message.Message):
 class ShutdownNodeReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class PrepareBundleResourcesRequest(_message.Message):
+    __slots__ = ("bundles",)
+    BUNDLES_FIELD_NUMBER: _ClassVar[int]
+    bundles: _containers.RepeatedCompositeFieldContainer[_common_pb2.Bundle]
+    def __init__(self, bundles: _Optional[_Iterable[_Union[_common_pb2.Bundle, _Mapping]]] = ...) -> None: ...
+
+class PrepareBundleResourcesReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CommitBundleResourcesRequest(_message.Message):
+    __slots__ = ("placement_group_id", "bundle_indexes")
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    bundle_indexes: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, placement_group_id: _Optional[bytes] = ..., bundle_indexes: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class CommitBundleResourcesReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReturnBundleResourcesRequest(_message.Message):
+    __slots__ = ("placement_group_id", "bundle_indexes")
+    PLACEMENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    placement_group_id: bytes
+    bundle_indexes: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, placement_group_id: _Optional[bytes] = ..., bundle_indexes: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ReturnBundleResourcesReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

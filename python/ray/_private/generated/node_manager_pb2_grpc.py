@@ -115,6 +115,21 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.ShutdownNodeRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.ShutdownNodeReply.FromString,
                 _registered_method=True)
+        self.PrepareBundleResources = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/PrepareBundleResources',
+                request_serializer=node__manager__pb2.PrepareBundleResourcesRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.PrepareBundleResourcesReply.FromString,
+                _registered_method=True)
+        self.CommitBundleResources = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/CommitBundleResources',
+                request_serializer=node__manager__pb2.CommitBundleResourcesRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.CommitBundleResourcesReply.FromString,
+                _registered_method=True)
+        self.ReturnBundleResources = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/ReturnBundleResources',
+                request_serializer=node__manager__pb2.ReturnBundleResourcesRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.ReturnBundleResourcesReply.FromString,
+                _registered_method=True)
 
 
 class NodeManagerServiceServicer:
@@ -268,6 +283,36 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrepareBundleResources(self, request, context):
+        """Reserves the bundles' resources on this node (all of them or none): phase one of a
+        placement group's two-phase reservation. The bundles are not usable until committed.
+        Caller: GCS (placement group manager). Callee: node manager.
+        Failure: idempotent per (placement_group_id, bundle_index). RESOURCE_EXHAUSTED if they
+        do not fit now (nothing is reserved then).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CommitBundleResources(self, request, context):
+        """Makes prepared bundles usable: adds their resources (`CPU_group_<i>_<pg>`, ...) to the node.
+        Caller: GCS (placement group manager). Callee: node manager.
+        Failure: idempotent. NOT_FOUND if a bundle was not prepared here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReturnBundleResources(self, request, context):
+        """Gives back prepared or committed bundles: kills the workers using them and returns the
+        reserved resources to the node.
+        Caller: GCS (placement group removal, or an aborted reservation). Callee: node manager.
+        Failure: idempotent; unknown bundles are ignored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeManagerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -350,6 +395,21 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.ShutdownNode,
                     request_deserializer=node__manager__pb2.ShutdownNodeRequest.FromString,
                     response_serializer=node__manager__pb2.ShutdownNodeReply.SerializeToString,
+            ),
+            'PrepareBundleResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareBundleResources,
+                    request_deserializer=node__manager__pb2.PrepareBundleResourcesRequest.FromString,
+                    response_serializer=node__manager__pb2.PrepareBundleResourcesReply.SerializeToString,
+            ),
+            'CommitBundleResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitBundleResources,
+                    request_deserializer=node__manager__pb2.CommitBundleResourcesRequest.FromString,
+                    response_serializer=node__manager__pb2.CommitBundleResourcesReply.SerializeToString,
+            ),
+            'ReturnBundleResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReturnBundleResources,
+                    request_deserializer=node__manager__pb2.ReturnBundleResourcesRequest.FromString,
+                    response_serializer=node__manager__pb2.ReturnBundleResourcesReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -784,6 +844,87 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/ShutdownNode',
             node__manager__pb2.ShutdownNodeRequest.SerializeToString,
             node__manager__pb2.ShutdownNodeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareBundleResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/PrepareBundleResources',
+            node__manager__pb2.PrepareBundleResourcesRequest.SerializeToString,
+            node__manager__pb2.PrepareBundleResourcesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitBundleResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/CommitBundleResources',
+            node__manager__pb2.CommitBundleResourcesRequest.SerializeToString,
+            node__manager__pb2.CommitBundleResourcesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReturnBundleResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/ReturnBundleResources',
+            node__manager__pb2.ReturnBundleResourcesRequest.SerializeToString,
+            node__manager__pb2.ReturnBundleResourcesReply.FromString,
             options,
             channel_credentials,
             insecure,

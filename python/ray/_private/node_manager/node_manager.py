@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
+from ray._private.node_manager.bundle_reservations import BundleReservations
 from ray._private.node_manager.client_sessions import ClientSessions
 from ray._private.node_manager.node_objects import NodeObjects
 from ray._private.node_manager.object_transfer import NodeAddresses, ObjectTransfer
@@ -46,7 +47,8 @@ class Lease:
     job_id: bytes
     actor_id: bytes
     requester: common_pb2.Address | None = None
-    lent_cpu: int = 0
+    # CPUs (plain or a placement group bundle's) lent while the worker blocks in `get`.
+    lent_cpu: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +98,7 @@ class NodeManager:
             node_id, NodeResources(resources), max(4, int(resources.get("CPU", 1)))
         )
         self.resources = self.scheduler.resources
+        self.bundles = BundleReservations(self.resources)
         self.pool = WorkerPool(
             lambda: self.port,
             gcs.address,
@@ -268,9 +271,9 @@ class NodeManager:
             self._apply(decisions)
 
     def _release(self, lease: Lease) -> list[Decision]:
-        if lease.lent_cpu:
-            self.resources.reclaim("CPU", lease.lent_cpu)
-            lease.lent_cpu = 0
+        for name, amount in lease.lent_cpu.items():
+            self.resources.reclaim(name, amount)
+        lease.lent_cpu = {}
         return self.scheduler.release(lease.alloc)
 
     def _apply(self, decisions: list[Decision]) -> None:
@@ -342,14 +345,52 @@ class NodeManager:
             if lease is None or blocked == worker.blocked:
                 return
             worker.blocked = blocked
-            cpu = lease.alloc.amounts.get("CPU", 0)
+            cpu = {
+                name: amount
+                for name, amount in lease.alloc.amounts.items()
+                if name == "CPU" or name.startswith("CPU_group_")
+            }
             if blocked and cpu:
-                self.resources.lend("CPU", cpu)
+                for name, amount in cpu.items():
+                    self.resources.lend(name, amount)
                 lease.lent_cpu = cpu
                 self._apply(self.scheduler.schedule())
             elif not blocked and lease.lent_cpu:
-                self.resources.reclaim("CPU", lease.lent_cpu)
-                lease.lent_cpu = 0
+                for name, amount in lease.lent_cpu.items():
+                    self.resources.reclaim(name, amount)
+                lease.lent_cpu = {}
+
+    # ---- placement group bundles -----------------------------------------------------
+
+    def prepare_bundles(self, bundles: list[common_pb2.Bundle]) -> None:
+        """Raises BundleError when they do not fit now."""
+        with self._lock:
+            self.bundles.prepare(bundles)
+
+    def commit_bundles(self, placement_group_id: bytes, indexes: list[int]) -> None:
+        """Raises BundleError for a bundle that was not prepared."""
+        with self._lock:
+            self.bundles.commit(placement_group_id, indexes)
+            self._apply(self.scheduler.schedule())
+
+    def return_bundles(self, placement_group_id: bytes, indexes: list[int]) -> None:
+        """Gives bundles back; the workers holding their resources are killed."""
+        with self._lock:
+            gone = set(self.bundles.give_back(placement_group_id, indexes))
+            doomed = [
+                lease.worker
+                for lease in self._leases.values()
+                if gone and not gone.isdisjoint(lease.alloc.amounts)
+            ]
+            for worker in doomed:
+                self._kill(worker, force=True)
+            self._apply(self.scheduler.schedule())
+        if doomed:
+            logger.info(
+                "placement group %s removed: killed %d worker(s) in its bundles",
+                placement_group_id.hex()[:12],
+                len(doomed),
+            )
 
     # ---- worker exits ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import grpc
 from ray._private import process
 from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
+from ray._private.node_manager.bundle_reservations import BundleError
 from ray._private.node_manager.client_sessions import SessionStartError
 from ray._private.node_manager.node_manager import NodeManager
 from ray._private.node_manager.object_transfer import PullTimeoutError
@@ -147,3 +148,30 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
     def ShutdownNode(self, request, context):  # noqa: N802
         self._on_shutdown.set()
         return pb.ShutdownNodeReply()
+
+    def PrepareBundleResources(self, request, context):  # noqa: N802
+        for bundle in request.bundles:
+            if not bundle.placement_group_id:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "placement_group_id is required")
+            for name, value in bundle.resources.items():
+                if not math.isfinite(value) or value < 0:
+                    context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"resource {shorten(name, 64)!r} must be a finite number >= 0, got {value}",
+                    )
+        try:
+            self._nm.prepare_bundles(list(request.bundles))
+        except BundleError as err:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
+        return pb.PrepareBundleResourcesReply()
+
+    def CommitBundleResources(self, request, context):  # noqa: N802
+        try:
+            self._nm.commit_bundles(request.placement_group_id, list(request.bundle_indexes))
+        except BundleError as err:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(err))
+        return pb.CommitBundleResourcesReply()
+
+    def ReturnBundleResources(self, request, context):  # noqa: N802
+        self._nm.return_bundles(request.placement_group_id, list(request.bundle_indexes))
+        return pb.ReturnBundleResourcesReply()

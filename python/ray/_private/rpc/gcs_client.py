@@ -50,7 +50,9 @@ class GcsClient(ServiceClient):
         Raises:
             errors.RpcFailure: The GCS did not answer.
         """
-        request = gcs_pb2.ReportHeartbeatRequest(node_id=node_id, available=available, demand=demand)
+        request = gcs_pb2.ReportHeartbeatRequest(
+            node_id=node_id, available=available, demand=demand
+        )
         try:
             reply = self._call("ReportHeartbeat", request, constants.HEARTBEAT_PERIOD_S * 4)
         except errors.NotFound:
@@ -136,6 +138,49 @@ class GcsClient(ServiceClient):
             ).actor
         except errors.NotFound:
             return None
+
+    # ---- placement groups --------------------------------------------------------------
+
+    def create_placement_group(self, info: gcs_pb2.PlacementGroupInfo) -> None:
+        """Raises errors.AlreadyExists (name taken), errors.InvalidArgument."""
+        req = gcs_pb2.CreatePlacementGroupRequest(placement_group=info)
+        self._call("CreatePlacementGroup", req, constants.RPC_TIMEOUT_S, True)
+
+    def remove_placement_group(self, pg_id: bytes) -> None:
+        """Raises errors.NotFound for an unknown group."""
+        req = gcs_pb2.RemovePlacementGroupRequest(placement_group_id=pg_id)
+        self._call("RemovePlacementGroup", req, constants.RPC_TIMEOUT_S * 2, True)
+
+    def get_placement_group(
+        self, pg_id: bytes = b"", name: str = "", namespace: str = ""
+    ) -> gcs_pb2.PlacementGroupInfo | None:
+        """By id, or by name in a namespace; None if there is none."""
+        req = gcs_pb2.GetPlacementGroupRequest(
+            placement_group_id=pg_id, name=name, ray_namespace=namespace
+        )
+        try:
+            return self._call(
+                "GetPlacementGroup", req, constants.RPC_TIMEOUT_S, True
+            ).placement_group
+        except errors.NotFound:
+            return None
+
+    def list_placement_groups(self) -> list[gcs_pb2.PlacementGroupInfo]:
+        req = gcs_pb2.ListPlacementGroupsRequest()
+        return list(
+            self._call("ListPlacementGroups", req, constants.RPC_TIMEOUT_S, True).placement_groups
+        )
+
+    def wait_placement_group(
+        self, pg_id: bytes, timeout_s: float
+    ) -> gcs_pb2.WaitPlacementGroupUntilReadyReply:
+        """Waits up to `timeout_s` (the GCS caps one call); raises errors.NotFound."""
+        req = gcs_pb2.WaitPlacementGroupUntilReadyRequest(
+            placement_group_id=pg_id, timeout_ms=int(max(timeout_s, 0) * 1000)
+        )
+        return self._call(
+            "WaitPlacementGroupUntilReady", req, constants.RPC_TIMEOUT_S + timeout_s, True
+        )
 
     def get_actor_info_async(
         self, actor_id: bytes, wait_timeout_s: float, callback: ReplyCallback

@@ -221,3 +221,33 @@ class NodeManagerClient(ServiceClient):
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         self._call("ShutdownNode", pb.ShutdownNodeRequest(), timeout_s)
+
+    def prepare_bundles(
+        self, bundles: list[common_pb2.Bundle], timeout_s: float = constants.RPC_TIMEOUT_S
+    ) -> None:
+        """Raises errors.ResourceExhausted when they do not fit now, RpcFailure otherwise."""
+        self._call(
+            "PrepareBundleResources", pb.PrepareBundleResourcesRequest(bundles=bundles), timeout_s
+        )
+
+    def commit_bundles(
+        self,
+        placement_group_id: bytes,
+        indexes: list[int],
+        timeout_s: float = constants.RPC_TIMEOUT_S,
+    ) -> None:
+        request = pb.CommitBundleResourcesRequest(
+            placement_group_id=placement_group_id, bundle_indexes=indexes
+        )
+        self._call("CommitBundleResources", request, timeout_s)
+
+    def return_bundles(
+        self,
+        placement_group_id: bytes,
+        indexes: list[int] = (),
+        timeout_s: float = constants.RPC_TIMEOUT_S,
+    ) -> None:
+        request = pb.ReturnBundleResourcesRequest(
+            placement_group_id=placement_group_id, bundle_indexes=list(indexes)
+        )
+        self._call("ReturnBundleResources", request, timeout_s, True)

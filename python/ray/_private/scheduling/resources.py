@@ -118,6 +118,8 @@ class NodeResources:
 
     def release(self, alloc: Allocation) -> None:
         for name, amount in alloc.amounts.items():
+            if name not in self.total:
+                continue  # a resource removed meanwhile (a placement group's bundle)
             self.available[name] = self.available.get(name, 0) + amount
         for name, picked in alloc.instances.items():
             for index, share in picked:
@@ -125,12 +127,34 @@ class NodeResources:
         alloc.amounts = {}
         alloc.instances = {}
 
+    def add(self, amounts: Mapping[str, int]) -> None:
+        """Adds resources to the node (a committed placement group bundle)."""
+        for name, amount in amounts.items():
+            self.total[name] = self.total.get(name, 0) + amount
+            self.available[name] = self.available.get(name, 0) + amount
+
+    def subtract(self, amounts: Mapping[str, int]) -> None:
+        """Takes added resources off the node (a returned bundle). A name whose total drops
+        to zero is gone: leases still holding it release nothing later."""
+        for name, amount in amounts.items():
+            left = self.total.get(name, 0) - amount
+            if left <= 0:
+                self.total.pop(name, None)
+                self.available.pop(name, None)
+            else:
+                self.total[name] = left
+                self.available[name] = self.available.get(name, 0) - amount
+
     def lend(self, name: str, amount: int) -> None:
         """Temporarily returns part of a lease (a worker blocked in `get` lends its CPUs)."""
+        if name not in self.total:
+            return
         self.available[name] = self.available.get(name, 0) + amount
 
     def reclaim(self, name: str, amount: int) -> None:
         """Takes back a lent amount (may briefly oversubscribe, as in Ray)."""
+        if name not in self.total:
+            return
         self.available[name] = self.available.get(name, 0) - amount
 
     def snapshot(self) -> tuple[dict[str, float], dict[str, float]]:

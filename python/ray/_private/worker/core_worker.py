@@ -106,6 +106,8 @@ class TaskContext(threading.local):
     # The resources the running task holds (its request).
     assigned_resources: dict[str, float] = {}
     is_normal_task: bool = False
+    # The placement group the running task was placed in (None outside one).
+    placement_group: common_pb2.PlacementGroupSchedulingStrategy | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class CoreWorker:
         self.actor_resource_ids: dict[str, list[int]] = {}
         self.actor_resources: dict[str, float] = {}
         self.actor_restarted = False
+        # The placement group the hosted actor was placed in (None outside one).
+        self.actor_placement_group: common_pb2.PlacementGroupSchedulingStrategy | None = None
         self.shutting_down = False
         # Why this process's node manager is gone, once it is (every call then fails).
         self.node_failure = ""

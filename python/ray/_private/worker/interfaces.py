@@ -106,6 +106,7 @@ class ExecutionContext(Protocol):
 
     context: Any
     address: common_pb2.Address
+    actor_placement_group: Any
 
     def is_me(self, address: common_pb2.Address | None) -> bool: ...
 

@@ -212,6 +212,12 @@ class TaskExecutor:
         ctx.task_name = spec.name
         ctx.is_normal_task = spec.type == common_pb2.TASK_TYPE_NORMAL
         if spec.type != common_pb2.TASK_TYPE_ACTOR:
+            strategy = spec.scheduling_strategy
+            ctx.placement_group = (
+                strategy.placement_group if strategy.HasField("placement_group") else None
+            )
+            if spec.type == common_pb2.TASK_TYPE_ACTOR_CREATION:
+                self._ctx.actor_placement_group = ctx.placement_group
             ids_map = {name: list(lst.ids) for name, lst in request.resource_ids.items()}
             ctx.resource_ids = ids_map
             ctx.assigned_resources = dict(spec.required_resources)
