@@ -271,6 +271,10 @@ def test_strict_spread_waits_for_a_node_to_join(ray_start_cluster):
     pg = placement_group([{"CPU": 1}] * 3, strategy="STRICT_SPREAD")
     assert pg.wait(2) is False
     assert placement_group_table(pg)["state"] == "PENDING"
+    # `ray status` shows what the group waits for.
+    status = cluster.cli("status")
+    assert status.returncode == 0, status.stderr
+    assert "3 placement group bundles  {CPU: 1}" in status.stdout, status.stdout
     third = cluster.add_node(num_cpus=1)
     assert pg.wait(60)
     assert third.node_id.hex() in placement_group_table(pg)["bundles_to_node_id"].values()

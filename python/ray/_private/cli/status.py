@@ -144,7 +144,9 @@ def format_status(
     used: dict[str, float] = {}
     store_used = store_capacity = 0
     for node in sorted(alive, key=order):
-        node_total = dict(node.resources.total)
+        # A placement group's bundle resources (`CPU_group_...`) are shown as the plain
+        # resources they reserve, which count as used.
+        node_total = {k: v for k, v in node.resources.total.items() if "_group_" not in k}
         node_used = _used(node_total, node.resources.available)
         lines.append(_node_line(node))
         lines.append(f"         resources (used/total): {_usage(node_total, node_used)}")

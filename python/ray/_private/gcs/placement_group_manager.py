@@ -94,6 +94,8 @@ class PlacementGroupManager:
         self._stop = threading.Event()
         self._kick = False
         self._warned: set[bytes] = set()
+        # Groups whose last placement found them infeasible (no node could ever hold them).
+        self._infeasible: set[bytes] = set()
         self._thread = threading.Thread(target=self._place_forever, name="pg-placer", daemon=True)
         self._thread.start()
 
@@ -185,19 +187,25 @@ class PlacementGroupManager:
         self._listeners.append(listener)
 
     def pending_demand(self) -> list[common_pb2.ResourceDemand]:
-        """The bundles of groups that wait, by shape (kind "placement_group")."""
+        """The bundles of groups that wait, by shape (kind "placement group bundle")."""
         counts: dict[tuple, int] = {}
         with self._lock:
             for group in self._groups.values():
                 if group.state not in (PENDING, RESCHEDULING):
                     continue
+                infeasible = group.placement_group_id in self._infeasible
                 for bundle in group.bundles:
                     if not bundle.node_id:
-                        key = tuple(sorted(bundle.resources.items()))
+                        key = (infeasible, tuple(sorted(bundle.resources.items())))
                         counts[key] = counts.get(key, 0) + 1
         return [
-            common_pb2.ResourceDemand(shape=dict(shape), count=count, kind="placement_group")
-            for shape, count in counts.items()
+            common_pb2.ResourceDemand(
+                shape=dict(shape),
+                count=count,
+                kind="placement group bundle",
+                infeasible=infeasible,
+            )
+            for (infeasible, shape), count in counts.items()
         ]
 
     # ---- events -----------------------------------------------------------------------
@@ -308,6 +316,7 @@ class PlacementGroupManager:
                 group.pending_reason = ""
                 self._set_state(group, CREATED)
                 self._warned.discard(pg_id)
+                self._infeasible.discard(pg_id)
         if removed:
             for r in reserved:
                 self._give_back(pg_id, r, resources)
@@ -386,6 +395,10 @@ class PlacementGroupManager:
             if group is None:
                 return
             group.pending_reason = placement.reason
+            if placement.infeasible:
+                self._infeasible.add(pg_id)
+            else:
+                self._infeasible.discard(pg_id)
             warn = placement.infeasible and pg_id not in self._warned
             if warn:
                 self._warned.add(pg_id)
