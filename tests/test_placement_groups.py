@@ -234,9 +234,14 @@ def test_pending_group_is_created_once_resources_free_up(ray_start_regular):
     assert first.wait(60)
     second = placement_group([{"CPU": 2}])
     assert second.wait(1) is False
+    # Work may be submitted to a group that is still pending: it waits for the group.
+    early = where.options(scheduling_strategy=in_pg(second, 0)).remote()
+    ready, _ = ray.wait([early], timeout=1)
+    assert ready == []
     remove_placement_group(first)
     assert second.wait(60)
     assert placement_group_table(second)["state"] == "CREATED"
+    assert ray.get(early, timeout=120)[1] == second.id.hex()
 
 
 # ---- multi-node --------------------------------------------------------------------------
@@ -339,3 +344,31 @@ def test_lifetime_detached_survives_the_driver_and_the_rest_go(ray_start_cluster
     kept = get_placement_group("kept")
     assert kept.id.hex() == kept_id
     remove_placement_group(kept)
+
+
+def test_groups_of_a_killed_driver_are_removed(ray_start_cluster):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=2)
+    cluster.wait_for_nodes(timeout=60)
+    script = """
+        import os
+        import ray
+        from ray.util.placement_group import placement_group
+        ray.init(address="auto")
+        pg = placement_group([{"CPU": 1}])
+        assert pg.wait(60)
+        print("ID", pg.id.hex(), flush=True)
+        os._exit(1)  # no goodbye: the GCS must notice
+    """
+    result = run_string_as_driver(script, timeout=120, env=cluster.env())
+    assert "ID " in result.stdout, result.stdout + result.stderr
+    pg_id = result.stdout.split("ID ")[1].split()[0]
+    cluster.connect()
+
+    def removed():
+        entry = placement_group_table()[pg_id]
+        assert entry["state"] == "REMOVED", entry
+        return True
+
+    wait_for_condition(removed, timeout=90, retry_interval_ms=500)
+    wait_for_condition(lambda: ray.available_resources().get("CPU") == 2, timeout=60)

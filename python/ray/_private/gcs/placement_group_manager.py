@@ -248,6 +248,22 @@ class PlacementGroupManager:
         for pg_id in doomed:
             self.remove(pg_id)
 
+    def check_creators(self, job_gone: Callable[[bytes], bool]) -> None:
+        """Removes the non-detached groups of jobs whose driver is gone (killed without
+        saying goodbye)."""
+        with self._lock:
+            jobs = {
+                g.creator_job_id
+                for g in self._groups.values()
+                if not g.is_detached and g.state != REMOVED and g.creator_job_id
+            }
+        for job_id in jobs:
+            if job_gone(job_id):
+                logger.info(
+                    "the driver of job %s is gone; removing its placement groups", job_id.hex()
+                )
+                self.on_job_finished(job_id)
+
     def stop(self) -> None:
         self._stop.set()
         with self._lock:

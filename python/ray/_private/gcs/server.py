@@ -98,6 +98,12 @@ class GcsServer:
             self.actors.on_job_finished(job_id)
             self.placement_groups.on_job_finished(job_id)
 
+    def _job_driver_gone(self, job_id: bytes) -> bool:
+        entry = self.jobs.get(job_id)
+        if entry is None or entry.finished:
+            return entry is not None
+        return self._workers.get(entry.driver_address).is_gone()
+
     def _kill_placement_group_actors(self, pg_id: bytes) -> None:
         for actor_id in self.actors.actors_in_placement_group(pg_id):
             self.actors.kill_actor(actor_id, True, True, "its placement group was removed")
@@ -116,6 +122,7 @@ class GcsServer:
                 self.nodes.check_timeouts()
                 if rounds % 4 == 0:  # owners of actors: every few heartbeats is enough
                     self.actors.check_owners()
+                    self.placement_groups.check_creators(self._job_driver_gone)
             except Exception:  # noqa: BLE001 - the checker must survive one bad round
                 logger.exception("health check failed")
 

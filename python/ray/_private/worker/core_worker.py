@@ -571,6 +571,10 @@ class CoreWorker:
         return True
 
     def _warn_infeasible(self, resources: dict[str, float], num_tasks: int) -> None:
+        if any("_group_" in name for name in resources):
+            # Placed in a placement group that is not created (yet): the tasks wait for it.
+            logger.debug("%d task(s) wait for their placement group: %s", num_tasks, resources)
+            return
         try:
             nodes = [
                 dict(n.resources.total)
