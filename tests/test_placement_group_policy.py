@@ -173,3 +173,22 @@ def test_node_reservation_prepare_is_idempotent():
     assert resources.available["CPU"] == to_fixed({"CPU": 1})["CPU"]
     held.give_back(pg, [0])
     assert resources.available == to_fixed({"CPU": 2})
+
+
+def test_node_reservation_gives_a_bundle_its_gpus():
+    resources = NodeResources({"CPU": 2, "GPU": 2})
+    held = BundleReservations(resources)
+    pg = b"\x04" * 18
+    held.prepare([bundle(pg, 0, {"GPU": 1}), bundle(pg, 1, {"GPU": 1})])
+    held.commit(pg, [0, 1])
+    first = resources.allocate(to_fixed(policy.task_resources({"GPU": 1}, 0, pg.hex())))
+    second = resources.allocate(to_fixed(policy.task_resources({"GPU": 1}, 1, pg.hex())))
+    (picked_0,) = first.instances[f"GPU_group_0_{pg.hex()}"]
+    (picked_1,) = second.instances[f"GPU_group_1_{pg.hex()}"]
+    # Each bundle holds one real device, and the two differ.
+    assert {picked_0[0], picked_1[0]} == {0, 1}
+    held.give_back(pg)
+    resources.release(first)
+    resources.release(second)
+    assert resources.available == to_fixed({"CPU": 2, "GPU": 2})
+    assert resources.instances == {"GPU": [10_000, 10_000]}

@@ -37,6 +37,9 @@ def where() -> tuple[str, str | None]:
 class Placed:
     def pg(self) -> str | None:
         current = get_current_placement_group()
+        assert ray.get_runtime_context().get_placement_group_id() == (
+            None if current is None else current.id.hex()
+        )
         return None if current is None else current.id.hex()
 
     def node(self) -> str:
@@ -151,6 +154,7 @@ def test_tasks_and_actors_run_in_their_bundles(ray_start_regular):
     # A task outside any group, and the driver, are in none.
     assert ray.get(where.remote())[1] is None
     assert get_current_placement_group() is None
+    assert ray.get_runtime_context().get_placement_group_id() is None
 
 
 @pytest.mark.parametrize("ray_start_regular", FOUR_CPUS, indirect=True)
@@ -226,6 +230,22 @@ def test_capture_child_tasks(ray_start_regular):
     assert captured == (pg.id.hex(), pg.id.hex())
     free = ray.get(parent.options(scheduling_strategy=in_pg(pg, 0, False)).remote(), timeout=120)
     assert free == (pg.id.hex(), None)
+
+
+@pytest.mark.parametrize("ray_start_regular", [{"num_cpus": 2, "num_gpus": 2}], indirect=True)
+def test_gpus_of_a_bundle_are_the_tasks_devices(ray_start_regular):
+    pg = placement_group([{"CPU": 1, "GPU": 1}, {"CPU": 1, "GPU": 1}], strategy="STRICT_PACK")
+    assert pg.wait(60)
+
+    @ray.remote(num_cpus=1, num_gpus=1)
+    def devices() -> list[str]:
+        return ray.get_runtime_context().get_accelerator_ids()["GPU"]
+
+    ids = ray.get(
+        [devices.options(scheduling_strategy=in_pg(pg, i)).remote() for i in range(2)],
+        timeout=120,
+    )
+    assert sorted(ids) == [["0"], ["1"]]
 
 
 @pytest.mark.parametrize("ray_start_regular", FOUR_CPUS, indirect=True)

@@ -38,6 +38,13 @@ class RuntimeContext:
     def get_task_name(self) -> str | None:
         return self._cw.context.task_name or None
 
+    def get_placement_group_id(self) -> str | None:
+        """The placement group the current task or actor runs in (hex), or None."""
+        from ray._private import placement_group
+
+        current = placement_group.current(self._cw)
+        return current.placement_group_id.hex() if current is not None else None
+
     @property
     def namespace(self) -> str:
         return self._cw.namespace

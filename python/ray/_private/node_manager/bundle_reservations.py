@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ray._private.generated import common_pb2
-from ray._private.scheduling.bundles import committed_resources
+from ray._private.scheduling.bundles import committed_resources, indexed_name, wildcard_name
 from ray._private.scheduling.resources import Allocation, NodeResources, to_fixed, to_float
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ class HeldBundle:
     committed: bool = False
     # What commit added (fixed point), to take off again on return.
     added: dict[str, int] | None = None
+    # The devices (GPUs) behind the added instance resources, as (index, share).
+    added_instances: dict[str, list[tuple[int, int]]] | None = None
 
 
 class BundleReservations:
@@ -76,7 +78,14 @@ class BundleReservations:
             if bundle.committed:
                 continue
             bundle.added = to_fixed(committed_resources([(bundle.index, bundle.resources)], pg_hex))
-            self._resources.add(bundle.added)
+            bundle.added_instances = {}
+            for name, picked in bundle.alloc.instances.items():
+                for group_name in (
+                    indexed_name(name, bundle.index, pg_hex),
+                    wildcard_name(name, pg_hex),
+                ):
+                    bundle.added_instances[group_name] = list(picked)
+            self._resources.add(bundle.added, bundle.added_instances)
             bundle.committed = True
 
     def give_back(self, placement_group_id: bytes, indexes: Iterable[int] = ()) -> list[str]:
@@ -93,7 +102,7 @@ class BundleReservations:
             bundle = self._held.pop(key)
             if bundle.added:
                 before = set(self._resources.total)
-                self._resources.subtract(bundle.added)
+                self._resources.subtract(bundle.added, bundle.added_instances)
                 gone += [n for n in bundle.added if n in before and n not in self._resources.total]
             self._resources.release(bundle.alloc)
         return gone

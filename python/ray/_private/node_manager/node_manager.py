@@ -311,9 +311,11 @@ class NodeManager:
             worker_address=self._worker_address(worker), worker_pid=worker.pid
         )
         for name, picked in grant.alloc.instances.items():
-            ids_msg = reply.resource_ids[name]
+            # A placement group bundle's GPUs (`GPU_group_...`) are the node's GPUs.
+            base = "GPU" if name.startswith("GPU_group_") else name
+            ids_msg = reply.resource_ids[base]
             for index, share in picked:
-                ids_msg.ids.add(index=self._device_id(name, index), quantity=share / 10_000)
+                ids_msg.ids.add(index=self._device_id(base, index), quantity=share / 10_000)
         self._granted[lease.lease_id] = reply
         while len(self._granted) > 10_000:
             self._granted.popitem(last=False)

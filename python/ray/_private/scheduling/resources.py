@@ -122,18 +122,34 @@ class NodeResources:
                 continue  # a resource removed meanwhile (a placement group's bundle)
             self.available[name] = self.available.get(name, 0) + amount
         for name, picked in alloc.instances.items():
+            slots = self.instances.get(name)
+            if slots is None:
+                continue  # a removed bundle's devices
             for index, share in picked:
-                self.instances[name][index] += share
+                slots[index] += share
         alloc.amounts = {}
         alloc.instances = {}
 
-    def add(self, amounts: Mapping[str, int]) -> None:
-        """Adds resources to the node (a committed placement group bundle)."""
+    def add(
+        self,
+        amounts: Mapping[str, int],
+        instances: Mapping[str, list[tuple[int, int]]] | None = None,
+    ) -> None:
+        """Adds resources to the node (a committed placement group bundle); `instances`
+        gives the devices behind an instance resource (`GPU_group_...`) as (index, share)."""
         for name, amount in amounts.items():
             self.total[name] = self.total.get(name, 0) + amount
             self.available[name] = self.available.get(name, 0) + amount
+        for name, picked in (instances or {}).items():
+            slots = self.instances.setdefault(name, [0] * len(self.instances.get("GPU", [])))
+            for index, share in picked:
+                slots[index] += share
 
-    def subtract(self, amounts: Mapping[str, int]) -> None:
+    def subtract(
+        self,
+        amounts: Mapping[str, int],
+        instances: Mapping[str, list[tuple[int, int]]] | None = None,
+    ) -> None:
         """Takes added resources off the node (a returned bundle). A name whose total drops
         to zero is gone: leases still holding it release nothing later."""
         for name, amount in amounts.items():
@@ -141,9 +157,15 @@ class NodeResources:
             if left <= 0:
                 self.total.pop(name, None)
                 self.available.pop(name, None)
+                self.instances.pop(name, None)
             else:
                 self.total[name] = left
                 self.available[name] = self.available.get(name, 0) - amount
+        for name, picked in (instances or {}).items():
+            slots = self.instances.get(name)
+            if slots is not None:
+                for index, share in picked:
+                    slots[index] -= share
 
     def lend(self, name: str, amount: int) -> None:
         """Temporarily returns part of a lease (a worker blocked in `get` lends its CPUs)."""
