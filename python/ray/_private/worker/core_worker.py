@@ -71,6 +71,7 @@ from ray._private.rpc.gcs_client import GcsClient
 from ray._private.rpc.node_manager_client import NodeManagerClient
 from ray._private.rpc.push_stream import PushStreams
 from ray._private.serialization import SerializedObject
+from ray._private.worker import placement_group_warning
 from ray._private.worker.actor_calls import ActorCallsState
 from ray._private.worker.actor_submitter import ActorTaskSubmitter
 from ray._private.worker.dependency_resolver import DependencyResolver
@@ -572,8 +573,12 @@ class CoreWorker:
 
     def _warn_infeasible(self, resources: dict[str, float], num_tasks: int) -> None:
         if any("_group_" in name for name in resources):
-            # Placed in a placement group that is not created (yet): the tasks wait for it.
-            logger.debug("%d task(s) wait for their placement group: %s", num_tasks, resources)
+            # Placed in a placement group that is not created (yet): the tasks wait for it,
+            # unless it was removed.
+            text = placement_group_warning.removed_warning(self.gcs, resources, num_tasks)
+            if text:
+                logger.warning(text)
+                self._tell_driver("Warning", text)
             return
         try:
             nodes = [
