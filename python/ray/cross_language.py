@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ray._private import options as opts
+from ray._private import placement_group as pg_options
 from ray._private import runtime, values
 from ray._private.generated import common_pb2
 from ray._private.worker.task_spec import TaskOptions
@@ -56,13 +57,20 @@ class CrossLanguageFunction:
 
     def remote(self, *args: Any) -> Any:
         max_retries = self._options.get("max_retries")
+        resources, _, strategy = pg_options.resolve(
+            self._options,
+            opts.resource_request(self._options, 1),
+            None,
+            opts.scheduling_strategy(self._options.get("scheduling_strategy")),
+            f"function {self._name}",
+        )
         task_options = TaskOptions(
             name=self._options.get("name") or self._name,
             num_returns=1,
-            resources=opts.resource_request(self._options, 1),
+            resources=resources,
             max_retries=3 if max_retries is None else max_retries,
             retry_exceptions=False,
-            strategy=opts.scheduling_strategy(self._options.get("scheduling_strategy")),
+            strategy=strategy,
         )
         cw = runtime.core_worker()
         (ref,) = cw.submit_task(self._descriptor, values.task_args(args, {}), task_options)
