@@ -318,6 +318,9 @@ def test_bundles_of_a_dead_node_are_placed_again(ray_start_cluster):
     assert placed[1] == head.node_id.hex()
     victim, other = (first, second) if placed[0] == first.node_id.hex() else (second, first)
     assert placed[0] == victim.node_id.hex()
+    # It holds no CPU while it lives, so bundle 0 still has room for a task.
+    actor = Placed.options(max_restarts=1, scheduling_strategy=in_pg(pg, 0)).remote()
+    assert ray.get(actor.node.remote(), timeout=180) == victim.node_id.hex()
     cluster.kill_node(victim)
 
     def replaced():
@@ -334,6 +337,11 @@ def test_bundles_of_a_dead_node_are_placed_again(ray_start_cluster):
     )
     assert node_id == other.node_id.hex()
     assert current == pg.id.hex()
+    # The actor of the lost bundle is restarted in the bundle's new place.
+    moved = wait_for_condition(
+        lambda: ray.get(actor.node.remote(), timeout=30), timeout=180, retry_interval_ms=500
+    )
+    assert moved == other.node_id.hex()
 
 
 def test_lifetime_detached_survives_the_driver_and_the_rest_go(ray_start_cluster):
