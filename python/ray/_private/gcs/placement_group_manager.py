@@ -326,14 +326,21 @@ class PlacementGroupManager:
         with self._lock:
             group = self._groups.get(pg_id)
             removed = group is None or group.state == REMOVED
-            if not removed:
+            # A node that died while its bundles were reserved (its death was handled before
+            # they were recorded): give everything back and place the group again. Checked
+            # under the lock, so a death after this sees the recorded bundles.
+            alive = {n.node_id for n in self._alive_nodes()}
+            lost = not set(by_node) <= alive
+            if lost:
+                self._kick_locked()
+            if not removed and not lost:
                 for index, node_id in placement.nodes.items():
                     group.bundles[index].node_id = node_id
                 group.pending_reason = ""
                 self._set_state(group, CREATED)
                 self._warned.discard(pg_id)
                 self._infeasible.discard(pg_id)
-        if removed:
+        if removed or lost:
             for r in reserved:
                 self._give_back(pg_id, r, resources)
             return
