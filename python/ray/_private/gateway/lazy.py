@@ -15,22 +15,11 @@ from typing import Any
 
 import grpc
 
+from ray._private.rpc import channels
+
 logger = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "/ray.rpc.ClientGatewayService/"
-
-
-class _Capture:
-    """Stands in for a grpc server to receive the generated code's generic handler."""
-
-    def __init__(self) -> None:
-        self.handlers: list[grpc.GenericRpcHandler] = []
-
-    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self.handlers.extend(handlers)
-
-    def add_registered_method_handlers(self, service: str, handlers: dict) -> None:
-        """Registered handlers are only a lookup shortcut; the generic one serves the same."""
 
 
 class LazyEmbeddedGateway(grpc.GenericRpcHandler):
@@ -62,11 +51,12 @@ class LazyEmbeddedGateway(grpc.GenericRpcHandler):
                 from ray._private.generated import client_gateway_pb2_grpc
 
                 host = SessionHost()
-                capture = _Capture()
-                client_gateway_pb2_grpc.add_ClientGatewayServiceServicer_to_server(
-                    ClientGatewayServicer(host), capture
+                self._handler = grpc.method_handlers_generic_handler(
+                    *channels.service_handler(
+                        client_gateway_pb2_grpc.add_ClientGatewayServiceServicer_to_server,
+                        ClientGatewayServicer(host),
+                    )
                 )
-                (self._handler,) = capture.handlers
                 self._embedded = EmbeddedSessions(self._cw, host)
                 logger.debug("embedded gateway loaded")
             return self._embedded

@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 from ray._private import constants, process
-from ray._private.generated import node_manager_pb2_grpc
+from ray._private.generated import node_manager_pb2, node_manager_pb2_grpc
 from ray._private.node_manager.node_manager import NodeManager, new_node_id
 from ray._private.node_manager.service import NodeManagerServicer
-from ray._private.rpc import channels
+from ray._private.rpc import channels, chunk_codec
 from ray._private.rpc.gcs_client import GcsClient
 
 logger = logging.getLogger(__name__)
@@ -60,8 +60,17 @@ def main(argv: list[str] | None = None) -> None:
     stop = process.StopRequest()
     server, port = channels.create_server(
         [
-            lambda s: node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server(
-                NodeManagerServicer(nm, stop), s
+            lambda s: channels.add_servicer(
+                s,
+                node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server,
+                NodeManagerServicer(nm, stop),
+                # Object chunks skip protobuf's copies (same wire format).
+                {
+                    "ReadObject": (
+                        node_manager_pb2.ReadObjectRequest.FromString,
+                        chunk_codec.encode_reply,
+                    )
+                },
             )
         ],
         token,

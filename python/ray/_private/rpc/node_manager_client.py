@@ -11,7 +11,7 @@ import grpc
 from ray._private import constants
 from ray._private.generated import common_pb2, node_manager_pb2_grpc
 from ray._private.generated import node_manager_pb2 as pb
-from ray._private.rpc import errors
+from ray._private.rpc import channels, chunk_codec, errors
 from ray._private.rpc.client import ReplyCallback, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,10 @@ class ObjectChunks:
         self._call = call
         self._failure = failure
 
-    def __iter__(self) -> Iterator[pb.ReadObjectReply]:
+    def __iter__(self) -> Iterator[chunk_codec.ObjectChunk]:
         return self
 
-    def __next__(self) -> pb.ReadObjectReply:
+    def __next__(self) -> chunk_codec.ObjectChunk:
         try:
             return next(self._call)
         except grpc.RpcError as err:
@@ -178,6 +178,15 @@ class NodeManagerClient(ServiceClient):
         reply = self._call("GetObjects", request, deadline_s)
         return list(reply.objects)
 
+    def __init__(self, address: str, token: str) -> None:
+        super().__init__(address, token)
+        # Chunks skip protobuf's copies: the data stays a view into the received bytes.
+        self._read_object = channels.CHANNELS.get(address).unary_stream(
+            "/ray.rpc.NodeManagerService/ReadObject",
+            request_serializer=pb.ReadObjectRequest.SerializeToString,
+            response_deserializer=chunk_codec.decode_reply,
+        )
+
     def read_object(self, object_id: bytes, chunk_bytes: int, timeout_s: float) -> ObjectChunks:
         """Starts streaming a sealed object's bytes from that node (ReadObject).
 
@@ -190,7 +199,7 @@ class NodeManagerClient(ServiceClient):
             The chunks, in order; failures surface as `errors.RpcFailure` while iterating
             (`errors.NotFound` if the node has no copy).
         """
-        call = self._stub.ReadObject(
+        call = self._read_object(
             pb.ReadObjectRequest(object_id=object_id, chunk_bytes=chunk_bytes),
             timeout=timeout_s,
             metadata=self._md,
