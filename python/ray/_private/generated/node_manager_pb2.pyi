@@ -344,3 +344,23 @@ class ShutdownNodeRequest(_message.Message):
 class ShutdownNodeReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class PutObjectRequest(_message.Message):
+    __slots__ = ("object_id", "size_bytes", "pin", "owner_address", "writer_address")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PIN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    WRITER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    object_id: bytes
+    size_bytes: int
+    pin: bool
+    owner_address: _common_pb2.Address
+    writer_address: _common_pb2.Address
+    def __init__(self, object_id: _Optional[bytes] = ..., size_bytes: _Optional[int] = ..., pin: _Optional[bool] = ..., owner_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., writer_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ...) -> None: ...
+
+class PutObjectReply(_message.Message):
+    __slots__ = ("path",)
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    def __init__(self, path: _Optional[str] = ...) -> None: ...

@@ -115,6 +115,11 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.ShutdownNodeRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.ShutdownNodeReply.FromString,
                 _registered_method=True)
+        self.PutObject = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/PutObject',
+                request_serializer=node__manager__pb2.PutObjectRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.PutObjectReply.FromString,
+                _registered_method=True)
 
 
 class NodeManagerServiceServicer:
@@ -268,6 +273,20 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutObject(self, request, context):
+        """Stores an object its writer already wrote into this node's store folder, as
+        `.put-<writer worker id hex>-<object id hex>`: makes room, moves it in and seals it, in one
+        call instead of CreateObject + SealObject. The writer learns the folder from
+        RegisterWorkerReply.store_dir or the path of an earlier CreateObjectReply.
+        Caller: core worker putting a large object on its own node. Callee: node manager.
+        Failure: the written file is removed on every failure. RESOURCE_EXHAUSTED if no room can
+        be made; ALREADY_EXISTS if the object is here already; NOT_FOUND if there is no such file
+        or its size is not `size_bytes` (the writer then falls back to CreateObject).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeManagerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -350,6 +369,11 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.ShutdownNode,
                     request_deserializer=node__manager__pb2.ShutdownNodeRequest.FromString,
                     response_serializer=node__manager__pb2.ShutdownNodeReply.SerializeToString,
+            ),
+            'PutObject': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutObject,
+                    request_deserializer=node__manager__pb2.PutObjectRequest.FromString,
+                    response_serializer=node__manager__pb2.PutObjectReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -784,6 +808,33 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/ShutdownNode',
             node__manager__pb2.ShutdownNodeRequest.SerializeToString,
             node__manager__pb2.ShutdownNodeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutObject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/PutObject',
+            node__manager__pb2.PutObjectRequest.SerializeToString,
+            node__manager__pb2.PutObjectReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -94,6 +94,28 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, "object was never created (or was freed)")
         return pb.SealObjectReply()
 
+    def PutObject(self, request, context):  # noqa: N802
+        if request.size_bytes < 0 or not request.object_id or not request.writer_address.worker_id:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "object_id, writer_address.worker_id and size_bytes >= 0 required",
+            )
+        try:
+            path = self._nm.objects.put_written(
+                request.object_id,
+                request.size_bytes,
+                request.pin,
+                request.owner_address if request.HasField("owner_address") else None,
+                request.writer_address.worker_id,
+            )
+        except ObjectExistsError:
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, "object exists")
+        except ObjectStoreFullError as err:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
+        except FileNotFoundError as err:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no written object file to put: {err}")
+        return pb.PutObjectReply(path=path)
+
     def GetObjects(self, request, context):  # noqa: N802
         n = len(request.object_ids)
         if len(request.owner_addresses) not in (0, n) or len(request.location_node_ids) not in (

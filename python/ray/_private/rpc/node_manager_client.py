@@ -135,6 +135,22 @@ class NodeManagerClient(ServiceClient):
             None,
         )
 
+    def put_object(
+        self, object_id: bytes, size: int, owner: common_pb2.Address, writer: common_pb2.Address
+    ) -> str:
+        """Hands in (pinned, sealed) an object the writer wrote in the store folder (PutObject).
+
+        Raises:
+            errors.ResourceExhausted: It does not fit even after spilling.
+            errors.NotFound: No written file of that size (write it again through create).
+            errors.AlreadyExists: The object exists already.
+        """
+        request = pb.PutObjectRequest(
+            object_id=object_id, size_bytes=size, pin=True, owner_address=owner
+        )
+        request.writer_address.CopyFrom(writer)
+        return self._call("PutObject", request, constants.RPC_TIMEOUT_S * 4).path
+
     def seal_object(self, object_id: bytes, pin: bool, owner: common_pb2.Address) -> None:
         self._call(
             "SealObject",
