@@ -160,3 +160,19 @@ def test_detached_actor_made_by_a_task_outlives_its_worker(ray_start_cluster) ->
     assert ray.get(kept.pids.remote(), timeout=60)[1] == pid
     ray.kill(kept)
     wait_for_condition(lambda: _gone(pid), timeout=DEATH_WAIT_S)
+
+
+@ray.remote
+class Parent:
+    def __init__(self) -> None:
+        self.child = Child.remote(os.getpid())
+
+    def child_pid(self) -> int:
+        return ray.get(self.child.pids.remote())[1]
+
+
+def test_actor_made_by_an_actor_dies_when_that_actor_is_killed(ray_start_regular) -> None:
+    parent = Parent.remote()
+    pid = ray.get(parent.child_pid.remote(), timeout=DEATH_WAIT_S)
+    ray.kill(parent)
+    wait_for_condition(lambda: _gone(pid), timeout=DEATH_WAIT_S)
