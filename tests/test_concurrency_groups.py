@@ -86,16 +86,15 @@ class Threaded:
 class Async:
     def __init__(self, signal) -> None:
         self.signal = signal
-        self.now: dict[str, int] = {}
-        self.peak: dict[str, int] = {}
+        # Each group runs on an event loop (a thread) of its own.
+        self.tally = _Counts()
 
     async def _block(self, group: str) -> str:
-        self.now[group] = self.now.get(group, 0) + 1
-        self.peak[group] = max(self.peak.get(group, 0), self.now[group])
+        self.tally.enter(group)
         try:
             await self.signal.wait.remote()
         finally:
-            self.now[group] -= 1
+            self.tally.leave(group)
         return group
 
     @ray.method(concurrency_group="io")
@@ -114,7 +113,16 @@ class Async:
 
     @ray.method(concurrency_group="compute")
     async def counts(self) -> tuple[dict, dict]:
-        return dict(self.now), dict(self.peak)
+        return dict(self.tally.now), dict(self.tally.peak)
+
+    async def ping(self) -> str:
+        return "pong"
+
+    @ray.method(concurrency_group="io")
+    def hold(self) -> str:
+        # A sync method blocks its group's event loop, and only that one.
+        ray.get(self.signal.wait.remote(), timeout=240)
+        return "held"
 
 
 def _wait_counts(actor, want: dict[str, int]) -> dict:
@@ -190,6 +198,20 @@ def test_async_groups_run_side_by_side_up_to_their_limits(ray_start_regular) -> 
     assert done == ["io"] * 6 + ["compute"] * 3 + ["default"] * 5
     _, peak = ray.get(a.counts.remote())
     assert peak == {"io": 2, "compute": 3, "default": 3}
+
+
+def test_async_group_blocked_by_a_sync_call_does_not_stall_the_others(ray_start_regular) -> None:
+    signal = Signal.remote()
+    a = Async.remote(signal)
+    held = a.hold.remote()
+    # "compute" and the default group have loops of their own: they answer while io's
+    # loop is blocked.
+    assert ray.get(a.counts.remote(), timeout=60) == ({}, {})
+    assert ray.get(a.ping.remote(), timeout=60) == "pong"
+    ready, _ = ray.wait([held], timeout=0)
+    assert not ready
+    ray.get(signal.send.remote())
+    assert ray.get(held, timeout=60) == "held"
 
 
 def test_unknown_group_is_an_error(ray_start_regular) -> None:

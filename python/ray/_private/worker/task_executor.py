@@ -90,7 +90,8 @@ class TaskExecutor:
         # Thread pools (threaded actors) or semaphores (async actors) by concurrency group
         # ("" is the default group).
         self._pools: dict[str, ThreadPoolExecutor] = {}
-        self._aio: asyncio.AbstractEventLoop | None = None
+        # Async actors: one event loop (on a thread of its own) per concurrency group.
+        self._aio: dict[str, asyncio.AbstractEventLoop] = {}
         self._async_sems: dict[str, asyncio.Semaphore] = {}
         self._groups: dict[str, int] = {}
         self._method_groups: dict[str, str] = {}
@@ -195,8 +196,8 @@ class TaskExecutor:
             job.reply = self._user_error_reply(spec, err.error)
             self._finish(job)
             return
-        if self._aio is not None:
-            asyncio.run_coroutine_threadsafe(self._run_async(job, group), self._aio)
+        if self._aio:
+            asyncio.run_coroutine_threadsafe(self._run_async(job, group), self._aio[group])
         elif self._pools:
             self._pools[group].submit(self._run, job)
         else:
@@ -528,19 +529,23 @@ class TaskExecutor:
         return self._make_reply(spec, [])
 
     def _start_asyncio(self, max_concurrency: int) -> None:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
+        """One event loop per concurrency group, each on a thread of its own (as in Ray: a
+        call that blocks its loop does not stall the other groups)."""
         sizes = {"": max_concurrency, **self._groups}
+        for name, size in sizes.items():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
 
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            self._async_sems = {name: asyncio.Semaphore(n) for name, n in sizes.items()}
-            ready.set()
-            loop.run_forever()
+            def run(loop: asyncio.AbstractEventLoop = loop, ready: threading.Event = ready) -> None:
+                asyncio.set_event_loop(loop)
+                ready.set()
+                loop.run_forever()
 
-        threading.Thread(target=run, name="actor-loop", daemon=True).start()
-        ready.wait()
-        self._aio = loop
+            thread = f"actor-loop-{name}" if name else "actor-loop"
+            threading.Thread(target=run, name=thread, daemon=True).start()
+            ready.wait()
+            self._async_sems[name] = asyncio.Semaphore(size)
+            self._aio[name] = loop
 
     # ---- replies ---------------------------------------------------------------------
 
@@ -596,8 +601,8 @@ class TaskExecutor:
             task = self._async_tasks.get(task_id)
         if recursive:
             self._ctx.cancel_children(task_id, force)
-        if task is not None and self._aio is not None:
-            self._aio.call_soon_threadsafe(task.cancel)
+        if task is not None:
+            task.get_loop().call_soon_threadsafe(task.cancel)
             return True
         if ident is None or self.actor_id:
             # Not running, or a running call of a sync actor: actors have state, so their
