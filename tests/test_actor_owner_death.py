@@ -176,3 +176,31 @@ def test_actor_made_by_an_actor_dies_when_that_actor_is_killed(ray_start_regular
     pid = ray.get(parent.child_pid.remote(), timeout=DEATH_WAIT_S)
     ray.kill(parent)
     wait_for_condition(lambda: _gone(pid), timeout=DEATH_WAIT_S)
+
+
+@pytest.mark.slow
+def test_actor_dies_when_its_owners_node_is_lost(ray_start_cluster) -> None:
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1, resources={"near": 1})
+    far = cluster.add_node(num_cpus=1, resources={"far": 1})
+    cluster.connect()
+
+    @ray.remote(num_cpus=0, resources={"far": 1}, max_retries=0)
+    def make_near_child() -> None:
+        import time
+
+        child = Child.options(
+            name="child", namespace="owner_death", num_cpus=0, resources={"near": 0.1}
+        ).remote(os.getpid())
+        ray.get(child.pids.remote())
+        time.sleep(600)
+
+    ref = make_near_child.remote()
+    wait_for_condition(lambda: _child_pids() is not None, timeout=DEATH_WAIT_S)
+    _, pid = _child_pids()
+    assert psutil.pid_exists(pid)  # on the head node: it outlives the lost node
+    cluster.kill_node(far)
+    with pytest.raises((ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError)):
+        ray.get(ref, timeout=DEATH_WAIT_S * 2)
+    wait_for_condition(lambda: _gone(pid), timeout=DEATH_WAIT_S)
+    assert _child_pids() is None
