@@ -220,13 +220,16 @@ def test_unknown_group_is_an_error(ray_start_regular) -> None:
     with pytest.raises(ray.exceptions.RayTaskError, match="concurrency group 'nope'"):
         ray.get(a.plain.options(concurrency_group="nope").remote(), timeout=60)
 
-    with pytest.raises(ValueError, match="does not define"):
+    @ray.remote(concurrency_groups={"io": 1})
+    class Wrong:
+        @ray.method(concurrency_group="cpu")
+        def f(self) -> str:
+            return "f"
 
-        @ray.remote(concurrency_groups={"io": 1})
-        class Wrong:
-            @ray.method(concurrency_group="cpu")
-            def f(self) -> None:
-                pass
+    with pytest.raises(ValueError, match="does not define"):
+        Wrong.remote()
+    # The groups may come with .options() instead.
+    assert ray.get(Wrong.options(concurrency_groups={"cpu": 1}).remote().f.remote()) == "f"
 
     with pytest.raises(ValueError, match="max concurrency >= 1"):
         ray.remote(concurrency_groups={"io": 0})(type("Z", (), {"f": lambda self: None}))

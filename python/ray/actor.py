@@ -171,11 +171,7 @@ class ActorClass:
         self._options = options
         self._name = cls.__name__
         self._meta, self._is_async, self._method_options = _method_meta(cls)
-        _check_method_groups(
-            self._method_options,
-            _concurrency_groups(options.get("concurrency_groups"), cls.__name__),
-            cls.__name__,
-        )
+        _concurrency_groups(options.get("concurrency_groups"), cls.__name__)
         self._hash: bytes | None = None
         self._pickled: bytes | None = None
         self.__doc__ = cls.__doc__
@@ -194,14 +190,16 @@ class ActorClass:
     def options(self, **options: Any) -> _BoundActorClass:
         merged = {**self._options, **options}
         opts.validate(merged, opts.ACTOR_OPTIONS, f"actor class {self._name}")
-        groups = _concurrency_groups(merged.get("concurrency_groups"), self._name)
-        _check_method_groups(self._method_options, groups, self._name)
+        _concurrency_groups(merged.get("concurrency_groups"), self._name)
         return _BoundActorClass(self, merged)
 
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
         return self._remote(args, kwargs, self._options)
 
     def _remote(self, args: tuple, kwargs: dict, options: dict[str, Any]) -> ActorHandle:
+        groups = _concurrency_groups(options.get("concurrency_groups"), self._name)
+        # Checked at creation: the groups may come with .options(concurrency_groups=...).
+        _check_method_groups(self._method_options, groups, self._name)
         cw = runtime.core_worker()
         if self._hash is None:
             self._hash, self._pickled = FunctionManager.pickle(
@@ -215,7 +213,6 @@ class ActorClass:
         options = {**_DEFAULT_ACTOR_OPTIONS, **options}
         namespace = options.get("namespace")
         max_concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
-        groups = _concurrency_groups(options.get("concurrency_groups"), self._name)
         actor_options = ActorOptions(
             class_name=self._name,
             name=options.get("name") or "",
