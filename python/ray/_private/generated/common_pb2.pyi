@@ -291,7 +291,7 @@ class TaskSpec(_message.Message):
     def __init__(self, task_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., type: _Optional[_Union[TaskType, str]] = ..., name: _Optional[str] = ..., function: _Optional[_Union[FunctionDescriptor, _Mapping]] = ..., args: _Optional[_Iterable[_Union[TaskArg, _Mapping]]] = ..., num_returns: _Optional[int] = ..., required_resources: _Optional[_Mapping[str, float]] = ..., caller_address: _Optional[_Union[Address, _Mapping]] = ..., max_retries: _Optional[int] = ..., retry_exceptions: _Optional[bool] = ..., attempt_number: _Optional[int] = ..., actor_id: _Optional[bytes] = ..., sequence_number: _Optional[int] = ..., actor_creation: _Optional[_Union[ActorCreationSpec, _Mapping]] = ..., parent_task_id: _Optional[bytes] = ..., return_ids: _Optional[_Iterable[bytes]] = ..., scheduling_strategy: _Optional[_Union[SchedulingStrategy, _Mapping]] = ..., concurrency_group: _Optional[str] = ..., max_calls: _Optional[int] = ...) -> None: ...
 
 class ActorCreationSpec(_message.Message):
-    __slots__ = ("actor_id", "max_restarts", "max_task_retries", "max_concurrency", "is_async", "name", "ray_namespace", "is_detached", "placement_resources", "method_num_returns", "class_name")
+    __slots__ = ("actor_id", "max_restarts", "max_task_retries", "max_concurrency", "is_async", "name", "ray_namespace", "is_detached", "placement_resources", "method_num_returns", "class_name", "concurrency_groups")
     class PlacementResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -300,6 +300,13 @@ class ActorCreationSpec(_message.Message):
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     class MethodNumReturnsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ConcurrencyGroupsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -317,6 +324,7 @@ class ActorCreationSpec(_message.Message):
     PLACEMENT_RESOURCES_FIELD_NUMBER: _ClassVar[int]
     METHOD_NUM_RETURNS_FIELD_NUMBER: _ClassVar[int]
     CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_GROUPS_FIELD_NUMBER: _ClassVar[int]
     actor_id: bytes
     max_restarts: int
     max_task_retries: int
@@ -328,7 +336,8 @@ class ActorCreationSpec(_message.Message):
     placement_resources: _containers.ScalarMap[str, float]
     method_num_returns: _containers.ScalarMap[str, int]
     class_name: str
-    def __init__(self, actor_id: _Optional[bytes] = ..., max_restarts: _Optional[int] = ..., max_task_retries: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., is_async: _Optional[bool] = ..., name: _Optional[str] = ..., ray_namespace: _Optional[str] = ..., is_detached: _Optional[bool] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., method_num_returns: _Optional[_Mapping[str, int]] = ..., class_name: _Optional[str] = ...) -> None: ...
+    concurrency_groups: _containers.ScalarMap[str, int]
+    def __init__(self, actor_id: _Optional[bytes] = ..., max_restarts: _Optional[int] = ..., max_task_retries: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., is_async: _Optional[bool] = ..., name: _Optional[str] = ..., ray_namespace: _Optional[str] = ..., is_detached: _Optional[bool] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., method_num_returns: _Optional[_Mapping[str, int]] = ..., class_name: _Optional[str] = ..., concurrency_groups: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class SchedulingStrategy(_message.Message):
     __slots__ = ("default_strategy", "spread", "node_affinity")

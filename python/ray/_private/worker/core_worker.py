@@ -460,12 +460,27 @@ class CoreWorker:
         max_concurrency: int,
         name: str,
         task_id: bytes = b"",
+        concurrency_group: str = "",
+        retry_exceptions: bool | Sequence[type] = False,
     ) -> list[ObjectRef]:
-        """Calls an actor method; calls from this process run in the order they were made."""
+        """Calls an actor method; calls from this process run in the order they were made.
+
+        `concurrency_group` names the actor's group it runs in ("": its method's);
+        `retry_exceptions` (True or exception types) retries it, under `max_task_retries`,
+        when it raises.
+        """
         self._check_node()
         built = self.specs.build_args(args)
         request = self.specs.actor_call(
-            actor_id, method, built, num_returns, max_task_retries, name, task_id
+            actor_id,
+            method,
+            built,
+            num_returns,
+            max_task_retries,
+            name,
+            task_id,
+            concurrency_group,
+            bool(retry_exceptions),
         )
         spec = request.task_spec
         refs = self._own_returns(spec)
@@ -477,6 +492,9 @@ class CoreWorker:
             actor_id=actor_id,
             order=next(_order),
             request=request,
+            retry_types=(
+                tuple(retry_exceptions) if isinstance(retry_exceptions, (list, tuple)) else None
+            ),
         )
         self.tasks.add(call)
         self.actor_submitter.submit(call, max_concurrency)

@@ -75,6 +75,8 @@ class ActorOptions:
     method_num_returns: dict[str, int] = field(default_factory=dict)
     get_if_exists: bool = False
     strategy: common_pb2.SchedulingStrategy | None = None
+    # Named concurrency groups and their sizes (the default group is max_concurrency).
+    concurrency_groups: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -210,6 +212,7 @@ class TaskSpecBuilder:
         creation.placement_resources.update(options.placement_resources)
         creation.method_num_returns.update(options.method_num_returns)
         creation.class_name = options.class_name
+        creation.concurrency_groups.update(options.concurrency_groups)
         _add_return_ids(spec)
         return spec
 
@@ -222,6 +225,8 @@ class TaskSpecBuilder:
         max_retries: int,
         name: str,
         task_id: bytes = b"",
+        concurrency_group: str = "",
+        retry_exceptions: bool = False,
     ) -> core_worker_pb2.PushTaskRequest:
         """The call's first request, with its spec built inside (it is sent without a copy)."""
         job_id = self._job(actor_id[-4:])
@@ -238,6 +243,8 @@ class TaskSpecBuilder:
                 actor_id=actor_id,
                 max_retries=max_retries,
                 parent_task_id=self._parent(),
+                concurrency_group=concurrency_group,
+                retry_exceptions=retry_exceptions,
             ),
             caller_worker_id=self._caller.worker_id,
         )
