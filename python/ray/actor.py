@@ -6,6 +6,7 @@ import inspect
 import logging
 from typing import Any
 
+from ray._private import object_ref_generator as gens
 from ray._private import options as opts
 from ray._private import runtime, values
 from ray._private.generated import common_pb2, gcs_pb2
@@ -58,7 +59,8 @@ def _method_meta(cls: type) -> tuple[dict[str, int], bool]:
     for name, member in inspect.getmembers(cls):
         if not (inspect.isfunction(member) or inspect.ismethod(member)):
             continue
-        meta[name] = getattr(member, "__ray_num_returns__", 1)
+        is_gen = inspect.isgeneratorfunction(member) or inspect.isasyncgenfunction(member)
+        meta[name] = getattr(member, "__ray_num_returns__", gens.STREAMING if is_gen else 1)
         if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
             is_async = True
     return meta, is_async
@@ -121,7 +123,7 @@ class ActorClass:
             max_task_retries=options["max_task_retries"],
             max_concurrency=max_concurrency,
             is_async=self._is_async,
-            method_num_returns=self._meta,
+            method_num_returns={k: gens.num_returns_to_wire(v) for k, v in self._meta.items()},
             get_if_exists=bool(options.get("get_if_exists")),
             strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
         )
@@ -189,7 +191,7 @@ class ActorHandle:
         return cls(
             info.actor_id,
             creation.class_name,
-            dict(creation.method_num_returns),
+            {k: gens.num_returns_from_wire(v) for k, v in creation.method_num_returns.items()},
             creation.is_async,
             handle_ref,
             creation.max_task_retries,
@@ -287,6 +289,7 @@ class ActorMethod:
         self._name = name
         self._num_returns = num_returns
         self._task_name = task_name
+        self._backpressure = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
@@ -301,29 +304,50 @@ class ActorMethod:
             "concurrency_group",
             "max_task_retries",
             "retry_exceptions",
+            "_generator_backpressure_num_objects",
         }
         if unknown:
             raise ValueError(f"Invalid option(s) for an actor method: {sorted(unknown)}")
-        return ActorMethod(
+        opts.validate(
+            {
+                k: options[k]
+                for k in ("num_returns", "_generator_backpressure_num_objects")
+                if k in options
+            },
+            opts.TASK_OPTIONS,
+            "an actor method",
+        )
+        method = ActorMethod(
             self._handle,
             self._name,
             options.get("num_returns", self._num_returns),
             options.get("name", self._task_name),
         )
+        method._backpressure = options.get(
+            "_generator_backpressure_num_objects", self._backpressure
+        )
+        return method
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         h = self._handle
         method, default_name = h._ray_method(self._name)
-        refs = runtime.core_worker().submit_actor_call(
+        cw = runtime.core_worker()
+        num_returns = self._num_returns
+        kind = gens.generator_kind(num_returns) if isinstance(num_returns, str) else 0
+        refs = cw.submit_actor_call(
             h._ray_actor_id,
             method,
             values.task_args(args, kwargs),
-            self._num_returns,
+            1 if kind else num_returns,
             h._ray_max_task_retries,
             h._ray_max_concurrency,
             self._task_name or default_name,
+            generator_kind=kind,
+            generator_backpressure=max(self._backpressure or 0, 0),
         )
-        if self._num_returns == 1:
+        if kind == common_pb2.GENERATOR_KIND_STREAMING:
+            return gens.ObjectRefGenerator(refs[0], cw)
+        if kind or self._num_returns == 1:
             return refs[0]
         if self._num_returns == 0:
             return None

@@ -32,6 +32,7 @@ from ray._private.object_ref import ObjectRef, collect_borrows
 from ray._private.serialization import SerializedObject
 from ray._private.worker import errors
 from ray._private.worker.call_order import CallOrder
+from ray._private.worker.generators import GeneratorDriver
 from ray._private.worker.interfaces import Deferred, ExecutionContext
 from ray._private.worker.pipeline import PipelinedTasks
 from ray._private.worker.runners import ErrorResult, Runner, RunnerRegistry
@@ -91,6 +92,7 @@ class TaskExecutor:
         self._exiting = False
         self._pid = os.getpid()
         self._calls: dict[bytes, int] = {}
+        self._generators: GeneratorDriver | None = None
 
     # ---- intake ----------------------------------------------------------------------
 
@@ -313,6 +315,8 @@ class TaskExecutor:
                     return self._create_actor(spec, runner, args)
                 actor = self.actor if spec.type == common_pb2.TASK_TYPE_ACTOR else None
                 results = runner.run(spec, args, actor)
+                if spec.generator_kind:
+                    results = self._generator_driver().drive(spec, results)
             finally:
                 with self._lock:
                     self._running.pop(spec.task_id, None)
@@ -352,7 +356,9 @@ class TaskExecutor:
                     return
                 runner = self._runner(spec)
                 results = runner.run(spec, self._arg_frames(spec), self.actor)
-                if asyncio.iscoroutine(results) or asyncio.isfuture(results):
+                if spec.generator_kind:
+                    results = await self._generator_driver().drive_async(spec, results)
+                elif asyncio.iscoroutine(results) or asyncio.isfuture(results):
                     results = await results
                 job.reply = self._make_reply(spec, results)
             except ActorExit:
@@ -376,6 +382,14 @@ class TaskExecutor:
                 self._finish(job)
         if self._exiting:
             self._exit_soon()
+
+    def _generator_driver(self) -> GeneratorDriver:
+        if self._generators is None:
+            ctx = self._ctx
+            self._generators = GeneratorDriver(
+                ctx.store_return, ctx.report_generator_items, ctx.address
+            )
+        return self._generators
 
     def _arg_frames(self, spec: common_pb2.TaskSpec) -> list[Any]:
         """The argument frames: inline ones as sent, referenced ones fetched (or mapped)."""
