@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ray._private.generated import common_pb2
-from ray._private.object_ref import ObjectRef
+from ray._private.object_ref import ObjectRef, get_core_worker
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +55,18 @@ class ObjectRefGenerator:
     `ray.cancel(gen)` stops the task.
     """
 
-    def __init__(self, generator_ref: ObjectRef, worker: Any) -> None:
+    # Only picklable parts (the core worker is found through the ref), so that pickling fails
+    # with this class's own message.
+    __slots__ = ("_generator_ref", "_task_id", "__weakref__")
+
+    def __init__(self, generator_ref: ObjectRef, worker: Any = None) -> None:
         self._generator_ref = generator_ref
         self._task_id = generator_ref.task_id()
-        self._worker = worker
+
+    @property
+    def _worker(self) -> Any:
+        """The core worker that submitted the task (it counts the generator's ref)."""
+        return self._generator_ref._counted or get_core_worker()
 
     # ---- iteration -----------------------------------------------------------------------
 
@@ -66,10 +74,7 @@ class ObjectRefGenerator:
         return self
 
     def __next__(self) -> ObjectRef:
-        ref = self._worker.generators.next_ref(self._task_id, None)
-        if ref is None:
-            raise StopIteration
-        return ref
+        return self._next(None)
 
     def _next_sync(self, timeout_s: float | None = None) -> ObjectRef:
         """The next ref, waiting at most `timeout_s`; raises StopIteration at the end.
@@ -124,7 +129,8 @@ class ObjectRefGenerator:
         )
 
     def __del__(self) -> None:
-        worker = getattr(self, "_worker", None)
+        ref = getattr(self, "_generator_ref", None)
+        worker = ref._counted if ref is not None else None
         if worker is not None:
             try:
                 worker.generators.drop(self._task_id)

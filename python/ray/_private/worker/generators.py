@@ -442,10 +442,11 @@ class GeneratorDriver:
                     break
                 except Exception as exc:  # noqa: BLE001 - user code: the error is the next item
                     self._put_error(spec, sender, index, exc)
+                    index += 1
                     break
                 index += 1
                 if not self._put(spec, sender, index - 1, value):
-                    break
+                    break  # its error took its place
         finally:
             sender.close()
         return self._end(spec, index)
@@ -471,10 +472,11 @@ class GeneratorDriver:
                     break
                 except Exception as exc:  # noqa: BLE001 - user code
                     self._put_error(spec, sender, index, exc)
+                    index += 1
                     break
                 index += 1
                 if not self._put(spec, sender, index - 1, value):
-                    break
+                    break  # its error took its place
         finally:
             await asyncio.to_thread(sender.close)
         return self._end(spec, index)
