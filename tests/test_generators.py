@@ -81,14 +81,12 @@ def gated(release: str):
 
 @ray.remote
 def count(n: int):
-    for i in range(n):
-        yield i
+    yield from range(n)
 
 
 @ray.remote
 def fails_after(k: int):
-    for i in range(k):
-        yield i
+    yield from range(k)
     raise ValueError(f"failed after {k}")
 
 
@@ -100,8 +98,7 @@ class SyncActor:
         yield "last"
 
     def fails_after(self, k: int):
-        for i in range(k):
-            yield i
+        yield from range(k)
         raise ValueError(f"failed after {k}")
 
     def produce(self, directory: str, n: int):
@@ -110,8 +107,7 @@ class SyncActor:
             yield i
 
     def crash_after(self, k: int, read: str):
-        for i in range(k):
-            yield i
+        yield from range(k)
         _wait_file(read)  # the values reach the caller before the crash
         os._exit(1)
 
