@@ -536,3 +536,62 @@ def test_num_returns_validation(ray_start_regular_shared):
         SyncActor.remote().gated.options(num_returns="many")
     # Explicit "streaming" on a generator works as the default does.
     assert [ray.get(r) for r in count.options(num_returns="streaming").remote(2)] == [0, 1]
+
+
+# ---- more places a generator runs or is read ---------------------------------------------------
+
+
+def test_generator_read_inside_a_task(ray_start_regular_shared):
+    @ray.remote
+    def consume(n: int) -> list:
+        return [ray.get(r) for r in count.remote(n)]
+
+    # Two consumers on a 2-CPU node: each lends its CPU while it waits for its generator.
+    assert ray.get([consume.remote(3), consume.remote(4)], timeout=120) == [
+        [0, 1, 2],
+        [0, 1, 2, 3],
+    ]
+
+
+def test_cancel_an_actor_generator(ray_start_regular_shared, tmp_path):
+    directory = str(tmp_path)
+
+    @ray.remote
+    class Endless:
+        def run(self, directory: str):
+            for i in range(100_000):
+                open(os.path.join(directory, f"made-{i}"), "w").close()
+                yield i
+                time.sleep(0.05)
+
+        def ping(self) -> str:
+            return "alive"
+
+    actor = Endless.remote()
+    gen = actor.run.remote(directory)
+    assert ray.get(next(gen), timeout=60) == 0
+    ray.cancel(gen)
+    with pytest.raises(TaskCancelledError):
+        for ref in gen:
+            ray.get(ref, timeout=60)
+    made = _count_files(directory, "made-")
+    time.sleep(0.5)
+    assert _count_files(directory, "made-") == made, "the method kept running after cancel"
+    assert ray.get(actor.ping.remote(), timeout=60) == "alive"
+
+
+def test_actor_restart_retries_the_generator(ray_start_regular_shared, tmp_path):
+    attempts = str(tmp_path / "attempts")
+
+    @ray.remote(max_restarts=1, max_task_retries=1)
+    class Flaky:
+        def values(self, attempts: str):
+            n = _attempt(attempts)
+            yield "a"
+            yield "b"
+            if n == 1:
+                os._exit(1)
+            yield "c"
+
+    actor = Flaky.remote()
+    assert [ray.get(r, timeout=60) for r in actor.values.remote(attempts)] == ["a", "b", "c"]
