@@ -595,3 +595,150 @@ def test_actor_restart_retries_the_generator(ray_start_regular_shared, tmp_path)
 
     actor = Flaky.remote()
     assert [ray.get(r, timeout=60) for r in actor.values.remote(attempts)] == ["a", "b", "c"]
+
+
+# ---- the caller's stream state, without processes ----------------------------------------------
+
+
+class _Objects:
+    """The parts of Ownership that GeneratorStreams uses: a reference counter and a store."""
+
+    def __init__(self) -> None:
+        from ray._private.worker.memory_store import MemoryStore
+        from ray._private.worker.reference_counter import ReferenceCounter
+
+        self.memory_store = MemoryStore()
+        self.freed: list[bytes] = []
+        self.refs = ReferenceCounter(self._on_freed, lambda released: None)
+
+    def _on_freed(self, freed) -> None:
+        self.freed += [oid for oid, _ in freed]
+        self.memory_store.delete([oid for oid, _ in freed])
+
+    def store_returned_object(self, ret) -> None:
+        from ray._private.worker.memory_store import StoredObject
+
+        if self.refs.has(ret.object_id):
+            self.memory_store.put(ret.object_id, StoredObject.from_proto(ret))
+
+
+def _streams_with_task(kind=None):
+    from ray._private import ids
+    from ray._private.generated import common_pb2
+    from ray._private.worker.generators import GeneratorStreams
+
+    objects = _Objects()
+    streams = GeneratorStreams(objects, lambda blocked: False)
+    task_id = ids.new_task_id(b"\0\0\0\1")
+    spec = common_pb2.TaskSpec(
+        task_id=task_id,
+        generator_kind=kind or common_pb2.GENERATOR_KIND_STREAMING,
+        return_ids=[ids.object_id_for_return(task_id, 1)],
+    )
+    streams.register(spec)
+    return objects, streams, spec
+
+
+def _report(streams, spec, start, values, **wait):
+    from ray._private import serialization
+    from ray._private.generated import common_pb2, core_worker_pb2
+    from ray._private.worker.generators import item_id
+
+    returns = []
+    for i, value in enumerate(values):
+        data = serialization.serialize(value).to_bytes()
+        returns.append(
+            common_pb2.ReturnObject(
+                object_id=item_id(spec.task_id, start + i), data=data, size_bytes=len(data)
+            )
+        )
+    request = core_worker_pb2.ReportGeneratorItemReturnsRequest(
+        task_id=spec.task_id, item_index=start, returns=returns, **wait
+    )
+    return streams.report(request)
+
+
+def _value(objects, ref):
+    from ray._private import serialization
+
+    value = serialization.deserialize(objects.memory_store.get(ref.binary()).data)
+    if isinstance(value, serialization.ErrorValue):
+        from ray._private.worker import errors
+
+        return errors.to_exception(value.info)
+    return value
+
+
+def _end(objects, spec, error=None):
+    from ray._private import serialization
+    from ray._private.worker import errors
+    from ray._private.worker.memory_store import StoredObject
+
+    if error is None:
+        frame = serialization.serialize(None).to_bytes()
+    else:
+        frame = errors.error_frame(error, spec.task_id)
+    objects.memory_store.put(
+        spec.return_ids[0], StoredObject(frame, is_error=error is not None, size_bytes=len(frame))
+    )
+
+
+def test_stream_ignores_items_reported_again():
+    objects, streams, spec = _streams_with_task()
+    assert _report(streams, spec, 0, ["a", "b"]).num_consumed == 0
+    first = streams.next_ref(spec.task_id, 1)
+    assert _value(objects, first) == "a"
+    # A retried attempt reports from the start again: only the new item counts.
+    _report(streams, spec, 0, ["A", "B", "c"])
+    rest = [streams.next_ref(spec.task_id, 1) for _ in range(2)]
+    assert [_value(objects, r) for r in rest] == ["b", "c"]
+    _end(objects, spec)
+    assert streams.next_ref(spec.task_id, 1) is None
+    assert streams.is_finished(spec.task_id)
+
+
+def test_stream_error_at_the_end_is_the_next_item():
+    objects, streams, spec = _streams_with_task()
+    _report(streams, spec, 0, [1])
+    _end(objects, spec, WorkerCrashedError("the worker died"))
+    assert _value(objects, streams.next_ref(spec.task_id, 1)) == 1
+    assert isinstance(_value(objects, streams.next_ref(spec.task_id, 1)), WorkerCrashedError)
+    assert streams.next_ref(spec.task_id, 1) is None
+
+
+def test_stream_next_times_out_and_has_next():
+    objects, streams, spec = _streams_with_task()
+    assert not streams.has_next(spec.task_id)
+    with pytest.raises(GetTimeoutError, match="item 0"):
+        streams.next_ref(spec.task_id, 0.05)
+    _report(streams, spec, 0, [1])
+    assert streams.has_next(spec.task_id)
+
+
+def test_stream_backpressure_reply_waits_for_consumption():
+    import threading
+
+    objects, streams, spec = _streams_with_task()
+    _report(streams, spec, 0, [0, 1])
+    replies = []
+    poll = threading.Thread(
+        target=lambda: replies.append(
+            _report(streams, spec, 2, [], wait_timeout_ms=30_000, wait_consumed_below=1)
+        )
+    )
+    poll.start()
+    streams.next_ref(spec.task_id, 1)
+    poll.join(30)
+    assert replies and replies[0].num_consumed == 1 and not replies[0].stop
+
+
+def test_dropped_stream_stops_the_producer():
+    # (That the unread items' memory is freed is test_large_values_are_freed's job.)
+    objects, streams, spec = _streams_with_task()
+    _report(streams, spec, 0, [0, 1, 2])
+    held = streams.next_ref(spec.task_id, 1)
+    streams.drop(spec.task_id)
+    assert streams.next_ref(spec.task_id, 1) is None
+    assert _value(objects, held) == 0
+    reply = _report(streams, spec, 3, [3])
+    assert reply.stop

@@ -74,6 +74,7 @@ class _Stream:
         "next_index",
         "total",
         "dropped",
+        "on_end",
     )
 
     def __init__(self, task_id: bytes, end_id: bytes, kind: int) -> None:
@@ -88,6 +89,8 @@ class _Stream:
         # Set once the task ended: the number of items (an ending error counted).
         self.total: int | None = None
         self.dropped = False
+        # The end object's ready callback (removed if the stream goes first).
+        self.on_end: Callable[[StoredObject], None] | None = None
 
 
 class GeneratorStreams:
@@ -109,10 +112,11 @@ class GeneratorStreams:
     def register(self, spec: common_pb2.TaskSpec) -> None:
         """A generator task is being submitted: its items will be reported here."""
         stream = _Stream(spec.task_id, spec.return_ids[0], spec.generator_kind)
+        stream.on_end = lambda obj: self._ended(stream, obj)
         with self._cond:
             self._streams[spec.task_id] = stream
             self._by_end[stream.end_id] = stream
-        self._ownership.memory_store.on_ready(stream.end_id, lambda obj: self._ended(stream, obj))
+        self._ownership.memory_store.on_ready(stream.end_id, stream.on_end)
 
     # ---- the owner rpc -------------------------------------------------------------------
 
@@ -178,6 +182,9 @@ class GeneratorStreams:
         """Removes a stream; returns the refs it held (released by the caller, unlocked)."""
         self._streams.pop(stream.task_id, None)
         self._by_end.pop(stream.end_id, None)
+        if stream.total is None and stream.on_end is not None:
+            self._ownership.memory_store.remove_callback(stream.end_id, stream.on_end)
+        stream.on_end = None
         held = list(stream.items.values())
         stream.items.clear()
         return held
