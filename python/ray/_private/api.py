@@ -73,6 +73,11 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
         return values.get(cw, list(object_refs), timeout)
     if hasattr(object_refs, "__ray_object_ref__"):
         return values.get(cw, [object_refs.__ray_object_ref__()], timeout)[0]
+    if isinstance(object_refs, ObjectRefGenerator):
+        raise ValueError(
+            "ray.get() does not take an ObjectRefGenerator: iterate it (`for ref in gen`) and "
+            "ray.get each ref it yields"
+        )
     raise ValueError(
         f"Invalid type of object refs, {type(object_refs)}, is given. 'object_refs' must either be an "
         "ObjectRef or a list of ObjectRefs."

@@ -17,6 +17,7 @@ from typing import Any
 
 from ray._private.generated import common_pb2
 from ray._private.object_ref import ObjectRef, get_core_worker
+from ray.exceptions import GetTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,11 @@ DYNAMIC = "dynamic"
 # The num_returns of generator methods in an actor's method table (an int32 map on the wire).
 _WIRE = {STREAMING: -1, DYNAMIC: -2}
 _FROM_WIRE = {v: k for k, v in _WIRE.items()}
+_NIL_ID = b"\xff" * 28
+_NO_SEND = (
+    "A remote generator takes no values or exceptions from its caller; pass what it needs "
+    "as task arguments (or through an actor) instead"
+)
 
 
 def generator_kind(num_returns: Any) -> int:
@@ -77,12 +83,15 @@ class ObjectRefGenerator:
         return self._next(None)
 
     def _next_sync(self, timeout_s: float | None = None) -> ObjectRef:
-        """The next ref, waiting at most `timeout_s`; raises StopIteration at the end.
+        """The next ref, waiting at most `timeout_s`: a nil ref if none came in time.
 
         Raises:
-            GetTimeoutError: The task yielded nothing more within `timeout_s`.
+            StopIteration: The stream has ended.
         """
-        return self._next(timeout_s)
+        try:
+            return self._next(timeout_s)
+        except GetTimeoutError:
+            return ObjectRef(_NIL_ID, None, _counted=False)
 
     def _next(self, timeout_s: float | None) -> ObjectRef:
         ref = self._worker.generators.next_ref(self._task_id, timeout_s)
@@ -109,12 +118,41 @@ class ObjectRefGenerator:
         error that ended the task)."""
         return self._generator_ref
 
+    def next_ready(self) -> bool:
+        """True if `next()` would not block: the next ref is ready, or the stream ended."""
+        return self._worker.generators.has_next(self._task_id)
+
+    def send(self, value: Any) -> ObjectRef:
+        """`send(None)` is `next()`; values cannot be sent into a remote generator."""
+        if value is not None:
+            raise NotImplementedError(_NO_SEND)
+        return self._next(None)
+
+    def throw(self, *args: Any) -> ObjectRef:
+        raise NotImplementedError(_NO_SEND)
+
+    def close(self) -> None:
+        raise NotImplementedError(
+            "An ObjectRefGenerator cannot be closed; use ray.cancel(generator) to stop its task"
+        )
+
+    async def asend(self, value: Any) -> ObjectRef:
+        if value is not None:
+            raise NotImplementedError(_NO_SEND)
+        return await self.__anext__()
+
+    async def athrow(self, *args: Any) -> ObjectRef:
+        raise NotImplementedError(_NO_SEND)
+
+    async def aclose(self) -> None:
+        self.close()
+
     def is_finished(self) -> bool:
         """True once every ref was handed out and the task ended."""
         return self._worker.generators.is_finished(self._task_id)
 
     def _has_next(self) -> bool:
-        return self._worker.generators.has_next(self._task_id)
+        return self.next_ready()
 
     def _probe_ids(self) -> list[bytes]:
         return self._worker.generators.probe_ids(self._task_id)
