@@ -751,3 +751,23 @@ def test_dropped_stream_stops_the_producer():
     assert _value(objects, held) == 0
     reply = _report(streams, spec, 3, [3])
     assert reply.stop
+
+
+def test_dropping_the_generator_stops_the_task(ray_start_regular_shared, tmp_path):
+    directory = str(tmp_path)
+
+    @ray.remote(max_retries=0)
+    def endless(directory: str):
+        for i in range(100_000):
+            open(os.path.join(directory, f"made-{i}"), "w").close()
+            yield i
+            time.sleep(0.02)
+
+    gen = endless.remote(directory)
+    assert ray.get(next(gen), timeout=60) == 0
+    done = gen.completed()
+    del gen
+    gc.collect()
+    assert ray.get(done, timeout=60) is None
+    made = _count_files(directory, "made-")
+    assert made < 100_000
