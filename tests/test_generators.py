@@ -771,3 +771,19 @@ def test_dropping_the_generator_stops_the_task(ray_start_regular_shared, tmp_pat
     assert ray.get(done, timeout=60) is None
     made = _count_files(directory, "made-")
     assert made < 100_000
+
+
+def test_yielded_refs_inside_values_are_freed(ray_start_regular_shared):
+    @ray.remote
+    def wrapped(n: int):
+        for i in range(n):
+            yield [ray.put(np.full(MB, i, dtype=np.uint8))]
+
+    values = []
+    for ref in wrapped.remote(3):
+        (inner,) = ray.get(ref)
+        values.append(int(ray.get(inner)[0]))
+    assert values == [0, 1, 2]
+    del ref, inner
+    gc.collect()
+    wait_for_condition(_store_empty, timeout=30)
