@@ -787,3 +787,20 @@ def test_yielded_refs_inside_values_are_freed(ray_start_regular_shared):
     del ref, inner
     gc.collect()
     wait_for_condition(_store_empty, timeout=30)
+
+
+def test_retry_exceptions_reruns_a_failed_generator(ray_start_regular_shared, tmp_path):
+    attempts = str(tmp_path / "attempts")
+
+    @ray.remote(retry_exceptions=True, max_retries=1)
+    def flaky(attempts: str):
+        n = _attempt(attempts)
+        yield 0
+        yield 1
+        if n == 1:
+            raise ValueError("first attempt fails")
+        yield 2
+
+    assert [ray.get(r, timeout=60) for r in flaky.remote(attempts)] == [0, 1, 2]
+    with open(attempts) as f:
+        assert len(f.readlines()) == 2

@@ -12,7 +12,8 @@ owned by the caller like any return.
   produced while a report is in flight, so a fast generator costs one rpc per
   batch. With backpressure (`_generator_backpressure_num_objects=N`) the
   generator is not resumed while N reported items are unconsumed. An exception
-  from the generator becomes the next item (an ERROR value); the stream ends there.
+  from a streaming generator fails the task (so `retry_exceptions` applies) once
+  the items before it reached the caller; in a dynamic one it is the last item.
 - Caller side (`GeneratorStreams`): one `_Stream` per generator task this
   process submitted: the reported items (held until consumed), the consumer's
   position, and the end. Items reported twice (a retried attempt) are ignored,
@@ -448,7 +449,7 @@ class GeneratorDriver:
                 except StopIteration:
                     break
                 except Exception as exc:  # noqa: BLE001 - user code: the error is the next item
-                    self._put_error(spec, sender, index, exc)
+                    self._failed(spec, sender, index, exc)
                     index += 1
                     break
                 index += 1
@@ -478,7 +479,7 @@ class GeneratorDriver:
                 except StopAsyncIteration:
                     break
                 except Exception as exc:  # noqa: BLE001 - user code
-                    self._put_error(spec, sender, index, exc)
+                    self._failed(spec, sender, index, exc)
                     index += 1
                     break
                 index += 1
@@ -494,10 +495,24 @@ class GeneratorDriver:
             frame = serialization.serialize(value, path=f"value {index} yielded by {spec.name}")
             ret = self._store_return(item_id(spec.task_id, index), frame, spec.caller_address)
         except Exception as exc:  # noqa: BLE001 - not serializable, or the store is full
-            self._put_error(spec, sender, index, exc)
+            self._failed(spec, sender, index, exc)
             return False
         sender.add(ret)
         return True
+
+    def _failed(
+        self, spec: common_pb2.TaskSpec, sender: _Sender, index: int, exc: BaseException
+    ) -> None:
+        """The generator raised (or a value could not be stored) at item `index`.
+
+        Streaming: the task fails with it, so the end object holds the error (and
+        `retry_exceptions` may retry the task); the caller makes it the next item once the
+        items before it (flushed first) are in. Dynamic: the error is the last item.
+        """
+        if spec.generator_kind == STREAMING:
+            sender.close()
+            raise exc
+        self._put_error(spec, sender, index, exc)
 
     def _put_error(
         self, spec: common_pb2.TaskSpec, sender: _Sender, index: int, exc: BaseException
