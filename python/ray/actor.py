@@ -6,6 +6,7 @@ import inspect
 import logging
 from typing import Any
 
+from ray._private import object_ref_generator as gens
 from ray._private import options as opts
 from ray._private import runtime, values
 from ray._private.generated import common_pb2, gcs_pb2
@@ -114,7 +115,8 @@ def _method_meta(cls: type) -> tuple[dict[str, int], bool, dict[str, dict[str, A
     for name, member in inspect.getmembers(cls):
         if not (inspect.isfunction(member) or inspect.ismethod(member)):
             continue
-        meta[name] = getattr(member, "__ray_num_returns__", 1)
+        is_gen = inspect.isgeneratorfunction(member) or inspect.isasyncgenfunction(member)
+        meta[name] = getattr(member, "__ray_num_returns__", gens.STREAMING if is_gen else 1)
         options = getattr(member, "__ray_method_options__", None)
         if options:
             method_options[name] = dict(options)
@@ -224,7 +226,7 @@ class ActorClass:
             max_task_retries=options["max_task_retries"],
             max_concurrency=max_concurrency,
             is_async=self._is_async,
-            method_num_returns=self._meta,
+            method_num_returns={k: gens.num_returns_to_wire(v) for k, v in self._meta.items()},
             get_if_exists=bool(options.get("get_if_exists")),
             strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
             concurrency_groups=groups,
@@ -297,7 +299,7 @@ class ActorHandle:
         return cls(
             info.actor_id,
             creation.class_name,
-            dict(creation.method_num_returns),
+            {k: gens.num_returns_from_wire(v) for k, v in creation.method_num_returns.items()},
             creation.is_async,
             handle_ref,
             creation.max_task_retries,
@@ -441,18 +443,27 @@ class ActorMethod:
         method, default_name = h._ray_method(self._name)
         options = self._call_options
         retries = options.get("max_task_retries")
-        refs = runtime.core_worker().submit_actor_call(
+        cw = runtime.core_worker()
+        num_returns = self._num_returns
+        kind = gens.generator_kind(num_returns) if isinstance(num_returns, str) else 0
+        refs = cw.submit_actor_call(
             h._ray_actor_id,
             method,
             values.task_args(args, kwargs),
-            self._num_returns,
+            1 if kind else num_returns,
             h._ray_max_task_retries if retries is None else retries,
             h._ray_max_concurrency,
             self._task_name or default_name,
             concurrency_group=options.get("concurrency_group") or "",
             retry_exceptions=options.get("retry_exceptions", False),
+            generator_kind=kind,
+            generator_backpressure=max(
+                options.get("_generator_backpressure_num_objects") or 0, 0
+            ),
         )
-        if self._num_returns == 1:
+        if kind == common_pb2.GENERATOR_KIND_STREAMING:
+            return gens.ObjectRefGenerator(refs[0], cw)
+        if kind or self._num_returns == 1:
             return refs[0]
         if self._num_returns == 0:
             return None

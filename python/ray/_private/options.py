@@ -28,7 +28,13 @@ COMMON_OPTIONS = {
     "placement_group_capture_child_tasks",
     "enable_task_events",
 }
-TASK_OPTIONS = COMMON_OPTIONS | {"num_returns", "max_retries", "retry_exceptions", "max_calls"}
+TASK_OPTIONS = COMMON_OPTIONS | {
+    "num_returns",
+    "max_retries",
+    "retry_exceptions",
+    "max_calls",
+    "_generator_backpressure_num_objects",
+}
 ACTOR_OPTIONS = COMMON_OPTIONS | {
     "max_restarts",
     "max_task_retries",
@@ -79,8 +85,20 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
                     f"resource {name!r} must be a finite, non-negative number, got {value!r}"
                 )
     nr = options.get("num_returns")
-    if nr is not None and (not isinstance(nr, int) or isinstance(nr, bool) or nr < 0):
-        raise ValueError(f"num_returns must be a non-negative integer, got {nr!r}")
+    if (
+        nr is not None
+        and nr not in ("streaming", "dynamic")
+        and (not isinstance(nr, int) or isinstance(nr, bool) or nr < 0)
+    ):
+        raise ValueError(
+            f"num_returns must be a non-negative integer, 'streaming' or 'dynamic', got {nr!r}"
+        )
+    bp = options.get("_generator_backpressure_num_objects")
+    if bp is not None and (not isinstance(bp, int) or isinstance(bp, bool) or bp == 0 or bp < -1):
+        raise ValueError(
+            "_generator_backpressure_num_objects must be a positive integer (or -1 for no "
+            f"limit), got {bp!r}"
+        )
     mr = options.get("max_retries")
     if mr is not None and (not isinstance(mr, int) or mr < -1):
         raise ValueError(f"max_retries must be an integer >= -1, got {mr!r}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from typing import Any
 
 from ray._private import constants, runtime, values
+from ray._private import object_ref_generator as gens
 from ray._private import options as opts
 from ray._private.generated import common_pb2
 from ray._private.worker.function_manager import FunctionManager
@@ -62,9 +64,20 @@ class RemoteFunction:
         if max_retries is None:
             max_retries = constants.DEFAULT_TASK_MAX_RETRIES
         retry = options.get("retry_exceptions", False)
+        num_returns = options.get("num_returns")
+        if num_returns is None:
+            # A generator function streams its values by default, as in Ray.
+            is_gen = inspect.isgeneratorfunction(self._function) or inspect.isasyncgenfunction(
+                self._function
+            )
+            num_returns = gens.STREAMING if is_gen else 1
+        kind = gens.generator_kind(num_returns)
+        backpressure = options.get("_generator_backpressure_num_objects") or 0
         return TaskOptions(
             name=options.get("name") or self._name,
-            num_returns=options.get("num_returns", 1),
+            num_returns=1 if kind else num_returns,
+            generator_kind=kind,
+            generator_backpressure=max(backpressure, 0),
             resources=opts.resource_request(options, 1),
             max_retries=max_retries,
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
@@ -91,6 +104,8 @@ class RemoteFunction:
         )
         refs = cw.submit_task(self._descriptor, values.task_args(args, kwargs), task_options)
         num_returns = task_options.num_returns
+        if task_options.generator_kind == common_pb2.GENERATOR_KIND_STREAMING:
+            return gens.ObjectRefGenerator(refs[0], cw)
         if num_returns == 1:
             return refs[0]
         if num_returns == 0:

@@ -75,6 +75,7 @@ from ray._private.worker.actor_calls import ActorCallsState
 from ray._private.worker.actor_submitter import ActorTaskSubmitter
 from ray._private.worker.dependency_resolver import DependencyResolver
 from ray._private.worker.function_manager import FunctionManager
+from ray._private.worker.generators import GeneratorStreams
 from ray._private.worker.lineage import Lineage
 from ray._private.worker.ownership import Frame, Ownership
 from ray._private.worker.runners import ResultFrame
@@ -245,12 +246,15 @@ class CoreWorker:
         )
         self.ownership.freed_listeners.append(self.actor_submitter.on_objects_freed)
         self.ownership.freed_listeners.append(self.lineage.freed)
+        self.generators = GeneratorStreams(self.ownership, self._notify_blocked)
+        self.ownership.freed_listeners.append(self.generators.on_objects_freed)
         self.ownership.lost_listeners.append(self.lineage.lost)
 
         self._server, port = channels.create_server(
             [
                 lambda s: core_worker_pb2_grpc.add_CoreWorkerServiceServicer_to_server(
-                    CoreWorkerServicer(self.ownership, lambda: self.executor), s
+                    CoreWorkerServicer(self.ownership, lambda: self.executor, self.generators),
+                    s,
                 ),
                 *extra_services,
             ],
@@ -409,6 +413,8 @@ class CoreWorker:
             max_retries=options.max_retries,
             retry_types=tuple(retry) if isinstance(retry, (list, tuple)) else None,
         )
+        if spec.generator_kind:
+            self.generators.register(spec)
         self.tasks.add(task)
         self.submitter.submit(task)
         return refs
@@ -462,6 +468,8 @@ class CoreWorker:
         task_id: bytes = b"",
         concurrency_group: str = "",
         retry_exceptions: bool | Sequence[type] = False,
+        generator_kind: int = 0,
+        generator_backpressure: int = 0,
     ) -> list[ObjectRef]:
         """Calls an actor method; calls from this process run in the order they were made.
 
@@ -481,8 +489,12 @@ class CoreWorker:
             task_id,
             concurrency_group,
             bool(retry_exceptions),
+            generator_kind,
+            generator_backpressure,
         )
         spec = request.task_spec
+        if generator_kind:
+            self.generators.register(spec)
         refs = self._own_returns(spec)
         call = ActorCall(
             spec,
@@ -678,6 +690,15 @@ class CoreWorker:
         if contained:
             self.ownership.add_borrowers_for(list(ret.nested_refs), owner)
         return ret
+
+    def report_generator_items(
+        self,
+        owner: common_pb2.Address,
+        request: core_worker_pb2.ReportGeneratorItemReturnsRequest,
+        timeout_s: float,
+    ) -> core_worker_pb2.ReportGeneratorItemReturnsReply:
+        """Sends values a generator task yielded to the task's caller (GeneratorDriver)."""
+        return self.workers.get(owner).report_generator_item_returns(request, timeout_s)
 
     def set_actor(
         self,

@@ -127,6 +127,13 @@ class ExecutionContext(Protocol):
 
     def cancel_children(self, parent_task_id: bytes, force: bool) -> None: ...
 
+    def report_generator_items(
+        self,
+        owner: common_pb2.Address,
+        request: core_worker_pb2.ReportGeneratorItemReturnsRequest,
+        timeout_s: float,
+    ) -> core_worker_pb2.ReportGeneratorItemReturnsReply: ...
+
     def set_actor(
         self,
         actor_id: bytes,

@@ -38,6 +38,7 @@ from ray._private.object_ref import ObjectRef, collect_borrows
 from ray._private.serialization import SerializedObject
 from ray._private.worker import errors
 from ray._private.worker.call_order import CallOrder
+from ray._private.worker.generators import GeneratorCancelled, GeneratorDriver
 from ray._private.worker.interfaces import Deferred, ExecutionContext
 from ray._private.worker.pipeline import PipelinedTasks
 from ray._private.worker.runners import ErrorResult, Runner, RunnerRegistry
@@ -80,6 +81,8 @@ class TaskExecutor:
         self._main_queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._running: dict[bytes, int] = {}
+        # Running generator tasks: a cancel stops them at their next yield.
+        self._running_generators: set[bytes] = set()
         self._cancelled: set[bytes] = set()
         self._busy = 0
         self._last_marker = ""
@@ -104,6 +107,7 @@ class TaskExecutor:
         self._exiting = False
         self._pid = os.getpid()
         self._calls: dict[bytes, int] = {}
+        self._generators: GeneratorDriver | None = None
 
     # ---- intake ----------------------------------------------------------------------
 
@@ -347,6 +351,8 @@ class TaskExecutor:
             cancelled = spec.task_id in self._cancelled
             if not cancelled:
                 self._running[spec.task_id] = threading.get_ident()
+                if spec.generator_kind:
+                    self._running_generators.add(spec.task_id)
         if cancelled:
             return self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
         try:
@@ -357,13 +363,18 @@ class TaskExecutor:
                     return self._create_actor(spec, runner, args)
                 actor = self.actor if spec.type == common_pb2.TASK_TYPE_ACTOR else None
                 results = runner.run(spec, args, actor)
+                if spec.generator_kind:
+                    results = self._generator_driver().drive(spec, results)
             finally:
                 with self._lock:
                     self._running.pop(spec.task_id, None)
+                    self._running_generators.discard(spec.task_id)
         except KeyboardInterrupt:
             if spec.task_id in self._cancelled:
                 return self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
             raise
+        except GeneratorCancelled:
+            return self._cancelled_reply(spec)
         except ActorExit:
             self._exiting = True
             return self._make_reply(spec, _nulls(spec))
@@ -412,7 +423,9 @@ class TaskExecutor:
         try:
             runner = self._runner(spec)
             results = runner.run(spec, self._arg_frames(spec), self.actor)
-            if asyncio.iscoroutine(results) or asyncio.isfuture(results):
+            if spec.generator_kind:
+                results = await self._generator_driver().drive_async(spec, results)
+            elif asyncio.iscoroutine(results) or asyncio.isfuture(results):
                 results = await results
             job.reply = self._make_reply(spec, results)
         except ActorExit:
@@ -420,7 +433,7 @@ class TaskExecutor:
             job.reply = self._make_reply(spec, _nulls(spec))
         except ErrorResult as err:
             job.reply = self._frame_reply(spec, err.frame, True)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorCancelled):
             job.reply = self._cancelled_reply(spec)
         except Exception as exc:  # noqa: BLE001 - user code
             job.reply = self._user_error_reply(spec, exc)
@@ -430,6 +443,17 @@ class TaskExecutor:
             job.reply = self._error_reply(
                 spec, rex.RaySystemError(f"internal error: {err!r}"), True
             )
+
+    def _generator_driver(self) -> GeneratorDriver:
+        if self._generators is None:
+            ctx = self._ctx
+            self._generators = GeneratorDriver(
+                ctx.store_return,
+                ctx.report_generator_items,
+                ctx.address,
+                lambda task_id: task_id in self._cancelled,
+            )
+        return self._generators
 
     def _arg_frames(self, spec: common_pb2.TaskSpec) -> list[Any]:
         """The argument frames: inline ones as sent, referenced ones fetched (or mapped)."""
@@ -606,8 +630,8 @@ class TaskExecutor:
             return True
         if ident is None or self.actor_id:
             # Not running, or a running call of a sync actor: actors have state, so their
-            # calls are not interrupted (as in Ray).
-            return False
+            # calls are not interrupted (as in Ray). A generator call stops at its next yield.
+            return ident is not None and task_id in self._running_generators
         if force:
             logger.info("force-cancelling task: exiting")
             os._exit(1)

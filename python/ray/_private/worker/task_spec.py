@@ -54,6 +54,9 @@ class TaskOptions:
     retry_exceptions: bool | tuple[type, ...] = False
     strategy: common_pb2.SchedulingStrategy | None = None
     max_calls: int = 0
+    # Generator tasks (`common_pb2.GENERATOR_KIND_*`, 0 for none) and their backpressure.
+    generator_kind: int = 0
+    generator_backpressure: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,9 @@ class TaskSpecBuilder:
         )
         if options.strategy is not None:
             spec.scheduling_strategy.CopyFrom(options.strategy)
+        if options.generator_kind:
+            spec.generator_kind = options.generator_kind
+            spec.generator_backpressure_num_objects = options.generator_backpressure
         _add_return_ids(spec)
         return spec
 
@@ -227,6 +233,8 @@ class TaskSpecBuilder:
         task_id: bytes = b"",
         concurrency_group: str = "",
         retry_exceptions: bool = False,
+        generator_kind: int = 0,
+        generator_backpressure: int = 0,
     ) -> core_worker_pb2.PushTaskRequest:
         """The call's first request, with its spec built inside (it is sent without a copy)."""
         job_id = self._job(actor_id[-4:])
@@ -248,6 +256,9 @@ class TaskSpecBuilder:
             ),
             caller_worker_id=self._caller.worker_id,
         )
+        if generator_kind:
+            request.task_spec.generator_kind = generator_kind
+            request.task_spec.generator_backpressure_num_objects = generator_backpressure
         _add_return_ids(request.task_spec)
         return request
 
