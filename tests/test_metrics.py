@@ -10,11 +10,13 @@ import socket
 import urllib.request
 import warnings
 
+import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from utils import wait_for_condition
 
 import ray
+from ray._private import constants
 from ray._private.cli.status import format_status
 from ray._private.generated import common_pb2, gcs_pb2
 from ray._private.generated import node_manager_pb2 as pb
@@ -268,3 +270,45 @@ def test_each_node_serves_its_own_metrics(ray_start_cluster) -> None:
     wait_for_condition(lambda: values(second) == (None, 5.0), timeout=TIMEOUT_S)
     labels = [s.labels for s in scrape(second)["ray_per_node_work"]]
     assert all(label["NodeAddress"] == second["NodeManagerAddress"] for label in labels)
+
+
+def test_ray_status_shows_where_and_shutdown_flushes_the_driver(ray_start_cluster, monkeypatch):
+    cluster = ray_start_cluster
+    cluster.add_node(num_cpus=1)
+    # No periodic report during the test: what arrives was sent by ray.shutdown().
+    monkeypatch.setattr(constants, "METRICS_REPORT_INTERVAL_S", 3600.0)
+    cluster.connect()
+    node = local_node()
+    Counter("flushed_at_shutdown", "Sent when the driver disconnects.").inc(5)
+    ray.shutdown()
+    assert sample_value(scrape(node), "ray_flushed_at_shutdown_total") == 5.0
+    result = cluster.cli("status", "--address", cluster.address)
+    assert result.returncode == 0, result.stderr
+    url = f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
+    assert f"metrics: {url}" in result.stdout
+
+
+def test_recorder_batches_and_re_queues_failed_reports() -> None:
+    from ray._private.metrics.recorder import COUNTER, GAUGE, MetricDef, MetricsRecorder
+    from ray._private.rpc import errors
+
+    rec = MetricsRecorder()
+    counter, gauge = MetricDef("c", COUNTER), MetricDef("g", GAUGE)
+    rec.inc(counter, (("k", "a"),), 1.0)
+    rec.inc(counter, (("k", "a"),), 2.0)
+    rec.set(gauge, (), 1.0)
+    rec.set(gauge, (), 4.0)
+    sent: list = []
+
+    def unavailable(records: list) -> None:
+        sent.append(records)
+        raise errors.Unavailable(grpc.StatusCode.UNAVAILABLE, "down", "node manager", "x:1")
+
+    rec._sender = unavailable
+    rec.flush()  # fails: the values wait for the next report
+    rec.inc(counter, (("k", "a"),), 10.0)
+    rec.set(gauge, (), 9.0)  # newer than the unsent value
+    by_name = {r.name: r for r in rec.take()}
+    assert by_name["c"].value == 13.0 and dict(by_name["c"].tags) == {"k": "a"}
+    assert by_name["g"].value == 9.0
+    assert rec.take() == []
