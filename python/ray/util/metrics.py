@@ -64,6 +64,7 @@ class Metric:
         self._name = name
         self._description = description
         self._default_tags: dict[str, str] = {}
+        self._default_key: tuple[tuple[str, str], ...] | None = None
         self._tag_keys = tag_keys or tuple()
         if not isinstance(self._tag_keys, tuple):
             raise TypeError(f"tag_keys should be a tuple type, got: {type(self._tag_keys)}")
@@ -91,6 +92,7 @@ class Metric:
             if not isinstance(value, str):
                 raise TypeError(f"Tag values must be str, got {type(value)}.")
         self._default_tags = dict(default_tags)
+        self._default_key = None
         return self
 
     def _final_tags(self, tags: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
@@ -105,11 +107,16 @@ class Metric:
                     )
             final = {**self._default_tags, **tags}
         else:
+            if self._default_key is not None:
+                return self._default_key
             final = self._default_tags
         missing = [key for key in self._tag_keys if key not in final]
         if missing:
             raise ValueError(f"Missing value for tag key(s): {','.join(missing)}.")
-        return tuple(sorted(final.items()))
+        key = tuple(sorted(final.items()))
+        if not tags:
+            self._default_key = key  # records without tags of their own reuse it
+        return key
 
     @property
     def info(self) -> dict[str, Any]:
