@@ -212,6 +212,7 @@ def nodes() -> list[dict[str, Any]]:
                 "ObjectStoreMemory": node.object_store_memory_bytes,
                 "IsHead": node.is_head,
                 "DeathReason": node.death_reason,
+                "MetricsExportPort": node.metrics_export_port,
             }
         )
     return out

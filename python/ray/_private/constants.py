@@ -113,3 +113,7 @@ MAX_CONCURRENT_PULLS = _env_int("MAX_CONCURRENT_PULLS", 4)
 # idle worker the node manager stops): any other exit of an actor's worker, `sys.exit()` and
 # `os._exit(0)` included, is the actor dying (restarted under `max_restarts`), as in Ray.
 WORKER_INTENDED_EXIT_CODE = 75
+# How often a process sends the application metrics it recorded to its node manager.
+METRICS_REPORT_INTERVAL_S = _env_float("METRICS_REPORT_INTERVAL_S", 2.0)
+# Also export each counter as a gauge without the `_total` suffix (upstream's default since 2.10).
+EXPORT_COUNTER_AS_GAUGE = bool(_env_int("EXPORT_COUNTER_AS_GAUGE", 1))

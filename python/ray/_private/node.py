@@ -174,6 +174,7 @@ def start_node(
     host: str = "127.0.0.1",
     detached: bool = False,
     own_process_groups: bool = True,
+    metrics_export_port: int = 0,
 ) -> NodeProcesses:
     """Starts a head node (GCS + node manager) or a worker node (node manager joining `gcs_address`).
 
@@ -195,6 +196,8 @@ def start_node(
         own_process_groups: Each service leads a process group of its own. Without
             it they stay in the caller's group, so the whole node is one process group
             (`ray start --block`: one group per node, as one terminal job).
+        metrics_export_port: The HTTP port of the node's Prometheus metrics endpoint
+            (0 = any free port).
 
     Returns:
         The node's processes.
@@ -241,6 +244,8 @@ def start_node(
                 "--node-id",
                 node_id.hex(),
                 *(["--head"] if head else []),
+                "--metrics-export-port",
+                str(metrics_export_port),
             ],
             session.logs_dir / f"node_manager-{node_id.hex()[:8]}.log",
             env=env,

@@ -10,9 +10,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ray._private import constants
 from ray._private import object_ref as object_ref_mod
 from ray._private import session as session_mod
 from ray._private.generated import common_pb2
+from ray._private.metrics import recorder as metrics_recorder
 from ray._private.node import (
     NodeProcesses,
     build_resources,
@@ -65,6 +67,16 @@ def attach_worker(cw: CoreWorker) -> None:
     global _core_worker, _is_worker
     _core_worker = cw
     _is_worker = True
+    _report_metrics_to(cw)
+
+
+def _report_metrics_to(cw: CoreWorker) -> None:
+    """Sends this process's `ray.util.metrics` values to the node manager of `cw`."""
+    metrics_recorder.recorder().connect(
+        lambda records: cw.nm.report_metrics(
+            records, cw.worker_id, timeout_s=constants.METRICS_REPORT_INTERVAL_S + 5.0
+        )
+    )
 
 
 def is_initialized() -> bool:
@@ -145,6 +157,7 @@ def init(
             "_redis_password",
             "log_to_driver",
             "_plasma_directory",
+            "_metrics_export_port",
         }
         if unknown:
             raise TypeError(f"ray.init() got unexpected keyword argument(s): {sorted(unknown)}")
@@ -157,7 +170,13 @@ def init(
             store = object_store_memory or default_object_store_memory()
             if _node_ip_address is None:
                 _node_ip_address = _LOOPBACK
-            node = start_node(total, store, head=True, host=_node_ip_address)
+            node = start_node(
+                total,
+                store,
+                head=True,
+                host=_node_ip_address,
+                metrics_export_port=int(kwargs.get("_metrics_export_port") or 0),
+            )
             token = node.token
             nm_address = node.node_manager_address
             node_id = node.node_id
@@ -204,6 +223,7 @@ def init(
             raise
         _core_worker = cw
         _node = node
+        _report_metrics_to(cw)
         object_ref_mod.set_core_worker(cw)
         if node is not None:
             node.watch(cw.node_died)
@@ -282,6 +302,7 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         cw, node = _core_worker, _node
         _core_worker = _node = _context = None
         if cw is not None:
+            metrics_recorder.recorder().disconnect()
             cw.shutdown()
         object_ref_mod.set_core_worker(None)
         if node is not None:

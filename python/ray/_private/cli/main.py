@@ -262,6 +262,8 @@ def _start_head(args: argparse.Namespace) -> int:
         _check_port_free(host, args.port)
     if args.node_manager_port:
         _check_port_free(host, args.node_manager_port, "--node-manager-port")
+    if args.metrics_export_port:
+        _check_port_free(host, args.metrics_export_port, "--metrics-export-port")
     session = token = None
     if args.temp_dir:
         session, token = session_mod.create_session(_temp_dir(args.temp_dir))
@@ -274,6 +276,7 @@ def _start_head(args: argparse.Namespace) -> int:
             token=token,
             gcs_port=args.port,
             node_manager_port=args.node_manager_port,
+            metrics_export_port=args.metrics_export_port,
             host=host,
             detached=not args.block,
             own_process_groups=not args.block,
@@ -359,6 +362,8 @@ def _start_worker(args: argparse.Namespace) -> int:
     resources, store = _node_resources(args)
     if args.node_manager_port:
         _check_port_free(host, args.node_manager_port, "--node-manager-port")
+    if args.metrics_export_port:
+        _check_port_free(host, args.metrics_export_port, "--metrics-export-port")
     token = args.token or session_mod.find_token(address)
     if not token:
         if not _gcs_answers(address, ""):
@@ -393,6 +398,7 @@ def _start_worker(args: argparse.Namespace) -> int:
             token=token,
             gcs_address=address,
             node_manager_port=args.node_manager_port,
+            metrics_export_port=args.metrics_export_port,
             host=host,
             detached=not args.block,
             own_process_groups=not args.block,
@@ -679,6 +685,12 @@ def _add_node_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--node-manager-port", type=int, default=0, help="node manager port (default: any free)"
+    )
+    parser.add_argument(
+        "--metrics-export-port",
+        type=int,
+        default=0,
+        help="HTTP port of the node's Prometheus metrics endpoint (default: any free)",
     )
     parser.add_argument(
         "--temp-dir",

@@ -449,7 +449,7 @@ class NodeResources(_message.Message):
     def __init__(self, total: _Optional[_Mapping[str, float]] = ..., available: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "node_manager_address", "node_manager_port", "state", "resources", "is_head", "object_store_memory_bytes", "death_reason", "node_name", "labels")
+    __slots__ = ("node_id", "node_manager_address", "node_manager_port", "state", "resources", "is_head", "object_store_memory_bytes", "death_reason", "node_name", "labels", "metrics_export_port")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -467,6 +467,7 @@ class NodeInfo(_message.Message):
     DEATH_REASON_FIELD_NUMBER: _ClassVar[int]
     NODE_NAME_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_EXPORT_PORT_FIELD_NUMBER: _ClassVar[int]
     node_id: bytes
     node_manager_address: str
     node_manager_port: int
@@ -477,7 +478,8 @@ class NodeInfo(_message.Message):
     death_reason: str
     node_name: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, node_id: _Optional[bytes] = ..., node_manager_address: _Optional[str] = ..., node_manager_port: _Optional[int] = ..., state: _Optional[_Union[NodeState, str]] = ..., resources: _Optional[_Union[NodeResources, _Mapping]] = ..., is_head: _Optional[bool] = ..., object_store_memory_bytes: _Optional[int] = ..., death_reason: _Optional[str] = ..., node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    metrics_export_port: int
+    def __init__(self, node_id: _Optional[bytes] = ..., node_manager_address: _Optional[str] = ..., node_manager_port: _Optional[int] = ..., state: _Optional[_Union[NodeState, str]] = ..., resources: _Optional[_Union[NodeResources, _Mapping]] = ..., is_head: _Optional[bool] = ..., object_store_memory_bytes: _Optional[int] = ..., death_reason: _Optional[str] = ..., node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metrics_export_port: _Optional[int] = ...) -> None: ...
 
 class WorkerExitInfo(_message.Message):
     __slots__ = ("worker_id", "pid", "exit_code", "signal", "out_of_memory", "stderr_tail", "description", "intended")

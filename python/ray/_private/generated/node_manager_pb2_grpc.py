@@ -120,6 +120,11 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.PutObjectRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.PutObjectReply.FromString,
                 _registered_method=True)
+        self.ReportMetrics = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/ReportMetrics',
+                request_serializer=node__manager__pb2.ReportMetricsRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.ReportMetricsReply.FromString,
+                _registered_method=True)
 
 
 class NodeManagerServiceServicer:
@@ -287,6 +292,18 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportMetrics(self, request, context):
+        """Adds the application metrics (ray.util.metrics) a process on this node recorded since its
+        last report; the node manager aggregates them per (name, tags) and serves them in the
+        Prometheus text format on its metrics export port.
+        Caller: core worker (driver or worker), every few seconds and at exit. Callee: node manager.
+        Failure: not idempotent (counter and histogram entries are increments); a caller re-sends a
+        report only after UNAVAILABLE. INVALID_ARGUMENT for a malformed record (nothing is applied).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeManagerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -374,6 +391,11 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.PutObject,
                     request_deserializer=node__manager__pb2.PutObjectRequest.FromString,
                     response_serializer=node__manager__pb2.PutObjectReply.SerializeToString,
+            ),
+            'ReportMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportMetrics,
+                    request_deserializer=node__manager__pb2.ReportMetricsRequest.FromString,
+                    response_serializer=node__manager__pb2.ReportMetricsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -835,6 +857,33 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/PutObject',
             node__manager__pb2.PutObjectRequest.SerializeToString,
             node__manager__pb2.PutObjectReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/ReportMetrics',
+            node__manager__pb2.ReportMetricsRequest.SerializeToString,
+            node__manager__pb2.ReportMetricsReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,6 +15,7 @@ from pathlib import Path
 from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.client_sessions import ClientSessions
+from ray._private.node_manager.metrics_export import MetricsTable, metric_tags
 from ray._private.node_manager.node_objects import NodeObjects
 from ray._private.node_manager.object_transfer import NodeAddresses, ObjectTransfer
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
@@ -128,6 +129,10 @@ class NodeManager:
         self.stopped = threading.Event()
         self._token = token
         self.sessions: ClientSessions | None = None
+        # Application metrics the node's processes report; served by a MetricsExporter.
+        self.metric_tags = metric_tags(host, session_dir.name)
+        self.metrics = MetricsTable(self.metric_tags)
+        self.metrics_export_port = 0
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -153,6 +158,7 @@ class NodeManager:
             is_head=self.is_head,
             object_store_memory_bytes=self.object_store_memory,
             node_name=self.host,
+            metrics_export_port=self.metrics_export_port,
         )
         info.resources.total.update(self.total_resources)
         info.resources.available.update(self.total_resources)

@@ -11,6 +11,7 @@ from ray._private import process
 from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
 from ray._private.node_manager.client_sessions import SessionStartError
+from ray._private.node_manager.metrics_export import MalformedReportError
 from ray._private.node_manager.node_manager import NodeManager
 from ray._private.node_manager.object_transfer import PullTimeoutError
 from ray._private.object_store import ObjectExistsError, ObjectStoreFullError
@@ -169,3 +170,10 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
     def ShutdownNode(self, request, context):  # noqa: N802
         self._on_shutdown.set()
         return pb.ShutdownNodeReply()
+
+    def ReportMetrics(self, request, context):  # noqa: N802
+        try:
+            self._nm.metrics.apply(list(request.records))
+        except MalformedReportError as err:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, shorten(str(err), 4000))
+        return pb.ReportMetricsReply()

@@ -246,3 +246,13 @@ class NodeManagerClient(ServiceClient):
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         self._call("ShutdownNode", pb.ShutdownNodeRequest(), timeout_s)
+
+    def report_metrics(
+        self, records: Sequence[pb.MetricRecord], worker_id: bytes, timeout_s: float
+    ) -> None:
+        """Sends the metric values recorded since the last report (raises RpcFailure)."""
+        self._call(
+            "ReportMetrics",
+            pb.ReportMetricsRequest(worker_id=worker_id, records=records),
+            timeout_s,
+        )
