@@ -113,3 +113,6 @@ MAX_CONCURRENT_PULLS = _env_int("MAX_CONCURRENT_PULLS", 4)
 # idle worker the node manager stops): any other exit of an actor's worker, `sys.exit()` and
 # `os._exit(0)` included, is the actor dying (restarted under `max_restarts`), as in Ray.
 WORKER_INTENDED_EXIT_CODE = 75
+# The largest runtime_env package (working_dir, a py_modules entry), as Ray bounds it (500 MiB;
+# RAY_max_grpc_message_size overrides it, as in Ray).
+RUNTIME_ENV_MAX_PACKAGE_BYTES = 500 * 1024 * 1024

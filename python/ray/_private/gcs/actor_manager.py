@@ -454,6 +454,7 @@ class ActorManager:
             timeout_ms=int(constants.LONG_POLL_S * 1000),
             # The GCS chose the node: it grants or says infeasible, it does not spill.
             grant_or_reject=True,
+            serialized_runtime_env=actor.spec.serialized_runtime_env,
         )
         self._leasing[node_id] = self._leasing.get(node_id, 0) + 1
 

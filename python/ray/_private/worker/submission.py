@@ -8,7 +8,7 @@ fail a task, ...). Tests drive it directly, without processes or sockets.
 
 The rules (DESIGN.md section 3):
 
-- queue: a ready task joins the queue of its shape (resources + strategy).
+- queue: a ready task joins the queue of its shape (resources + strategy + runtime env).
 - lease: a shape with queued tasks asks for one lease at a time; a granted
   lease is reused for every queued task of the shape.
 - push: a queued task goes to an idle worker of its shape, else it waits on a
@@ -92,6 +92,8 @@ class Shape:
     pending_lease_requests: int = 0
     warned_infeasible: bool = False
     lease_failures: int = 0
+    # Its leases' workers run in this runtime env (JSON; "" for none).
+    runtime_env: str = ""
 
 
 class LeaseGrant(NamedTuple):
@@ -202,10 +204,15 @@ class SubmissionState:
         key = (
             tuple(sorted(spec.required_resources.items())),
             spec.scheduling_strategy.SerializeToString(),
+            spec.serialized_runtime_env,
         )
         shape = self.shapes.get(key)
         if shape is None:
-            shape = Shape(dict(spec.required_resources), spec.scheduling_strategy)
+            shape = Shape(
+                dict(spec.required_resources),
+                spec.scheduling_strategy,
+                runtime_env=spec.serialized_runtime_env,
+            )
             self.shapes[key] = shape
         task.shape = shape
         task.state = TaskState.QUEUED

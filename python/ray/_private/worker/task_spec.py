@@ -54,6 +54,8 @@ class TaskOptions:
     retry_exceptions: bool | tuple[type, ...] = False
     strategy: common_pb2.SchedulingStrategy | None = None
     max_calls: int = 0
+    # The resolved runtime env as JSON ("" for none).
+    runtime_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class ActorOptions:
     method_num_returns: dict[str, int] = field(default_factory=dict)
     get_if_exists: bool = False
     strategy: common_pb2.SchedulingStrategy | None = None
+    # The resolved runtime env as JSON ("" for none).
+    runtime_env: str = ""
 
 
 @dataclass
@@ -169,6 +173,7 @@ class TaskSpecBuilder:
             retry_exceptions=bool(options.retry_exceptions),
             parent_task_id=self._parent(),
             max_calls=options.max_calls,
+            serialized_runtime_env=options.runtime_env,
         )
         if options.strategy is not None:
             spec.scheduling_strategy.CopyFrom(options.strategy)
@@ -195,6 +200,7 @@ class TaskSpecBuilder:
             required_resources=options.resources,
             caller_address=self._caller,
             parent_task_id=self._parent(),
+            serialized_runtime_env=options.runtime_env,
         )
         if options.strategy is not None:
             spec.scheduling_strategy.CopyFrom(options.strategy)

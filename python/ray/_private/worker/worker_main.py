@@ -14,6 +14,8 @@ from ray._private import object_ref as object_ref_mod
 from ray._private.gateway.embedded import EmbeddedSessions
 from ray._private.gateway.service import ClientGatewayServicer, SessionHost
 from ray._private.generated import client_gateway_pb2_grpc, common_pb2, node_manager_pb2
+from ray._private.runtime_env import worker_setup
+from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 from ray._private.worker.runners import RunnerContext, RunnerRegistry
 from ray._private.worker.runners.python import PythonRunner
@@ -60,6 +62,10 @@ def main(argv: list[str] | None = None) -> None:
             )
         ],
     )
+    # Enter the runtime env this worker was started for (packages, cwd, sys.path).
+    serialized_env = os.environ.get(worker_setup.RUNTIME_ENV_VAR, "")
+    env = worker_setup.enter(serialized_env, opts.session_dir, cw.gcs.kv_get)
+    cw.runtime_env = ProcessEnv(env, uploader_for(cw.gcs))
     embedded = EmbeddedSessions(cw, host)
     context = RunnerContext(
         job_config=cw.job_config_of,
