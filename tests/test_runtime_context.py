@@ -33,8 +33,12 @@ def test_driver_context(ray_start_regular):
         assert ctx.job_id.hex() == ctx.get_job_id()
     with pytest.warns(DeprecationWarning, match="get_node_id"):
         assert ctx.node_id.hex() == ctx.get_node_id()
-    with pytest.raises(AssertionError, match="only available when the process is a worker"):
-        ctx.get_assigned_resources()
+    assert ctx.get_assigned_resources() == {}
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(AssertionError, match="only available when the process is a worker"),
+    ):
+        ctx.task_id  # noqa: B018
     with pytest.raises(RuntimeError, match="only available in an actor"):
         ctx.current_actor  # noqa: B018
     assert ctx.get_runtime_env_string() == "{}"

@@ -205,8 +205,10 @@ class RuntimeContext:
     # ---- resources -------------------------------------------------------------------
 
     def get_assigned_resources(self) -> dict[str, float]:
-        """The resources the current task or actor holds, e.g. {"CPU": 1.0} for a task."""
-        self._require_worker()
+        """The resources the current task or actor holds, e.g. {"CPU": 1.0} for a task.
+
+        On a driver it is empty (where Ray asserts it is called in a worker).
+        """
         return self._cw.assigned_resources()
 
     def get_accelerator_ids(self) -> dict[str, list[str]]:
