@@ -324,3 +324,46 @@ def test_scheduler_grants_only_workers_of_the_leases_env():
     decisions = sched.request(plain)
     assert [(type(d), d.worker_id) for d in decisions] == [(Grant, b"plain")]
     assert common_pb2.TaskSpec(serialized_runtime_env="x").serialized_runtime_env == "x"
+
+
+def test_env_that_cannot_be_set_up_fails_its_tasks_and_actors(ray_start_regular):
+    missing = "gcs://_ray_pkg_0123456789abcdef0123456789abcdef.zip"
+
+    @ray.remote(runtime_env={"working_dir": missing}, max_retries=0)
+    def f() -> None:
+        pass
+
+    with pytest.raises(ray.exceptions.RuntimeEnvSetupError, match="not in the GCS"):
+        ray.get(f.remote(), timeout=180)
+
+    @ray.remote(runtime_env={"py_modules": [missing]})
+    class Broken:
+        def ping(self) -> None:
+            pass
+
+    actor = Broken.remote()
+    with pytest.raises(ray.exceptions.ActorUnschedulableError, match="not in the GCS"):
+        ray.get(actor.ping.remote(), timeout=180)
+
+    # The node is fine for other work.
+    @ray.remote
+    def ok() -> int:
+        return 1
+
+    assert ray.get(ok.remote(), timeout=120) == 1
+
+
+def test_scheduler_rejects_an_env_whose_workers_keep_dying():
+    from ray._private.scheduling.node_scheduler import MAX_ENV_START_FAILURES, Reject
+
+    sched = NodeScheduler(b"n" * 28, NodeResources({"CPU": 4}), max_starting=1)
+    lease = QueuedLease(b"l1", to_fixed({"CPU": 1}), to_fixed({"CPU": 1}), env="bad")
+    assert sched.request(lease) == [StartWorkers(1, "bad")]
+    for attempt in range(MAX_ENV_START_FAILURES - 1):
+        assert sched.worker_gone(b"w%d" % attempt, True, "bad", "boom") == [
+            StartWorkers(1, "bad")
+        ]
+    decisions = sched.worker_gone(b"last", True, "bad", "boom")
+    assert len(decisions) == 1 and isinstance(decisions[0], Reject)
+    assert decisions[0].lease is lease and "boom" in decisions[0].error
+    assert sched.queue == []

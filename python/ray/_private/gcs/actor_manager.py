@@ -482,6 +482,10 @@ class ActorManager:
                     reply.worker_address, nm, True, "the actor was killed while starting"
                 )
             return
+        if not granted and reply is not None and reply.error:
+            # The node can never start it (e.g. its runtime env cannot be set up).
+            self._unschedulable(actor, reply.error)
+            return
         if not granted:
             if failure is not None:
                 logger.warning(

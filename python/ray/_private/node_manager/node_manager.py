@@ -374,6 +374,7 @@ class NodeManager:
                 worker.worker_id,
                 was_starting=was_state == WorkerState.STARTING,
                 env=worker.runtime_env,
+                failure=f"The last one {info.description}: {info.stderr_tail[-2000:]}",
             )
             if not self.stopped.is_set():
                 self._apply(decisions)

@@ -78,6 +78,11 @@ class Reject(NamedTuple):
 
 Decision = Grant | StartWorkers | Spill | Reject
 
+# How many workers of one runtime env may die in a row before registering (their env could not
+# be set up) before the requests waiting for that env are rejected with this message prefix.
+MAX_ENV_START_FAILURES = 3
+ENV_SETUP_FAILED = "The runtime env could not be set up"
+
 
 class NodeScheduler:
     """The queue, idle workers and resources of one node. Not thread-safe (the caller locks).
@@ -110,6 +115,8 @@ class NodeScheduler:
         self._starting_env: dict[str, int] = defaultdict(int)
         # The runtime env of each worker not started for the empty one.
         self._worker_env: dict[bytes, str] = {}
+        # Workers of each runtime env that died starting, since one last registered.
+        self._env_failures: dict[str, int] = defaultdict(int)
 
     # ---- requests --------------------------------------------------------------------
 
@@ -141,6 +148,7 @@ class NodeScheduler:
         if env:
             self._worker_env[worker_id] = env
             self._starting_env[env] = max(self._starting_env[env] - 1, 0)
+            self._env_failures.pop(env, None)
         self.idle.append(worker_id)
         return self.schedule()
 
@@ -149,16 +157,30 @@ class NodeScheduler:
         self.idle.append(worker_id)
         return self.schedule()
 
-    def worker_gone(self, worker_id: bytes, was_starting: bool, env: str = "") -> list[Decision]:
-        """A worker (of runtime env `env`) exited (or is being stopped)."""
+    def worker_gone(
+        self, worker_id: bytes, was_starting: bool, env: str = "", failure: str = ""
+    ) -> list[Decision]:
+        """A worker (of runtime env `env`) exited (or is being stopped); `failure` says how.
+
+        When workers of an env keep dying before they register, the requests for that env
+        are rejected (their tasks fail) instead of starting workers forever.
+        """
         if worker_id in self.idle:
             self.idle.remove(worker_id)
         self._worker_env.pop(worker_id, None)
+        decisions: list[Decision] = []
         if was_starting:
             self.starting = max(self.starting - 1, 0)
             if env:
                 self._starting_env[env] = max(self._starting_env[env] - 1, 0)
-        return self.schedule()
+                self._env_failures[env] += 1
+                if self._env_failures[env] >= MAX_ENV_START_FAILURES:
+                    del self._env_failures[env]
+                    error = f"{ENV_SETUP_FAILED}: its workers exited while starting. {failure}"
+                    for lease in [q for q in self.queue if q.env == env]:
+                        self._dequeue(lease)
+                        decisions.append(Reject(lease, False, error.strip()))
+        return decisions + self.schedule()
 
     def take_idle(self, worker_id: bytes) -> bool:
         """Removes an idle worker (to stop it); False if it is not idle."""
