@@ -131,6 +131,9 @@ def test_working_dir_per_actor_and_excludes(ray_start_regular, tmp_path):
     (work / "big").mkdir()
     (work / "big" / "weights.bin").write_bytes(b"x" * 1000)
     (work / "notes.log").write_text("log\n")
+    (work / "scratch").mkdir()
+    (work / "scratch" / "tmp.txt").write_text("scratch\n")
+    (work / ".gitignore").write_text("# comment\nscratch/\n")
 
     @ray.remote
     class Worker:
@@ -144,7 +147,7 @@ def test_working_dir_per_actor_and_excludes(ray_start_regular, tmp_path):
     ).remote()
     answer, listing = ray.get(actor.run.remote(), timeout=120)
     assert answer == 42
-    assert listing == ["renv_actor_mod.py"]
+    assert listing == [".gitignore", "renv_actor_mod.py"]
 
 
 def test_working_dir_zip(ray_start_regular, tmp_path):

@@ -61,7 +61,24 @@ def _excluded(rel: str, patterns: list[str]) -> bool:
     return False
 
 
+def _ignore_file_patterns(root: Path) -> list[str]:
+    """The patterns of the root's .gitignore and .rayignore (as Ray honours them; negations
+    are not supported and are skipped)."""
+    patterns = []
+    for name in (".gitignore", ".rayignore"):
+        try:
+            lines = (root / name).read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if line and not line.startswith(("#", "!")):
+                patterns.append(line)
+    return patterns
+
+
 def _files(root: Path, excludes: list[str]) -> list[tuple[str, Path]]:
+    excludes = [*excludes, *_ignore_file_patterns(root)]
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         base = Path(dirpath)
