@@ -111,6 +111,8 @@ class _Bound:
     def __init__(self, fn: RemoteFunction, options: dict[str, Any]) -> None:
         self._fn = fn
         self._options = options
+        # A bad strategy fails here, at .options(), as before.
+        opts.scheduling_strategy(options.get("scheduling_strategy"))
         # Built at the first call (its runtime_env needs the cluster).
         self._task_options: TaskOptions | None = None
         self._task_options_env: Any = None
