@@ -86,14 +86,17 @@ def test_nested_task_inherits_its_parents_env(shutdown_only):
 
 def test_two_envs_run_in_different_workers(ray_start_regular):
     @ray.remote
-    def pid() -> int:
-        return os.getpid()
+    def pid() -> tuple:
+        return os.getpid(), os.environ.get("RENV_COLOR")
 
     blue = pid.options(runtime_env={"env_vars": {"RENV_COLOR": "blue"}})
     red = pid.options(runtime_env={"env_vars": {"RENV_COLOR": "red"}})
-    plain_pids = set(ray.get([pid.remote() for _ in range(4)], timeout=120))
-    blue_pids = set(ray.get([blue.remote() for _ in range(4)], timeout=120))
-    red_pids = set(ray.get([red.remote() for _ in range(4)], timeout=120))
+    # All submitted at once: each env gets workers of its own.
+    refs = [[fn.remote() for _ in range(4)] for fn in (pid, blue, red)]
+    plain, blue_got, red_got = (ray.get(r, timeout=180) for r in refs)
+    assert {c for _, c in plain} == {None}
+    assert {c for _, c in blue_got} == {"blue"} and {c for _, c in red_got} == {"red"}
+    plain_pids, blue_pids, red_pids = ({p for p, _ in got} for got in (plain, blue_got, red_got))
     assert not plain_pids & blue_pids
     assert not plain_pids & red_pids
     assert not blue_pids & red_pids
