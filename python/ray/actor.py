@@ -11,6 +11,7 @@ from ray._private import options as opts
 from ray._private import runtime, values
 from ray._private.generated import common_pb2, gcs_pb2
 from ray._private.object_ref import ObjectRef
+from ray._private.runtime_env.process_env import submission_env
 from ray._private.worker.function_manager import FunctionManager
 from ray._private.worker.runners.python import ActorExit
 from ray._private.worker.task_spec import ActorOptions
@@ -230,6 +231,7 @@ class ActorClass:
             get_if_exists=bool(options.get("get_if_exists")),
             strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
             concurrency_groups=groups,
+            runtime_env=submission_env(cw, options.get("runtime_env")),
         )
         descriptor = common_pb2.FunctionDescriptor(
             language=common_pb2.LANGUAGE_PYTHON,

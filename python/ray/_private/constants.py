@@ -117,3 +117,6 @@ WORKER_INTENDED_EXIT_CODE = 75
 METRICS_REPORT_INTERVAL_S = _env_float("METRICS_REPORT_INTERVAL_S", 2.0)
 # Also export each counter as a gauge without the `_total` suffix (upstream's default since 2.10).
 EXPORT_COUNTER_AS_GAUGE = bool(_env_int("EXPORT_COUNTER_AS_GAUGE", 1))
+# The largest runtime_env package (working_dir, a py_modules entry), as Ray bounds it (500 MiB;
+# RAY_max_grpc_message_size overrides it, as in Ray).
+RUNTIME_ENV_MAX_PACKAGE_BYTES = 500 * 1024 * 1024

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ray._private.generated import common_pb2
+from ray._private.runtime_env import validation as runtime_env_validation
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ COMMON_OPTIONS = {
     "placement_group_capture_child_tasks",
     "enable_task_events",
 }
+# `accelerator_type="A100"` asks for this much of the node resource "accelerator_type:A100".
+ACCELERATOR_TYPE_PREFIX = "accelerator_type:"
+ACCELERATOR_TYPE_AMOUNT = 0.001
 TASK_OPTIONS = COMMON_OPTIONS | {
     "num_returns",
     "max_retries",
@@ -116,6 +120,13 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
     lifetime = options.get("lifetime")
     if lifetime not in (None, "detached", "non_detached"):
         raise ValueError(f"lifetime must be 'detached' or 'non_detached', got {lifetime!r}")
+    accelerator_type = options.get("accelerator_type")
+    if accelerator_type is not None and not isinstance(accelerator_type, str):
+        raise TypeError(
+            f"accelerator_type must be a str (see ray.util.accelerators), got {accelerator_type!r}"
+        )
+    # Unsupported runtime_env fields are refused here, before anything is submitted.
+    runtime_env_validation.validate(options.get("runtime_env"))
 
 
 def resource_request(options: dict[str, Any], default_cpus: float) -> dict[str, float]:
@@ -132,6 +143,9 @@ def resource_request(options: dict[str, Any], default_cpus: float) -> dict[str, 
     for name, value in (options.get("resources") or {}).items():
         if value:
             out[name] = float(value)
+    if options.get("accelerator_type"):
+        # As Ray does: a sliver of the resource every node with that accelerator offers.
+        out[f"{ACCELERATOR_TYPE_PREFIX}{options['accelerator_type']}"] = ACCELERATOR_TYPE_AMOUNT
     return out
 
 

@@ -11,6 +11,7 @@ from ray._private import constants, runtime, values
 from ray._private import object_ref_generator as gens
 from ray._private import options as opts
 from ray._private.generated import common_pb2
+from ray._private.runtime_env.process_env import submission_env
 from ray._private.worker.function_manager import FunctionManager
 from ray._private.worker.task_spec import TaskOptions, python_function
 
@@ -29,6 +30,8 @@ class RemoteFunction:
         self._pickled: bytes | None = None
         # The options as the core takes them, built at the first call.
         self._task_options: TaskOptions | None = None
+        # The process env the cached options were resolved against.
+        self._task_options_env: Any = None
         functools.update_wrapper(self, function)
         # What a worker runs when a descriptor names this module attribute.
         self.__ray_remote_target__ = function
@@ -40,6 +43,7 @@ class RemoteFunction:
         state["_descriptor"] = None
         state["_pickled"] = None
         state["_task_options"] = None
+        state["_task_options_env"] = None
         return state
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -55,11 +59,15 @@ class RemoteFunction:
         return _Bound(self, merged)
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
-        if self._task_options is None:
+        cw = runtime.core_worker()
+        if self._task_options is None or self._task_options_env is not cw.runtime_env:
             self._task_options = self._make_task_options(self._options)
+            self._task_options_env = cw.runtime_env
         return self._remote(args, kwargs, self._task_options)
 
     def _make_task_options(self, options: dict[str, Any]) -> TaskOptions:
+        cw = runtime.core_worker()
+        runtime_env = submission_env(cw, options.get("runtime_env"))
         max_retries = options.get("max_retries")
         if max_retries is None:
             max_retries = constants.DEFAULT_TASK_MAX_RETRIES
@@ -83,6 +91,7 @@ class RemoteFunction:
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
             strategy=opts.scheduling_strategy(options.get("scheduling_strategy")),
             max_calls=options.get("max_calls") or 0,
+            runtime_env=runtime_env,
         )
 
     def _remote(self, args: tuple, kwargs: dict, task_options: TaskOptions) -> Any:
@@ -116,7 +125,16 @@ class RemoteFunction:
 class _Bound:
     def __init__(self, fn: RemoteFunction, options: dict[str, Any]) -> None:
         self._fn = fn
-        self._task_options = fn._make_task_options(options)
+        self._options = options
+        # A bad strategy fails here, at .options(), as before.
+        opts.scheduling_strategy(options.get("scheduling_strategy"))
+        # Built at the first call (its runtime_env needs the cluster).
+        self._task_options: TaskOptions | None = None
+        self._task_options_env: Any = None
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
+        cw = runtime.core_worker()
+        if self._task_options is None or self._task_options_env is not cw.runtime_env:
+            self._task_options = self._fn._make_task_options(self._options)
+            self._task_options_env = cw.runtime_env
         return self._fn._remote(args, kwargs, self._task_options)

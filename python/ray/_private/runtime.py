@@ -23,6 +23,8 @@ from ray._private.node import (
     start_node,
 )
 from ray._private.rpc.gcs_client import GcsClient
+from ray._private.runtime_env import validation as runtime_env_validation
+from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 
 logger = logging.getLogger(__name__)
@@ -161,6 +163,11 @@ def init(
         }
         if unknown:
             raise TypeError(f"ray.init() got unexpected keyword argument(s): {sorted(unknown)}")
+        job_runtime_env = kwargs.get("runtime_env")
+        if job_runtime_env is None and kwargs.get("job_config") is not None:
+            job_runtime_env = getattr(kwargs["job_config"], "runtime_env", None)
+        # Refused fields fail before anything starts.
+        job_runtime_env = runtime_env_validation.validate(job_runtime_env)
         gcs_address = _resolve_address(address)
         job_config = common_pb2.JobConfig(ray_namespace=namespace or "")
         if kwargs.get("job_config") is not None:
@@ -205,6 +212,7 @@ def init(
             nm_address = f"{local.node_manager_address}:{local.node_manager_port}"
             node_id = local.node_id
             _node_ip_address = local.node_manager_address
+        cw = None
         try:
             cw = CoreWorker(
                 WorkerMode.DRIVER,
@@ -217,7 +225,11 @@ def init(
                 host=_node_ip_address,
                 log_to_driver=log_to_driver,
             )
+            # The job's packages are uploaded once, here; its tasks and actors inherit its env.
+            cw.runtime_env = ProcessEnv.for_job(job_runtime_env, uploader_for(cw.gcs))
         except BaseException:
+            if cw is not None:
+                cw.shutdown()
             if node is not None:
                 node.stop()
             raise

@@ -482,6 +482,7 @@ class ActorManager:
             timeout_ms=int(constants.LONG_POLL_S * 1000),
             # The GCS chose the node: it grants or says infeasible, it does not spill.
             grant_or_reject=True,
+            serialized_runtime_env=actor.spec.serialized_runtime_env,
         )
         self._leasing[node_id] = self._leasing.get(node_id, 0) + 1
 
@@ -508,6 +509,10 @@ class ActorManager:
                 self._stop_worker(
                     reply.worker_address, nm, True, "the actor was killed while starting"
                 )
+            return
+        if not granted and reply is not None and reply.error:
+            # The node can never start it (e.g. its runtime env cannot be set up).
+            self._unschedulable(actor, reply.error)
             return
         if not granted:
             if failure is not None:

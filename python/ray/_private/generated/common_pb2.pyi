@@ -249,7 +249,7 @@ class TaskArg(_message.Message):
     def __init__(self, inline_data: _Optional[bytes] = ..., object_ref: _Optional[_Union[ObjectReference, _Mapping]] = ..., nested_refs: _Optional[_Iterable[_Union[ObjectReference, _Mapping]]] = ..., keyword: _Optional[str] = ...) -> None: ...
 
 class TaskSpec(_message.Message):
-    __slots__ = ("task_id", "job_id", "type", "name", "function", "args", "num_returns", "required_resources", "caller_address", "max_retries", "retry_exceptions", "attempt_number", "actor_id", "sequence_number", "actor_creation", "parent_task_id", "return_ids", "scheduling_strategy", "concurrency_group", "max_calls", "generator_kind", "generator_backpressure_num_objects")
+    __slots__ = ("task_id", "job_id", "type", "name", "function", "args", "num_returns", "required_resources", "caller_address", "max_retries", "retry_exceptions", "attempt_number", "actor_id", "sequence_number", "actor_creation", "parent_task_id", "return_ids", "scheduling_strategy", "concurrency_group", "max_calls", "generator_kind", "generator_backpressure_num_objects", "serialized_runtime_env")
     class RequiredResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -279,6 +279,7 @@ class TaskSpec(_message.Message):
     MAX_CALLS_FIELD_NUMBER: _ClassVar[int]
     GENERATOR_KIND_FIELD_NUMBER: _ClassVar[int]
     GENERATOR_BACKPRESSURE_NUM_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    SERIALIZED_RUNTIME_ENV_FIELD_NUMBER: _ClassVar[int]
     task_id: bytes
     job_id: bytes
     type: TaskType
@@ -301,7 +302,8 @@ class TaskSpec(_message.Message):
     max_calls: int
     generator_kind: GeneratorKind
     generator_backpressure_num_objects: int
-    def __init__(self, task_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., type: _Optional[_Union[TaskType, str]] = ..., name: _Optional[str] = ..., function: _Optional[_Union[FunctionDescriptor, _Mapping]] = ..., args: _Optional[_Iterable[_Union[TaskArg, _Mapping]]] = ..., num_returns: _Optional[int] = ..., required_resources: _Optional[_Mapping[str, float]] = ..., caller_address: _Optional[_Union[Address, _Mapping]] = ..., max_retries: _Optional[int] = ..., retry_exceptions: _Optional[bool] = ..., attempt_number: _Optional[int] = ..., actor_id: _Optional[bytes] = ..., sequence_number: _Optional[int] = ..., actor_creation: _Optional[_Union[ActorCreationSpec, _Mapping]] = ..., parent_task_id: _Optional[bytes] = ..., return_ids: _Optional[_Iterable[bytes]] = ..., scheduling_strategy: _Optional[_Union[SchedulingStrategy, _Mapping]] = ..., concurrency_group: _Optional[str] = ..., max_calls: _Optional[int] = ..., generator_kind: _Optional[_Union[GeneratorKind, str]] = ..., generator_backpressure_num_objects: _Optional[int] = ...) -> None: ...
+    serialized_runtime_env: str
+    def __init__(self, task_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., type: _Optional[_Union[TaskType, str]] = ..., name: _Optional[str] = ..., function: _Optional[_Union[FunctionDescriptor, _Mapping]] = ..., args: _Optional[_Iterable[_Union[TaskArg, _Mapping]]] = ..., num_returns: _Optional[int] = ..., required_resources: _Optional[_Mapping[str, float]] = ..., caller_address: _Optional[_Union[Address, _Mapping]] = ..., max_retries: _Optional[int] = ..., retry_exceptions: _Optional[bool] = ..., attempt_number: _Optional[int] = ..., actor_id: _Optional[bytes] = ..., sequence_number: _Optional[int] = ..., actor_creation: _Optional[_Union[ActorCreationSpec, _Mapping]] = ..., parent_task_id: _Optional[bytes] = ..., return_ids: _Optional[_Iterable[bytes]] = ..., scheduling_strategy: _Optional[_Union[SchedulingStrategy, _Mapping]] = ..., concurrency_group: _Optional[str] = ..., max_calls: _Optional[int] = ..., generator_kind: _Optional[_Union[GeneratorKind, str]] = ..., generator_backpressure_num_objects: _Optional[int] = ..., serialized_runtime_env: _Optional[str] = ...) -> None: ...
 
 class ActorCreationSpec(_message.Message):
     __slots__ = ("actor_id", "max_restarts", "max_task_retries", "max_concurrency", "is_async", "name", "ray_namespace", "is_detached", "placement_resources", "method_num_returns", "class_name", "concurrency_groups")

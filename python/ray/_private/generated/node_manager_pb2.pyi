@@ -21,7 +21,7 @@ METRIC_KIND_GAUGE: MetricKind
 METRIC_KIND_HISTOGRAM: MetricKind
 
 class RequestWorkerLeaseRequest(_message.Message):
-    __slots__ = ("lease_id", "job_id", "resources", "scheduling_strategy", "actor_id", "task_name", "grant_or_reject", "timeout_ms", "requester_address", "placement_resources", "backlog")
+    __slots__ = ("lease_id", "job_id", "resources", "scheduling_strategy", "actor_id", "task_name", "grant_or_reject", "timeout_ms", "requester_address", "placement_resources", "backlog", "serialized_runtime_env")
     class ResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,7 @@ class RequestWorkerLeaseRequest(_message.Message):
     REQUESTER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PLACEMENT_RESOURCES_FIELD_NUMBER: _ClassVar[int]
     BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    SERIALIZED_RUNTIME_ENV_FIELD_NUMBER: _ClassVar[int]
     lease_id: bytes
     job_id: bytes
     resources: _containers.ScalarMap[str, float]
@@ -58,7 +59,8 @@ class RequestWorkerLeaseRequest(_message.Message):
     requester_address: _common_pb2.Address
     placement_resources: _containers.ScalarMap[str, float]
     backlog: int
-    def __init__(self, lease_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., resources: _Optional[_Mapping[str, float]] = ..., scheduling_strategy: _Optional[_Union[_common_pb2.SchedulingStrategy, _Mapping]] = ..., actor_id: _Optional[bytes] = ..., task_name: _Optional[str] = ..., grant_or_reject: _Optional[bool] = ..., timeout_ms: _Optional[int] = ..., requester_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., backlog: _Optional[int] = ...) -> None: ...
+    serialized_runtime_env: str
+    def __init__(self, lease_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., resources: _Optional[_Mapping[str, float]] = ..., scheduling_strategy: _Optional[_Union[_common_pb2.SchedulingStrategy, _Mapping]] = ..., actor_id: _Optional[bytes] = ..., task_name: _Optional[str] = ..., grant_or_reject: _Optional[bool] = ..., timeout_ms: _Optional[int] = ..., requester_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., backlog: _Optional[int] = ..., serialized_runtime_env: _Optional[str] = ...) -> None: ...
 
 class RequestWorkerLeaseReply(_message.Message):
     __slots__ = ("worker_address", "worker_pid", "resource_ids", "spillback_node", "infeasible", "canceled", "error")

@@ -216,6 +216,7 @@ class NodeManager:
                 may_spill=not request.grant_or_reject,
                 backlog=request.backlog,
                 kind="actor" if request.actor_id else "task",
+                env=request.serialized_runtime_env,
                 payload=waiter,
             )
             self._apply(self.scheduler.request(queued))
@@ -286,7 +287,7 @@ class NodeManager:
                 self._grant(decision)
             elif isinstance(decision, StartWorkers):
                 for _ in range(decision.count):
-                    self.pool.start_worker()
+                    self.pool.start_worker(decision.env)
             elif isinstance(decision, Spill):
                 reply = node_manager_pb2.RequestWorkerLeaseReply()
                 reply.spillback_node.CopyFrom(decision.node.info)
@@ -336,7 +337,7 @@ class NodeManager:
             if worker.state == WorkerState.STARTING:
                 worker.state = WorkerState.IDLE
                 worker.idle_since = time.monotonic()
-                self._apply(self.scheduler.worker_registered(worker.worker_id))
+                self._apply(self.scheduler.worker_registered(worker.worker_id, worker.runtime_env))
             return True
 
     def notify_blocked(self, worker_id: bytes, blocked: bool) -> None:
@@ -376,7 +377,10 @@ class NodeManager:
                 self._failures.popitem(last=False)
             event = self._exit_events.pop(worker.worker_id, None)
             decisions += self.scheduler.worker_gone(
-                worker.worker_id, was_starting=was_state == WorkerState.STARTING
+                worker.worker_id,
+                was_starting=was_state == WorkerState.STARTING,
+                env=worker.runtime_env,
+                failure=f"The last one {info.description}: {info.stderr_tail[-2000:]}",
             )
             if not self.stopped.is_set():
                 self._apply(decisions)

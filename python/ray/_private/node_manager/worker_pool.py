@@ -17,6 +17,8 @@ from pathlib import Path
 
 from ray._private import constants, ids
 from ray._private.generated import common_pb2
+from ray._private.runtime_env import validation as renv
+from ray._private.runtime_env.worker_setup import RUNTIME_ENV_VAR
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class WorkerProcess:
     exit_intended: bool = False
     blocked: bool = False
     oom_kills_at_start: int = 0
+    # The runtime env it was started for (TaskSpec.serialized_runtime_env; "" for none).
+    runtime_env: str = ""
     _lifeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -109,13 +113,16 @@ class WorkerPool:
         self._env_overrides = env_overrides or {}
         self.workers: dict[bytes, WorkerProcess] = {}
 
-    def start_worker(self) -> WorkerProcess:
-        """Spawns a worker; it becomes usable when it calls RegisterWorker."""
+    def start_worker(self, runtime_env: str = "") -> WorkerProcess:
+        """Spawns a worker (for `runtime_env`); it becomes usable when it calls RegisterWorker."""
         worker_id = ids.new_unique_id()
         startup_token = os.urandom(8)
-        lifeline_r, lifeline_w = os.pipe()
         env = dict(os.environ)
         env.update(self._env_overrides)
+        if runtime_env:
+            env.update(renv.deserialize(runtime_env).get("env_vars") or {})
+            env[RUNTIME_ENV_VAR] = runtime_env
+        lifeline_r, lifeline_w = os.pipe()
         env[constants.TOKEN_ENV] = self._token
         env["PYTHONUNBUFFERED"] = "1"
         cmd = [
@@ -148,7 +155,7 @@ class WorkerPool:
             )
         finally:
             os.close(lifeline_r)
-        worker = WorkerProcess(worker_id, startup_token, popen, lifeline_w)
+        worker = WorkerProcess(worker_id, startup_token, popen, lifeline_w, runtime_env=runtime_env)
         worker.oom_kills_at_start = _oom_kill_count()
         self.workers[worker_id] = worker
         logs = self._session_dir / "logs"

@@ -153,6 +153,9 @@ class CoreWorker:
         self.actor_resource_ids: dict[str, list[int]] = {}
         self.actor_resources: dict[str, float] = {}
         self.actor_restarted = False
+        # This process's runtime env (a runtime_env.ProcessEnv: the job's on a driver, the
+        # worker's own on a worker), set by ray.init and the worker's entry point.
+        self.runtime_env: Any = None
         self.shutting_down = False
         # Why this process's node manager is gone, once it is (every call then fails).
         self.node_failure = ""

@@ -57,6 +57,8 @@ class TaskOptions:
     # Generator tasks (`common_pb2.GENERATOR_KIND_*`, 0 for none) and their backpressure.
     generator_kind: int = 0
     generator_backpressure: int = 0
+    # The resolved runtime env as JSON ("" for none).
+    runtime_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class ActorOptions:
     strategy: common_pb2.SchedulingStrategy | None = None
     # Named concurrency groups and their sizes (the default group is max_concurrency).
     concurrency_groups: dict[str, int] = field(default_factory=dict)
+    # The resolved runtime env as JSON ("" for none).
+    runtime_env: str = ""
 
 
 @dataclass
@@ -174,6 +178,7 @@ class TaskSpecBuilder:
             retry_exceptions=bool(options.retry_exceptions),
             parent_task_id=self._parent(),
             max_calls=options.max_calls,
+            serialized_runtime_env=options.runtime_env,
         )
         if options.strategy is not None:
             spec.scheduling_strategy.CopyFrom(options.strategy)
@@ -203,6 +208,7 @@ class TaskSpecBuilder:
             required_resources=options.resources,
             caller_address=self._caller,
             parent_task_id=self._parent(),
+            serialized_runtime_env=options.runtime_env,
         )
         if options.strategy is not None:
             spec.scheduling_strategy.CopyFrom(options.strategy)

@@ -14,6 +14,8 @@ from ray._private import object_ref as object_ref_mod
 from ray._private.gateway.lazy import LazyEmbeddedGateway
 from ray._private.generated import common_pb2, node_manager_pb2
 from ray._private.metrics import recorder as metrics_recorder
+from ray._private.runtime_env import worker_setup
+from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 from ray._private.worker.runners import RunnerContext, RunnerRegistry
 from ray._private.worker.runners.python import PythonRunner
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> None:
         extra_services=[gateway.register],
     )
     gateway.attach(cw)
+    # Enter the runtime env this worker was started for (packages, cwd, sys.path).
+    serialized_env = os.environ.get(worker_setup.RUNTIME_ENV_VAR, "")
+    env = worker_setup.enter(serialized_env, opts.session_dir, cw.gcs.kv_get)
+    cw.runtime_env = ProcessEnv(env, uploader_for(cw.gcs))
     context = RunnerContext(
         job_config=cw.job_config_of,
         session_for=lambda job_id, language: gateway.session_for(
