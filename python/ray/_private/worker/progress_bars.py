@@ -131,7 +131,8 @@ class BarManager:
                 unit=state.get("unit") or "it",
                 position=bar.slot,
                 leave=False,
-                dynamic_ncols=True,
+                ncols=_size(sys.stderr)[0],
+                nrows=_size(sys.stderr)[1],
                 file=sys.stderr,
             )
             _patch_print()
@@ -178,6 +179,15 @@ def _desc(bar: _Bar) -> str:
     if bar.prefix:
         return f"{bar.prefix} {desc}".rstrip()
     return desc
+
+
+def _size(stream: Any) -> tuple[int, int]:
+    """The terminal's columns and lines (80 x 24 where it reports none, as a fresh pty)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        return 80, 24
+    return size.columns or 80, size.lines or 24
 
 
 def _is_terminal(stream: Any) -> bool:
