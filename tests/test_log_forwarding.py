@@ -24,11 +24,12 @@ def _run(script: str, env: dict[str, str] | None = None) -> tuple[str, str]:
     return proc.stdout, proc.stderr
 
 
-def _prefixed(text: str, name: str) -> list[tuple[int, str]]:
-    """(pid, rest) of every line `(name pid=N) rest`."""
+def _prefixed(text: str, name: str, ip: str | None = None) -> list[tuple[int, str]]:
+    """(pid, rest) of every line `(name pid=N) rest` (with `ip`: `(name pid=N, ip=IP) rest`)."""
+    where = "" if ip is None else f", ip={re.escape(ip)}"
     out = []
     for line in text.splitlines():
-        m = re.fullmatch(rf"\({re.escape(name)} pid=(\d+)\) (.*)", line)
+        m = re.fullmatch(rf"\({re.escape(name)} pid=(\d+){where}\) (.*)", line)
         if m:
             out.append((int(m.group(1)), m.group(2)))
     return out
@@ -185,7 +186,7 @@ def test_log_to_driver_false_prints_nothing():
 def test_output_of_a_task_on_another_node_is_printed_before_shutdown(ray_start_cluster):
     cluster = ray_start_cluster
     cluster.add_node(num_cpus=1)
-    cluster.add_node(num_cpus=1, resources={"remote_node": 1})
+    far = cluster.add_node(num_cpus=1, resources={"remote_node": 1})
     cluster.wait_for_nodes(timeout=60)
     out, _ = _run(
         f"""
@@ -203,4 +204,7 @@ def test_output_of_a_task_on_another_node_is_printed_before_shutdown(ray_start_c
         """,
         env=cluster.env(),
     )
-    assert [rest for _, rest in _prefixed(out, "far_away")] == [f"far {i}" for i in range(200)]
+    # Output from another node than the driver's names that node's address, as in Ray.
+    assert far.ip != "127.0.0.1"
+    lines = _prefixed(out, "far_away", ip=far.ip)
+    assert [rest for _, rest in lines] == [f"far {i}" for i in range(200)], out[-2000:]

@@ -274,7 +274,9 @@ class CoreWorker:
             if log_to_driver:
                 from ray._private.worker.log_printer import LogPrinter
 
-                printer = LogPrinter(self.job_id)
+                printer = LogPrinter(
+                    self.job_id, host, lambda: self.gcs.get_all_nodes(timeout_s=5.0)
+                )
                 self._log_printer = printer
                 self.gcs.subscribe(
                     [gcs_pb2.CHANNEL_LOGS, gcs_pb2.CHANNEL_ERRORS],

@@ -31,8 +31,24 @@ logger = logging.getLogger(__name__)
 class LogPrinter:
     """Handles LOGS and ERRORS messages for one job."""
 
-    def __init__(self, job_id: bytes) -> None:
+    def __init__(
+        self,
+        job_id: bytes,
+        local_ip: str = "",
+        nodes: Callable[[], list[common_pb2.NodeInfo]] | None = None,
+    ) -> None:
+        """A printer for the output of `job_id`'s workers.
+
+        Args:
+            job_id: The driver's job (other jobs' output is not printed).
+            local_ip: The driver's node address: output from other nodes names its `ip=`.
+            nodes: The cluster's nodes (to find the address of a node id).
+        """
         self._job_id = job_id
+        self._local_ip = local_ip
+        self._nodes = nodes
+        self._node_ips: dict[bytes, str] = {}
+        self._nodes_read_at = float("-inf")
         self._barrier_lock = threading.Lock()
         self._barriers: dict[bytes, threading.Event] = {}
 
@@ -56,7 +72,11 @@ class LogPrinter:
 
     def _print_batch(self, batch: gcs_pb2.LogBatch) -> None:
         name = batch.actor_name or batch.task_name or "worker"
-        prefix = f"({name} pid={batch.pid})"
+        ip = self._ip_of(batch.node_id)
+        if ip and ip != self._local_ip:
+            prefix = f"({name} pid={batch.pid}, ip={ip})"
+        else:
+            prefix = f"({name} pid={batch.pid})"
         lines = []
         for line in batch.lines:
             if RAY_TQDM_MAGIC in line:
@@ -68,6 +88,23 @@ class LogPrinter:
                 lines.append(f"{prefix} {line}\n")
         if lines:
             _print_lines(batch.is_stderr, lines)
+
+    def _ip_of(self, node_id: bytes) -> str:
+        """The address of the node `node_id` ("" if unknown); the node list is read at most
+        once a second."""
+        ip = self._node_ips.get(node_id)
+        if ip is not None or self._nodes is None or not node_id:
+            return ip or ""
+        now = time.monotonic()
+        if now - self._nodes_read_at < 1.0:
+            return ""
+        self._nodes_read_at = now
+        try:
+            for node in self._nodes():
+                self._node_ips[node.node_id] = node.node_manager_address
+        except Exception as err:  # noqa: BLE001 - printed without the address
+            logger.debug("could not read the node list: %s", err)
+        return self._node_ips.get(node_id, "")
 
     def drain(
         self,

@@ -40,6 +40,11 @@ from ray._private.worker.runners.python import ActorExit
 logger = logging.getLogger(__name__)
 
 CONTEXT_MARKER = "\x1eRAYCTX "
+
+try:
+    _libc_fflush = ctypes.CDLL(None).fflush
+except (OSError, AttributeError):
+    _libc_fflush = None
 _ORIGINAL_CUDA = os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
@@ -128,6 +133,8 @@ class TaskExecutor:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        if _libc_fflush is not None:
+            _libc_fflush(None)  # what native code (C, C++ tasks) wrote through stdio
         with self._lock:
             self._busy -= 1
             if job.request.task_spec.type == common_pb2.TASK_TYPE_NORMAL:
