@@ -208,3 +208,33 @@ def test_output_of_a_task_on_another_node_is_printed_before_shutdown(ray_start_c
     assert far.ip != "127.0.0.1"
     lines = _prefixed(out, "far_away", ip=far.ip)
     assert [rest for _, rest in lines] == [f"far {i}" for i in range(200)], out[-2000:]
+
+
+def test_output_pipe_drain_hands_on_whole_lines_written_so_far():
+    """The node manager's reader of a worker pipe (no process: a plain os.pipe)."""
+    import os
+
+    from ray._private.node_manager.worker_pool import OutputPipe
+
+    r, w = os.pipe()
+    got: list[str] = []
+    pipe = OutputPipe(r, False, got.extend)
+    try:
+        os.write(w, b"one\ntwo\nthr")
+        assert pipe.drain(deadline=float("inf")) == 2
+        assert got == ["one", "two"]
+        # A partial line waits for its end.
+        os.write(w, b"ee\n" + b"x" * 30_000 + b"\n")
+        assert pipe.drain(deadline=float("inf")) == 2
+        assert got[2:] == ["three", "x" * 30_000]
+        assert pipe.drain(deadline=float("inf")) == 0
+        # At EOF a last line without a newline is handed on too.
+        os.write(w, b"tail")
+        os.close(w)
+        w = -1
+        pipe.pump()  # returns at EOF
+        assert got[-1] == "tail"
+    finally:
+        if w >= 0:
+            os.close(w)
+        os.close(r)

@@ -55,7 +55,7 @@ class OutputPipe:
 
     def drain(self, deadline: float) -> int:
         """Hands on whatever is in the pipe now; returns the number of lines."""
-        if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+        if not self._lock.acquire(timeout=min(max(deadline - time.monotonic(), 0.0), 60.0)):
             return 0
         try:
             return self._read_available(deadline)

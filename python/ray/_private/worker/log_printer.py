@@ -123,7 +123,9 @@ class LogPrinter:
         try:
             nodes = [
                 n
-                for n in gcs.get_all_nodes(timeout_s=timeout_s)  # type: ignore[attr-defined]
+                # Retried while the GCS is unreachable: a short bound, so a driver whose
+                # cluster is gone does not wait long.
+                for n in gcs.get_all_nodes(timeout_s=min(timeout_s, 2.0))  # type: ignore[attr-defined]
                 if n.state == common_pb2.NODE_STATE_ALIVE
             ]
         except Exception as err:  # noqa: BLE001 - the cluster may be gone
