@@ -112,6 +112,10 @@ class tqdm:  # noqa: N801 - upstream's name
         """The expected count (None: unknown)."""
         return self._total
 
+    @total.setter
+    def total(self, total: int | None) -> None:
+        self._total = total
+
     def __iter__(self) -> Iterator[Any]:
         if self._iterable is None:
             raise ValueError("No iterable provided: tqdm(iterable=...) is needed to iterate")
