@@ -91,6 +91,8 @@ TEMP_DIR = os.environ.get("RAY_TMPDIR", "/tmp/openray")
 DEFAULT_TASK_MAX_RETRIES = _env_int("DEFAULT_TASK_MAX_RETRIES", 3)
 # Lines of a dead worker's stderr shown in WorkerCrashedError.
 STDERR_TAIL_LINES = _env_int("STDERR_TAIL_LINES", 20)
+# The bound on how long ray.shutdown() waits for the workers' last output to be printed.
+LOG_DRAIN_TIMEOUT_S = _env_float("LOG_DRAIN_TIMEOUT_S", 5.0)
 # gRPC metadata key carrying the cluster token.
 TOKEN_METADATA_KEY = "x-ray-token"
 # Environment variable carrying the token to child processes.

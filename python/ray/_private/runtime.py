@@ -18,6 +18,7 @@ from ray._private.metrics import recorder as metrics_recorder
 from ray._private.node import (
     NodeProcesses,
     build_resources,
+    default_memory,
     default_object_store_memory,
     is_local_address,
     start_node,
@@ -160,6 +161,7 @@ def init(
             "log_to_driver",
             "_plasma_directory",
             "_metrics_export_port",
+            "_memory",
         }
         if unknown:
             raise TypeError(f"ray.init() got unexpected keyword argument(s): {sorted(unknown)}")
@@ -173,8 +175,14 @@ def init(
         if kwargs.get("job_config") is not None:
             _merge_job_config(job_config, kwargs["job_config"])
         if gcs_address is None:
-            total = build_resources(num_cpus, num_gpus, resources)
             store = object_store_memory or default_object_store_memory()
+            memory = kwargs.get("_memory")
+            total = build_resources(
+                num_cpus,
+                num_gpus,
+                resources,
+                memory=default_memory(store) if memory is None else memory,
+            )
             if _node_ip_address is None:
                 _node_ip_address = _LOOPBACK
             node = start_node(
@@ -190,10 +198,16 @@ def init(
             gcs_address = node.gcs_address
             session_dir = str(node.session.session_dir)
         else:
-            if num_cpus is not None or num_gpus is not None or resources:
+            if (
+                num_cpus is not None
+                or num_gpus is not None
+                or resources
+                or kwargs.get("_memory") is not None
+            ):
                 raise ValueError(
-                    "When connecting to an existing cluster, num_cpus, num_gpus and resources must not "
-                    "be given: they are set when the cluster's nodes start (ray start --num-cpus ...)"
+                    "When connecting to an existing cluster, num_cpus, num_gpus, resources and "
+                    "_memory must not be given: they are set when the cluster's nodes start "
+                    "(ray start --num-cpus ... --memory ...)"
                 )
             node = None
             token = session_mod.find_token(gcs_address)

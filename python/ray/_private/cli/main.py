@@ -50,6 +50,7 @@ from ray._private.cli.status import (
 from ray._private.generated import common_pb2
 from ray._private.node import (
     build_resources,
+    default_memory,
     default_object_store_memory,
     is_local_address,
     local_addresses,
@@ -186,14 +187,20 @@ def _parse_resources(text: str | None) -> dict[str, float]:
 
 
 def _node_resources(args: argparse.Namespace) -> tuple[dict[str, float], int]:
-    try:
-        resources = build_resources(args.num_cpus, args.num_gpus, _parse_resources(args.resources))
-    except ValueError as err:
-        raise CliError(str(err)) from err
     store = args.object_store_memory
     if store is not None and store <= 0:
         raise CliError(f"--object-store-memory must be positive, got {store}")
-    return resources, store or default_object_store_memory()
+    store = store or default_object_store_memory()
+    if args.memory is not None and args.memory < 0:
+        raise CliError(f"--memory must be a number of bytes >= 0, got {args.memory}")
+    try:
+        memory = default_memory(store) if args.memory is None else args.memory
+        resources = build_resources(
+            args.num_cpus, args.num_gpus, _parse_resources(args.resources), memory=memory
+        )
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    return resources, store
 
 
 def _start_error(err: BaseException) -> CliError:
@@ -669,6 +676,14 @@ def _add_node_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--resources", default=None, metavar="JSON", help="custom resources, e.g. '{\"accel\": 2}'"
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="the memory resource tasks and actors reserve with memory=... (default: the "
+        "available RAM less the object store)",
     )
     parser.add_argument(
         "--object-store-memory",

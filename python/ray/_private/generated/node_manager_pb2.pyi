@@ -417,3 +417,17 @@ class ReportMetricsRequest(_message.Message):
 class ReportMetricsReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class FlushWorkerOutputRequest(_message.Message):
+    __slots__ = ("job_id", "timeout_ms")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    job_id: bytes
+    timeout_ms: int
+    def __init__(self, job_id: _Optional[bytes] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class FlushWorkerOutputReply(_message.Message):
+    __slots__ = ("num_lines",)
+    NUM_LINES_FIELD_NUMBER: _ClassVar[int]
+    num_lines: int
+    def __init__(self, num_lines: _Optional[int] = ...) -> None: ...

@@ -125,6 +125,11 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.ReportMetricsRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.ReportMetricsReply.FromString,
                 _registered_method=True)
+        self.FlushWorkerOutput = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/FlushWorkerOutput',
+                request_serializer=node__manager__pb2.FlushWorkerOutputRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.FlushWorkerOutputReply.FromString,
+                _registered_method=True)
 
 
 class NodeManagerServiceServicer:
@@ -304,6 +309,17 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FlushWorkerOutput(self, request, context):
+        """Reads what this node's workers of `job_id` wrote to stdout and stderr so far and publishes it
+        to the GCS before replying, so a driver that then gets its own barrier message back through
+        its log subscription has printed every line written before the call.
+        Caller: a driver in ray.shutdown(). Callee: node manager.
+        Failure: idempotent; lines not read within timeout_ms are left for the periodic flush.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeManagerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -396,6 +412,11 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.ReportMetrics,
                     request_deserializer=node__manager__pb2.ReportMetricsRequest.FromString,
                     response_serializer=node__manager__pb2.ReportMetricsReply.SerializeToString,
+            ),
+            'FlushWorkerOutput': grpc.unary_unary_rpc_method_handler(
+                    servicer.FlushWorkerOutput,
+                    request_deserializer=node__manager__pb2.FlushWorkerOutputRequest.FromString,
+                    response_serializer=node__manager__pb2.FlushWorkerOutputReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -884,6 +905,33 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/ReportMetrics',
             node__manager__pb2.ReportMetricsRequest.SerializeToString,
             node__manager__pb2.ReportMetricsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FlushWorkerOutput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/FlushWorkerOutput',
+            node__manager__pb2.FlushWorkerOutputRequest.SerializeToString,
+            node__manager__pb2.FlushWorkerOutputReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -126,6 +126,8 @@ class NodeManager:
         )
         self._logs: list[gcs_pb2.PubMessage] = []
         self._logs_lock = threading.Lock()
+        # Held across a publish, so batches reach the GCS in the order they were read.
+        self._publish_lock = threading.Lock()
         self.stopped = threading.Event()
         self._token = token
         self.sessions: ClientSessions | None = None
@@ -554,7 +556,22 @@ class NodeManager:
         with self._logs_lock:
             self._logs.append(msg)
 
-    def _flush_logs(self) -> None:
+    def flush_worker_output(self, job_id: bytes, timeout_s: float) -> int:
+        """Reads what the workers of `job_id` wrote so far and publishes it before returning.
+
+        Returns:
+            The number of lines this call read from the workers' pipes.
+        """
+        deadline = time.monotonic() + timeout_s
+        count = self.pool.drain(job_id, deadline)
+        self._flush_logs(timeout_s=max(deadline - time.monotonic(), 0.1))
+        return count
+
+    def _flush_logs(self, timeout_s: float = 5.0) -> None:
+        with self._publish_lock:
+            self._publish_logs(timeout_s)
+
+    def _publish_logs(self, timeout_s: float) -> None:
         with self._logs_lock:
             logs, self._logs = self._logs, []
         if not logs:
@@ -573,7 +590,7 @@ class NodeManager:
             else:
                 merged.append(msg)
         try:
-            self.gcs.publish(merged)
+            self.gcs.publish(merged, timeout_s=timeout_s)
         except Exception as err:  # noqa: BLE001 - logs are best effort
             logger.debug("could not publish logs: %s", err)
 

@@ -167,6 +167,12 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
         except SessionStartError as err:
             context.abort(grpc.StatusCode.UNAVAILABLE, shorten(str(err), 4000))
 
+    def FlushWorkerOutput(self, request, context):  # noqa: N802
+        timeout_s = min(max(request.timeout_ms, 0), 60_000) / 1000 or 2.0
+        return pb.FlushWorkerOutputReply(
+            num_lines=self._nm.flush_worker_output(request.job_id, timeout_s)
+        )
+
     def ShutdownNode(self, request, context):  # noqa: N802
         self._on_shutdown.set()
         return pb.ShutdownNodeReply()

@@ -244,6 +244,15 @@ class NodeManagerClient(ServiceClient):
             constants.SESSION_START_TIMEOUT_S + constants.RPC_TIMEOUT_S,
         )
 
+    def flush_worker_output(self, job_id: bytes, timeout_s: float) -> int:
+        """Has the node publish what its workers of `job_id` wrote so far; returns the lines read."""
+        reply = self._call(
+            "FlushWorkerOutput",
+            pb.FlushWorkerOutputRequest(job_id=job_id, timeout_ms=int(timeout_s * 1000)),
+            timeout_s + 1.0,
+        )
+        return reply.num_lines
+
     def shutdown(self, timeout_s: float = 5.0) -> None:
         self._call("ShutdownNode", pb.ShutdownNodeRequest(), timeout_s)
 

@@ -272,6 +272,7 @@ class CoreWorker:
         )
         self.address.port = port
         self._stop_subscriptions = threading.Event()
+        self._log_printer: Any = None
         if mode == WorkerMode.DRIVER:
             if not self.namespace:
                 self.namespace = os.urandom(8).hex()
@@ -280,7 +281,10 @@ class CoreWorker:
             if log_to_driver:
                 from ray._private.worker.log_printer import LogPrinter
 
-                printer = LogPrinter(self.job_id)
+                printer = LogPrinter(
+                    self.job_id, host, lambda: self.gcs.get_all_nodes(timeout_s=5.0)
+                )
+                self._log_printer = printer
                 self.gcs.subscribe(
                     [gcs_pb2.CHANNEL_LOGS, gcs_pb2.CHANNEL_ERRORS],
                     self.job_id,
@@ -563,6 +567,9 @@ class CoreWorker:
             client = self._nm_by_address.setdefault(address, NodeManagerClient(address, self.token))
         return client
 
+    def _node_manager_of(self, node: common_pb2.NodeInfo) -> NodeManagerClient:
+        return self.node_manager_at(f"{node.node_manager_address}:{node.node_manager_port}")
+
     def object_store(self, node_id: bytes) -> NodeManagerClient | None:
         """NodeDirectory: the node manager of another node (None if it is not alive)."""
         client = self._node_clients.get(node_id)
@@ -733,6 +740,9 @@ class CoreWorker:
         if self.shutting_down:
             return
         self.shutting_down = True
+        if self._log_printer is not None and not self.node_failure:
+            # Everything the job's workers printed before their replies is printed first.
+            self._log_printer.drain(self.gcs, self._node_manager_of, constants.LOG_DRAIN_TIMEOUT_S)
         self.actor_submitter.stop()
         try:
             self.submitter.return_all()

@@ -47,6 +47,11 @@ from ray._private.worker.runners.python import ActorExit
 logger = logging.getLogger(__name__)
 
 CONTEXT_MARKER = "\x1eRAYCTX "
+
+try:
+    _libc_fflush = ctypes.CDLL(None).fflush
+except (OSError, AttributeError):
+    _libc_fflush = None
 _ORIGINAL_CUDA = os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
@@ -140,6 +145,13 @@ class TaskExecutor:
         return job
 
     def _finish(self, job: _Job) -> None:
+        # What the task printed goes down the pipes before its reply, so a driver that
+        # drains the pipes after the reply (ray.shutdown) sees all of it.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        if _libc_fflush is not None:
+            _libc_fflush(None)  # what native code (C, C++ tasks) wrote through stdio
         with self._lock:
             self._busy -= 1
             if job.request.task_spec.type == common_pb2.TASK_TYPE_NORMAL:
@@ -270,7 +282,11 @@ class TaskExecutor:
                 os.environ.pop("CUDA_VISIBLE_DEVICES", None)
             else:
                 os.environ["CUDA_VISIBLE_DEVICES"] = _ORIGINAL_CUDA
-        marker = f"{CONTEXT_MARKER}{spec.job_id.hex()} {spec.name}"
+        # Output is prefixed by the task's name, or for an actor by its class name, as in Ray.
+        name = spec.name
+        if spec.type != common_pb2.TASK_TYPE_NORMAL and spec.function.class_name:
+            name = spec.function.class_name
+        marker = f"{CONTEXT_MARKER}{spec.job_id.hex()} {name}"
         if marker != self._last_marker:
             self._last_marker = marker
             for stream in (sys.stdout, sys.stderr):
