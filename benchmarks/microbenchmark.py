@@ -382,6 +382,13 @@ def small_value() -> int:
 
 
 @ray.remote
+def yield_small_values(n: int) -> Any:
+    """A generator task (streaming, the default for a body that yields)."""
+    for _ in range(n):
+        yield 0
+
+
+@ray.remote
 def call_own_actor(actor: Any, n: int) -> int:
     """The caller side of "n:n actor calls async": `n` pipelined calls to one actor."""
     ray.get([actor.small_value.remote() for _ in range(n)], timeout=GET_TIMEOUT_S)
@@ -435,6 +442,19 @@ def bench_tasks_async(cfg: Config, out: list[Result]) -> None:
     n = 1000
     rates = measure_rate(lambda: get([small_value.remote() for _ in range(n)]), n, cfg)
     out.append(rate_result("single_client_tasks_async", "tasks", rates))
+
+
+def bench_generator(cfg: Config, out: list[Result]) -> None:
+    """Values per second from one generator task yielding small values, each read with
+    `ray.get` as it arrives (one task of 1000 values per call)."""
+    n = 1000
+
+    def run() -> None:
+        for ref in yield_small_values.remote(n):
+            get(ref)
+
+    rates = measure_rate(run, n, cfg)
+    out.append(rate_result("single_client_generator_values", "generator", rates))
 
 
 def bench_put_small(cfg: Config, out: list[Result]) -> None:
@@ -653,6 +673,7 @@ RESULT_UNITS: dict[str, tuple[str, str]] = {
     "idle_cluster_processes": ("count", "lower"),
     "single_client_tasks_sync": ("ops/s", "higher"),
     "single_client_tasks_async": ("ops/s", "higher"),
+    "single_client_generator_values": ("values/s", "higher"),
     "single_client_put_calls": ("ops/s", "higher"),
     "single_client_get_calls": ("ops/s", "higher"),
     "single_client_put_100mib": ("GB/s", "higher"),
@@ -687,6 +708,7 @@ BENCHMARKS: list[tuple[Bench, str, list[str]]] = [
     (bench_init_and_idle_memory, "init", INIT_RESULTS),
     (bench_tasks, "tasks", ["single_client_tasks_sync"]),
     (bench_tasks_async, "tasks", ["single_client_tasks_async"]),
+    (bench_generator, "generator", ["single_client_generator_values"]),
     (bench_put_small, "objects", ["single_client_put_calls"]),
     (bench_get_small, "objects", ["single_client_get_calls"]),
     (bench_put_large, "objects", ["single_client_put_100mib"]),

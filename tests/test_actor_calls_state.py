@@ -11,6 +11,7 @@ from ray._private import ids
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.rpc.errors import DeadlineExceeded, Unavailable
 from ray._private.rpc.push_stream import NotSent, StreamEnded
+from ray._private.worker import errors
 from ray._private.worker.actor_calls import (
     ActorCallsState,
     CancelCall,
@@ -277,3 +278,36 @@ def test_blocking_gives_back_every_waiting_task() -> None:
         queue.arrive(job)
     assert queue.give_back_all() == jobs[1:]
     assert all(j.given_back for j in jobs[1:])
+
+
+def _error_reply(call: ActorCall, exc: BaseException) -> core_worker_pb2.PushTaskReply:
+    frame = errors.error_frame(exc, call.task_id)
+    reply = reply_for(call, is_application_error=True)
+    reply.return_objects.add(object_id=call.spec.return_ids[0], data=frame, size_bytes=len(frame))
+    return reply
+
+
+def test_call_that_raised_is_retried_under_retry_exceptions() -> None:
+    state = ActorCallsState()
+    call = make_call(retries=1)
+    call.spec.retry_exceptions = True
+    (push,) = of(alive_with(state, call), PushCall)
+    again = state.call_replied(call, push.address, _error_reply(call, ValueError("boom")))
+    assert not of(again, CompleteCall)
+    (retry,) = of(again, PushCall)
+    assert retry.call is call and call.spec.attempt_number == 1 and call.retries_left == 0
+    # Out of retries: the error is its result.
+    done = state.call_replied(call, retry.address, _error_reply(call, ValueError("boom")))
+    assert [a.call for a in of(done, CompleteCall)] == [call]
+
+
+def test_call_that_raised_is_not_retried_without_retry_exceptions_or_other_types() -> None:
+    state = ActorCallsState()
+    plain, typed = make_call(retries=3), make_call(retries=3)
+    typed.spec.retry_exceptions = True
+    typed.retry_types = (KeyError,)
+    pushes = of(alive_with(state, plain, typed), PushCall)
+    for push in pushes:
+        actions = state.call_replied(push.call, push.address, _error_reply(push.call, ValueError()))
+        assert [a.call for a in of(actions, CompleteCall)] == [push.call]
+        assert not of(actions, PushCall)

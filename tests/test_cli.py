@@ -311,3 +311,19 @@ def test_temp_dir_and_token_found_from_the_address(cli: Cli, tmp_path: Path) -> 
     assert (temp2 / session.name / "logs").is_dir()
     cli.run("stop")
     assert cli.run("token", "--address", address, check=False).returncode != 0
+
+
+def test_start_memory_sets_the_memory_resource(cli: Cli) -> None:
+    started = _start_head(cli, "--num-cpus", "1", "--memory", str(3 * 1024**3)).stdout
+    assert "memory 3.0 GiB" in started, started
+    status = cli.run("status").stdout
+    assert "3.0 GiB" in status, status
+    out = cli.driver(RUN_TASK.format(address="auto")).stdout
+    assert "'memory': 3221225472.0" in out, out
+
+
+def test_start_rejects_negative_memory(cli: Cli) -> None:
+    result = cli.run("start", "--head", "--port", "0", "--memory", "-5", check=False)
+    assert result.returncode != 0
+    assert "--memory must be a number of bytes >= 0" in result.stderr, result.stderr
+    assert cli.current_cluster() is None

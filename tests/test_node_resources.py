@@ -79,3 +79,36 @@ def test_lend_and_reclaim_for_blocked_workers() -> None:
 def test_invalid_requests(bad: dict) -> None:
     with pytest.raises(ValueError):
         validate_request(bad)
+
+
+# ---- the memory resource of a node --------------------------------------------------------------
+
+
+def test_memory_is_whole_bytes_and_validated() -> None:
+    from ray._private.node import build_resources
+
+    out = build_resources(1, 0, None, memory=2.7 * 1024**3)
+    assert out["memory"] == float(int(2.7 * 1024**3))
+    assert "memory" not in build_resources(1, 0, None)
+    with pytest.raises(ValueError, match="memory"):
+        build_resources(1, 0, None, memory=-1)
+
+
+def test_default_memory_is_available_less_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ray._private import node
+
+    monkeypatch.setattr(node, "system_memory", lambda: 16 * 10**9)
+    monkeypatch.setattr(node, "estimate_available_memory", lambda: 10 * 10**9)
+    assert node.default_memory(3 * 10**9) == 7 * 10**9
+    # Too little left for tasks and actors: an error that names both fixes.
+    monkeypatch.setattr(node, "estimate_available_memory", lambda: 3 * 10**9 + 10**6)
+    with pytest.raises(ValueError, match=r"_memory=<bytes>.*--memory"):
+        node.default_memory(3 * 10**9)
+
+
+def test_available_memory_reads_the_machine() -> None:
+    from ray._private.node import estimate_available_memory, system_memory
+
+    total = system_memory()
+    available = estimate_available_memory()
+    assert 0 < available <= total

@@ -20,6 +20,7 @@ from ray._private.object_store import (
     StoreStats,
     map_object,
     write_object,
+    written_path,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -519,3 +520,68 @@ def test_dev_shm_permissions_and_zero_copy(shm_store: tuple[ObjectStore, str]) -
     s.free([oid(1)])
     assert os.listdir(shm_dir) == []
     np.testing.assert_array_equal(array, data)
+
+
+# ---- objects their writer wrote first (PutObject) -----------------------------------------
+
+WRITER = b"w" * 28
+
+
+def write_first(dirs: tuple[str, str], object_id: bytes, data: bytes) -> str:
+    path = written_path(dirs[0], WRITER, object_id)
+    Path(path).write_bytes(data)
+    return path
+
+
+def test_put_written_moves_the_file_in_sealed(store: ObjectStore, dirs: tuple[str, str]) -> None:
+    data = payload(1, 300)
+    written = write_first(dirs, oid(1), data)
+    path = store.put_written(oid(1), len(data), written, pin=True)
+    assert not os.path.exists(written) and read(store, oid(1)) == data
+    assert shm_files(dirs) == {os.path.basename(path)}
+    stats = store.stats()
+    assert (stats.used_bytes, stats.num_objects) == (300, 1)
+    # Pinned: spilled, never evicted, when room is needed.
+    put(store, oid(2), payload(2, 900))
+    assert store.get(oid(1)) is not None and read(store, oid(1)) == data
+
+
+def test_put_written_makes_room_like_create(store: ObjectStore, dirs: tuple[str, str]) -> None:
+    put(store, oid(1), payload(1, 800), pin=False)
+    written = write_first(dirs, oid(2), payload(2, 500))
+    store.put_written(oid(2), 500, written, pin=True)
+    assert store.get(oid(1)) is None  # the unpinned copy was evicted for it
+    assert read(store, oid(2)) == payload(2, 500)
+
+
+@pytest.mark.parametrize("case", ["too-big", "exists", "wrong-size", "missing"])
+def test_put_written_failures_remove_the_file(
+    store: ObjectStore, dirs: tuple[str, str], case: str
+) -> None:
+    put(store, oid(9), b"x" * 10)
+    size = {"too-big": 2000, "wrong-size": 20}.get(case, 10)
+    object_id = oid(9) if case == "exists" else oid(1)
+    written = written_path(dirs[0], WRITER, object_id)
+    if case != "missing":
+        Path(written).write_bytes(b"y" * (10 if case == "wrong-size" else size))
+    error = {
+        "too-big": ObjectStoreFullError,
+        "exists": ObjectExistsError,
+        "wrong-size": FileNotFoundError,
+        "missing": FileNotFoundError,
+    }[case]
+    with pytest.raises(error):
+        store.put_written(object_id, size, written, pin=True)
+    assert not os.path.exists(written)
+    assert store.stats().used_bytes == 10 and read(store, oid(9)) == b"x" * 10
+
+
+def test_drop_written_removes_only_that_writers_files(
+    store: ObjectStore, dirs: tuple[str, str]
+) -> None:
+    mine = write_first(dirs, oid(1), b"a")
+    other = written_path(dirs[0], b"o" * 28, oid(2))
+    Path(other).write_bytes(b"b")
+    put(store, oid(3), b"c")
+    assert store.drop_written(WRITER) == 1
+    assert not os.path.exists(mine) and os.path.exists(other) and read(store, oid(3)) == b"c"

@@ -34,7 +34,13 @@ from ray._private.node_manager.object_transfer import (
     TransferError,
     clamp_chunk_bytes,
 )
-from ray._private.object_store import ObjectStore, ObjectStoreFullError, map_object, write_object
+from ray._private.object_store import (
+    ObjectStore,
+    ObjectStoreFullError,
+    map_object,
+    write_object,
+    written_path,
+)
 from ray._private.rpc import errors as rpc_errors
 from ray._private.rpc.gcs_client import GcsClient
 from ray._private.rpc.node_manager_client import NodeManagerClient
@@ -745,3 +751,20 @@ def test_freeing_frees_every_copy_on_every_node(ray_start_cluster):
     del nested
     wait_for_condition(both(0), timeout=30)
     assert _store_counts(head_nm) == (0, 0) and _store_counts(b_nm) == (0, 0)
+
+
+@pytest.mark.timeout(30)
+def test_put_written_object_is_its_owners_and_a_dead_writers_files_go(tmp_path, dest_objects):
+    """PutObject's node side: the object is tracked under its owner; a writer that died
+    between writing and handing in leaves no file behind."""
+    store_dir = str(tmp_path / "dst" / "shm")
+    writer = b"writer".ljust(28, b"\0")
+    Path(written_path(store_dir, writer, oid(1))).write_bytes(b"a" * 100)
+    dest_objects.put_written(oid(1), 100, True, OWNER, writer)
+    assert read_local(dest_objects, oid(1)) == b"a" * 100
+    stray = Path(written_path(store_dir, writer, oid(2)))
+    stray.write_bytes(b"b" * 10)
+    dest_objects.process_died(writer)
+    assert not stray.exists() and read_local(dest_objects, oid(1)) == b"a" * 100
+    dest_objects.process_died(OWNER.worker_id)
+    assert dest_objects.stats().num_objects == 0 and os.listdir(store_dir) == []

@@ -50,6 +50,11 @@ def _barrier(directory: str, name: str, parties: int, timeout: float = 30) -> bo
     return False
 
 
+def _without_memory(resources: dict[str, float]) -> dict[str, float]:
+    """Every node also offers `memory` (its available RAM less the store), which varies."""
+    return {k: v for k, v in resources.items() if k != "memory"}
+
+
 # ---- totals and availability ------------------------------------------------------------------
 
 
@@ -94,14 +99,18 @@ def test_available_resources_drop_while_task_runs(ray_start_regular, tmp_path):
             time.sleep(0.02)
         return "released"
 
-    wait_for_condition(lambda: ray.available_resources() == {"CPU": 3, "Custom": 2})
+    wait_for_condition(
+        lambda: _without_memory(ray.available_resources()) == {"CPU": 3, "Custom": 2}
+    )
     ref = hold.remote(str(started), str(release))
     wait_for_condition(lambda: started.exists(), timeout=30)
     available = ray.available_resources()
     assert available.get("CPU") == 1 and available.get("Custom") == 1, available
     open(release, "w").close()
     assert ray.get(ref, timeout=30) == "released"
-    wait_for_condition(lambda: ray.available_resources() == {"CPU": 3, "Custom": 2})
+    wait_for_condition(
+        lambda: _without_memory(ray.available_resources()) == {"CPU": 3, "Custom": 2}
+    )
 
 
 @pytest.mark.parametrize("ray_start_regular", [{"num_cpus": 2}], indirect=True)
@@ -389,3 +398,81 @@ def test_wait_in_task_with_one_cpu(ray_start_regular):
         return ray.get(ready)
 
     assert ray.get(parent.remote(), timeout=60) == ["child"]
+
+
+# ---- the memory resource ------------------------------------------------------------------------
+
+GiB = 1024**3
+
+
+@pytest.mark.parametrize(
+    "ray_start_regular", [{"num_cpus": 1, "object_store_memory": 100 * 1024**2}], indirect=True
+)
+def test_every_node_offers_memory_by_default(ray_start_regular):
+    from ray._private.node import system_memory
+
+    memory = ray.cluster_resources()["memory"]
+    # The available RAM less the object store: positive, whole bytes, and at most the total.
+    assert 0 < memory <= system_memory() - 100 * 1024**2
+    assert memory == int(memory)
+    assert ray.nodes()[0]["Resources"]["memory"] == memory
+    assert ray.available_resources()["memory"] == memory
+
+
+@pytest.mark.parametrize("ray_start_regular", [{"num_cpus": 2, "_memory": 3 * GiB}], indirect=True)
+def test_memory_requests_schedule_and_limit_concurrency(ray_start_regular, tmp_path):
+    assert ray.cluster_resources()["memory"] == 3 * GiB
+    path = str(tmp_path / "intervals")
+
+    # Upstream's example: reserve 2 GiB of the node's memory for the task.
+    @ray.remote(memory=2 * GiB)
+    def big(path):
+        _record_interval(path, 0.3)
+        return ray.get_runtime_context().get_assigned_resources().get("memory")
+
+    assigned = ray.get([big.remote(path) for _ in range(3)], timeout=60)
+    assert assigned == [2 * GiB] * 3
+    intervals = _intervals(path)
+    # 2 CPUs would run two at once, but only one 2 GiB reservation fits in 3 GiB.
+    assert len(intervals) == 3 and _max_overlap(intervals) == 1, intervals
+
+
+@pytest.mark.parametrize("ray_start_regular", [{"num_cpus": 2, "_memory": 3 * GiB}], indirect=True)
+def test_actor_holds_its_memory_while_alive(ray_start_regular):
+    @ray.remote(memory=GiB)
+    class Holder:
+        def ping(self):
+            return "pong"
+
+    holder = Holder.remote()
+    assert ray.get(holder.ping.remote(), timeout=60) == "pong"
+    wait_for_condition(lambda: ray.available_resources().get("memory") == 2 * GiB, timeout=30)
+    ray.kill(holder)
+    wait_for_condition(lambda: ray.available_resources().get("memory") == 3 * GiB, timeout=30)
+
+
+@pytest.mark.parametrize("ray_start_regular", [{"num_cpus": 2, "_memory": GiB}], indirect=True)
+def test_more_memory_than_any_node_has_is_infeasible(ray_start_regular, capfd):
+    @ray.remote(memory=2 * GiB)
+    def too_big():
+        return 1
+
+    ref = too_big.remote()
+    ready, _ = ray.wait([ref], timeout=1)
+    assert ready == []
+    seen = []
+
+    def warned():
+        seen.append(capfd.readouterr().err)
+        text = "".join(seen)
+        assert "Warning: The following resource request cannot be scheduled" in text, text[-2000:]
+        assert "'memory': 2147483648.0" in text, text[-2000:]
+        return True
+
+    wait_for_condition(warned, timeout=30)
+
+    @ray.remote(memory=GiB // 2)
+    def fits():
+        return 2
+
+    assert ray.get(fits.remote(), timeout=60) == 2

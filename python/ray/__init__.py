@@ -17,6 +17,7 @@ from ray._private.api import (
     wait,
 )
 from ray._private.object_ref import ObjectRef
+from ray._private.object_ref_generator import DynamicObjectRefGenerator, ObjectRefGenerator
 from ray._private.runtime import init, is_initialized, shutdown
 from ray._private.runtime_context import get_runtime_context
 from ray.actor import get_actor, kill, method
@@ -28,7 +29,9 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 ObjectID = ObjectRef
 
 __all__ = [
+    "DynamicObjectRefGenerator",
     "ObjectRef",
+    "ObjectRefGenerator",
     "ObjectID",
     "available_resources",
     "cancel",

@@ -20,6 +20,7 @@ __all__ = [
     "ActorUnavailableError",
     "ActorUnschedulableError",
     "TaskUnschedulableError",
+    "RuntimeEnvSetupError",
     "ObjectLostError",
     "OwnerDiedError",
     "OwnerUnknownError",
@@ -295,6 +296,18 @@ class ActorUnschedulableError(RayError):
 
 class TaskUnschedulableError(RayError):
     """The task cannot be scheduled on any node."""
+
+
+class RuntimeEnvSetupError(RayError):
+    """The runtime env of a task or actor could not be set up on its node.
+
+    Args:
+        error_message: What failed, with the output of the worker that tried.
+    """
+
+    def __init__(self, error_message: str | None = None) -> None:
+        self.error_message = error_message
+        super().__init__(f"Failed to set up runtime environment.\n{error_message or ''}".strip())
 
 
 class ObjectLostError(RayError):

@@ -11,6 +11,7 @@ from typing import Any
 from ray._private import runtime, values
 from ray._private.generated import common_pb2
 from ray._private.object_ref import ObjectRef
+from ray._private.object_ref_generator import ObjectRefGenerator
 from ray._private.remote_function import RemoteFunction
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,11 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
         return values.get(cw, list(object_refs), timeout)
     if hasattr(object_refs, "__ray_object_ref__"):
         return values.get(cw, [object_refs.__ray_object_ref__()], timeout)[0]
+    if isinstance(object_refs, ObjectRefGenerator):
+        raise ValueError(
+            "ray.get() does not take an ObjectRefGenerator: iterate it (`for ref in gen`) and "
+            "ray.get each ref it yields"
+        )
     raise ValueError(
         f"Invalid type of object refs, {type(object_refs)}, is given. 'object_refs' must either be an "
         "ObjectRef or a list of ObjectRefs."
@@ -92,18 +98,26 @@ def wait(
 ) -> tuple[list[ObjectRef], list[ObjectRef]]:
     """Returns (ready, not_ready): at most `num_returns` ready refs, in input order.
 
-    Returns early when `timeout` (seconds) passes.
+    The list may hold ObjectRefGenerators too: one is ready when its next ref is ready to be
+    read (or the generator has ended). Returns early when `timeout` (seconds) passes.
     """
     if isinstance(object_refs, ObjectRef):
         raise TypeError("wait() expected a list of ray.ObjectRef, got a single ray.ObjectRef")
     if not isinstance(object_refs, (list, tuple)):
         raise TypeError(f"wait() expected a list of ray.ObjectRef, got {type(object_refs)}")
+    generators = False
     for r in object_refs:
         if not isinstance(r, ObjectRef):
+            if isinstance(r, ObjectRefGenerator):
+                generators = True
+                continue
             raise TypeError(
-                f"wait() expected a list of ray.ObjectRef, got a list containing {type(r)}"
+                f"wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, got a list "
+                f"containing {type(r)}"
             )
     timeout = _check_timeout(timeout)
+    if generators:
+        return _wait_with_generators(list(object_refs), num_returns, timeout)
     if len({r._id for r in object_refs}) != len(object_refs):
         raise ValueError("Wait requires a list of unique object refs.")
     if not isinstance(num_returns, int) or num_returns <= 0:
@@ -117,8 +131,36 @@ def wait(
     return runtime.core_worker().wait(list(object_refs), num_returns, timeout, fetch_local)
 
 
+def _wait_with_generators(
+    entries: list[Any], num_returns: int, timeout: float | None
+) -> tuple[list[Any], list[Any]]:
+    keys = [e.task_id() if isinstance(e, ObjectRefGenerator) else e._id for e in entries]
+    if len(set(keys)) != len(keys):
+        raise ValueError("Wait requires a list of unique object refs.")
+    if not isinstance(num_returns, int) or num_returns <= 0:
+        raise ValueError(f"Invalid number of objects to return {num_returns}.")
+    if num_returns > len(entries):
+        raise ValueError(
+            f"num_returns ({num_returns}) cannot be greater than the number of objects provided ({len(entries)})."
+        )
+    cw = runtime.core_worker()
+    cw.ownership.start_fetches([e for e in entries if isinstance(e, ObjectRef)])
+
+    def probes(entry: Any) -> list[bytes] | None:
+        if isinstance(entry, ObjectRef):
+            return [entry._id]
+        if entry._has_next():
+            return None
+        return entry._probe_ids() or None
+
+    return cw.generators.wait(entries, probes, num_returns, timeout)
+
+
 def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
-    """Cancels the task that makes `object_ref`; its `get` then raises TaskCancelledError."""
+    """Cancels the task that makes `object_ref` (or streams an ObjectRefGenerator's values);
+    its `get` (the generator's next value) then raises TaskCancelledError."""
+    if isinstance(object_ref, ObjectRefGenerator):
+        object_ref = object_ref.completed()
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"ray.cancel() only supports ObjectRefs, got {type(object_ref)}")
     runtime.core_worker().cancel(object_ref, force, recursive)
@@ -170,6 +212,7 @@ def nodes() -> list[dict[str, Any]]:
                 "ObjectStoreMemory": node.object_store_memory_bytes,
                 "IsHead": node.is_head,
                 "DeathReason": node.death_reason,
+                "MetricsExportPort": node.metrics_export_port,
             }
         )
     return out

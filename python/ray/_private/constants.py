@@ -91,6 +91,8 @@ TEMP_DIR = os.environ.get("RAY_TMPDIR", "/tmp/openray")
 DEFAULT_TASK_MAX_RETRIES = _env_int("DEFAULT_TASK_MAX_RETRIES", 3)
 # Lines of a dead worker's stderr shown in WorkerCrashedError.
 STDERR_TAIL_LINES = _env_int("STDERR_TAIL_LINES", 20)
+# The bound on how long ray.shutdown() waits for the workers' last output to be printed.
+LOG_DRAIN_TIMEOUT_S = _env_float("LOG_DRAIN_TIMEOUT_S", 5.0)
 # gRPC metadata key carrying the cluster token.
 TOKEN_METADATA_KEY = "x-ray-token"
 # Environment variable carrying the token to child processes.
@@ -113,3 +115,10 @@ MAX_CONCURRENT_PULLS = _env_int("MAX_CONCURRENT_PULLS", 4)
 # idle worker the node manager stops): any other exit of an actor's worker, `sys.exit()` and
 # `os._exit(0)` included, is the actor dying (restarted under `max_restarts`), as in Ray.
 WORKER_INTENDED_EXIT_CODE = 75
+# How often a process sends the application metrics it recorded to its node manager.
+METRICS_REPORT_INTERVAL_S = _env_float("METRICS_REPORT_INTERVAL_S", 2.0)
+# Also export each counter as a gauge without the `_total` suffix (upstream's default since 2.10).
+EXPORT_COUNTER_AS_GAUGE = bool(_env_int("EXPORT_COUNTER_AS_GAUGE", 1))
+# The largest runtime_env package (working_dir, a py_modules entry), as Ray bounds it (500 MiB;
+# RAY_max_grpc_message_size overrides it, as in Ray).
+RUNTIME_ENV_MAX_PACKAGE_BYTES = 500 * 1024 * 1024

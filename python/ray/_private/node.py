@@ -80,6 +80,79 @@ def default_object_store_memory() -> int:
     return max(min(size, constants.OBJECT_STORE_MEMORY_CAP_BYTES), 64 * 1024**2)
 
 
+def _cgroup_memory() -> tuple[int, int] | None:
+    """(limit, in use less reclaimable page cache) of this process's cgroup, if it has a limit."""
+    v2 = Path("/sys/fs/cgroup")
+    v1 = v2 / "memory"
+    candidates = (
+        (v2 / "memory.max", v2 / "memory.current", v2 / "memory.stat", "inactive_file"),
+        (
+            v1 / "memory.limit_in_bytes",
+            v1 / "memory.usage_in_bytes",
+            v1 / "memory.stat",
+            "total_inactive_file",
+        ),
+    )
+    for limit_path, usage_path, stat_path, inactive_key in candidates:
+        try:
+            text = limit_path.read_text().strip()
+            if text == "max":
+                return None
+            limit = int(text)
+            usage = int(usage_path.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        inactive = 0
+        try:
+            for line in stat_path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == inactive_key:
+                    inactive = int(value)
+        except (OSError, ValueError):
+            pass
+        return limit, max(usage - inactive, 0)
+    return None
+
+
+def system_memory() -> int:
+    """This machine's RAM in bytes, or its container's limit when lower (as upstream counts it)."""
+    import psutil
+
+    total = psutil.virtual_memory().total
+    cgroup = _cgroup_memory()
+    return min(total, cgroup[0]) if cgroup is not None else total
+
+
+def estimate_available_memory() -> int:
+    """The RAM not in use right now: the system's (or the container's) total less what is used."""
+    import psutil
+
+    cgroup = _cgroup_memory()
+    used = psutil.virtual_memory().used
+    if cgroup is not None:
+        used = min(used, cgroup[1])
+    return max(system_memory() - used, 0)
+
+
+def default_memory(object_store_memory: int) -> int:
+    """The `memory` resource of a node by default: as upstream, its available RAM less the store.
+
+    Raises:
+        ValueError: What is left is below 100 MB and below 5% of the machine's RAM.
+    """
+    system = system_memory()
+    memory = estimate_available_memory() - object_store_memory
+    if memory < 100e6 and memory < 0.05 * system:
+        raise ValueError(
+            f"After taking into account the object store ({object_store_memory / 1e9:.2f} GB), the "
+            f"memory on this node left for tasks and actors ({memory / 1e9:.2f} GB) is less than 5% "
+            "of its total. Give a smaller object store or the memory resource yourself: "
+            "ray.init(_memory=<bytes>, object_store_memory=<bytes>) or "
+            "ray start --memory <bytes> --object-store-memory <bytes>."
+        )
+    return int(memory)
+
+
 def build_resources(
     num_cpus: float | None,
     num_gpus: float | None,
@@ -87,6 +160,9 @@ def build_resources(
     memory: int | None = None,
 ) -> dict[str, float]:
     """The total resources of a node, with CPUs and GPUs detected when not given.
+
+    `memory` (bytes, rounded down) is the node's `memory` resource; None leaves it out
+    (callers pass `default_memory(...)` for a node's default).
 
     Raises:
         ValueError: CPU or GPU given inside `resources`, or a negative amount.
@@ -102,7 +178,9 @@ def build_resources(
         "GPU": float(detect_num_gpus() if num_gpus is None else num_gpus),
     }
     if memory is not None:
-        out["memory"] = float(memory)
+        if not math.isfinite(memory) or memory < 0:
+            raise ValueError(f"memory must be a number of bytes >= 0, got {memory}")
+        out["memory"] = float(int(memory))
     out.update({k: float(v) for k, v in resources.items()})
     for name, value in out.items():
         if not math.isfinite(value) or value < 0:
@@ -174,6 +252,7 @@ def start_node(
     host: str = "127.0.0.1",
     detached: bool = False,
     own_process_groups: bool = True,
+    metrics_export_port: int = 0,
 ) -> NodeProcesses:
     """Starts a head node (GCS + node manager) or a worker node (node manager joining `gcs_address`).
 
@@ -195,6 +274,8 @@ def start_node(
         own_process_groups: Each service leads a process group of its own. Without
             it they stay in the caller's group, so the whole node is one process group
             (`ray start --block`: one group per node, as one terminal job).
+        metrics_export_port: The HTTP port of the node's Prometheus metrics endpoint
+            (0 = any free port).
 
     Returns:
         The node's processes.
@@ -241,6 +322,8 @@ def start_node(
                 "--node-id",
                 node_id.hex(),
                 *(["--head"] if head else []),
+                "--metrics-export-port",
+                str(metrics_export_port),
             ],
             session.logs_dir / f"node_manager-{node_id.hex()[:8]}.log",
             env=env,

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ray._private.generated import common_pb2
+from ray._private.runtime_env import validation as runtime_env_validation
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,16 @@ COMMON_OPTIONS = {
     "placement_group_capture_child_tasks",
     "enable_task_events",
 }
-TASK_OPTIONS = COMMON_OPTIONS | {"num_returns", "max_retries", "retry_exceptions", "max_calls"}
+# `accelerator_type="A100"` asks for this much of the node resource "accelerator_type:A100".
+ACCELERATOR_TYPE_PREFIX = "accelerator_type:"
+ACCELERATOR_TYPE_AMOUNT = 0.001
+TASK_OPTIONS = COMMON_OPTIONS | {
+    "num_returns",
+    "max_retries",
+    "retry_exceptions",
+    "max_calls",
+    "_generator_backpressure_num_objects",
+}
 ACTOR_OPTIONS = COMMON_OPTIONS | {
     "max_restarts",
     "max_task_retries",
@@ -79,8 +89,20 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
                     f"resource {name!r} must be a finite, non-negative number, got {value!r}"
                 )
     nr = options.get("num_returns")
-    if nr is not None and (not isinstance(nr, int) or isinstance(nr, bool) or nr < 0):
-        raise ValueError(f"num_returns must be a non-negative integer, got {nr!r}")
+    if (
+        nr is not None
+        and nr not in ("streaming", "dynamic")
+        and (not isinstance(nr, int) or isinstance(nr, bool) or nr < 0)
+    ):
+        raise ValueError(
+            f"num_returns must be a non-negative integer, 'streaming' or 'dynamic', got {nr!r}"
+        )
+    bp = options.get("_generator_backpressure_num_objects")
+    if bp is not None and (not isinstance(bp, int) or isinstance(bp, bool) or bp == 0 or bp < -1):
+        raise ValueError(
+            "_generator_backpressure_num_objects must be a positive integer (or -1 for no "
+            f"limit), got {bp!r}"
+        )
     mr = options.get("max_retries")
     if mr is not None and (not isinstance(mr, int) or mr < -1):
         raise ValueError(f"max_retries must be an integer >= -1, got {mr!r}")
@@ -98,6 +120,13 @@ def validate(options: dict[str, Any], allowed: set[str], what: str) -> None:
     lifetime = options.get("lifetime")
     if lifetime not in (None, "detached", "non_detached"):
         raise ValueError(f"lifetime must be 'detached' or 'non_detached', got {lifetime!r}")
+    accelerator_type = options.get("accelerator_type")
+    if accelerator_type is not None and not isinstance(accelerator_type, str):
+        raise TypeError(
+            f"accelerator_type must be a str (see ray.util.accelerators), got {accelerator_type!r}"
+        )
+    # Unsupported runtime_env fields are refused here, before anything is submitted.
+    runtime_env_validation.validate(options.get("runtime_env"))
 
 
 def resource_request(options: dict[str, Any], default_cpus: float) -> dict[str, float]:
@@ -114,6 +143,9 @@ def resource_request(options: dict[str, Any], default_cpus: float) -> dict[str, 
     for name, value in (options.get("resources") or {}).items():
         if value:
             out[name] = float(value)
+    if options.get("accelerator_type"):
+        # As Ray does: a sliver of the resource every node with that accelerator offers.
+        out[f"{ACCELERATOR_TYPE_PREFIX}{options['accelerator_type']}"] = ACCELERATOR_TYPE_AMOUNT
     return out
 
 

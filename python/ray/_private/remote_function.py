@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from typing import Any
 
 from ray._private import constants, runtime, values
+from ray._private import object_ref_generator as gens
 from ray._private import options as opts
 from ray._private import placement_group as pg_options
 from ray._private.generated import common_pb2
+from ray._private.runtime_env.process_env import submission_env
 from ray._private.worker.function_manager import FunctionManager
 from ray._private.worker.task_spec import TaskOptions, python_function
 
@@ -28,6 +31,8 @@ class RemoteFunction:
         self._pickled: bytes | None = None
         # The options as the core takes them, built at the first call.
         self._task_options: TaskOptions | None = None
+        # The process env the cached options were resolved against.
+        self._task_options_env: Any = None
         functools.update_wrapper(self, function)
         # What a worker runs when a descriptor names this module attribute.
         self.__ray_remote_target__ = function
@@ -39,6 +44,7 @@ class RemoteFunction:
         state["_descriptor"] = None
         state["_pickled"] = None
         state["_task_options"] = None
+        state["_task_options_env"] = None
         return state
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -54,18 +60,31 @@ class RemoteFunction:
         return _Bound(self, merged)
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
-        if pg_options.is_capturing(runtime.core_worker()):
+        cw = runtime.core_worker()
+        if pg_options.is_capturing(cw):
             # The running task's group takes its children: options differ per caller.
             return self._remote(args, kwargs, self._make_task_options(self._options))
-        if self._task_options is None:
+        if self._task_options is None or self._task_options_env is not cw.runtime_env:
             self._task_options = self._make_task_options(self._options)
+            self._task_options_env = cw.runtime_env
         return self._remote(args, kwargs, self._task_options)
 
     def _make_task_options(self, options: dict[str, Any]) -> TaskOptions:
+        cw = runtime.core_worker()
+        runtime_env = submission_env(cw, options.get("runtime_env"))
         max_retries = options.get("max_retries")
         if max_retries is None:
             max_retries = constants.DEFAULT_TASK_MAX_RETRIES
         retry = options.get("retry_exceptions", False)
+        num_returns = options.get("num_returns")
+        if num_returns is None:
+            # A generator function streams its values by default, as in Ray.
+            is_gen = inspect.isgeneratorfunction(self._function) or inspect.isasyncgenfunction(
+                self._function
+            )
+            num_returns = gens.STREAMING if is_gen else 1
+        kind = gens.generator_kind(num_returns)
+        backpressure = options.get("_generator_backpressure_num_objects") or 0
         resources, _, strategy = pg_options.resolve(
             options,
             opts.resource_request(options, 1),
@@ -75,12 +94,15 @@ class RemoteFunction:
         )
         return TaskOptions(
             name=options.get("name") or self._name,
-            num_returns=options.get("num_returns", 1),
+            num_returns=1 if kind else num_returns,
+            generator_kind=kind,
+            generator_backpressure=max(backpressure, 0),
             resources=resources,
             max_retries=max_retries,
             retry_exceptions=tuple(retry) if isinstance(retry, (list, tuple)) else bool(retry),
             strategy=strategy,
             max_calls=options.get("max_calls") or 0,
+            runtime_env=runtime_env,
         )
 
     def _remote(self, args: tuple, kwargs: dict, task_options: TaskOptions) -> Any:
@@ -102,6 +124,8 @@ class RemoteFunction:
         )
         refs = cw.submit_task(self._descriptor, values.task_args(args, kwargs), task_options)
         num_returns = task_options.num_returns
+        if task_options.generator_kind == common_pb2.GENERATOR_KIND_STREAMING:
+            return gens.ObjectRefGenerator(refs[0], cw)
         if num_returns == 1:
             return refs[0]
         if num_returns == 0:
@@ -112,7 +136,16 @@ class RemoteFunction:
 class _Bound:
     def __init__(self, fn: RemoteFunction, options: dict[str, Any]) -> None:
         self._fn = fn
-        self._task_options = fn._make_task_options(options)
+        self._options = options
+        # A bad strategy fails here, at .options(), as before.
+        opts.scheduling_strategy(options.get("scheduling_strategy"))
+        # Built at the first call (its runtime_env needs the cluster).
+        self._task_options: TaskOptions | None = None
+        self._task_options_env: Any = None
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
+        cw = runtime.core_worker()
+        if self._task_options is None or self._task_options_env is not cw.runtime_env:
+            self._task_options = self._fn._make_task_options(self._options)
+            self._task_options_env = cw.runtime_env
         return self._fn._remote(args, kwargs, self._task_options)

@@ -10,17 +10,22 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ray._private import constants
 from ray._private import object_ref as object_ref_mod
 from ray._private import session as session_mod
 from ray._private.generated import common_pb2
+from ray._private.metrics import recorder as metrics_recorder
 from ray._private.node import (
     NodeProcesses,
     build_resources,
+    default_memory,
     default_object_store_memory,
     is_local_address,
     start_node,
 )
 from ray._private.rpc.gcs_client import GcsClient
+from ray._private.runtime_env import validation as runtime_env_validation
+from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 
 logger = logging.getLogger(__name__)
@@ -65,6 +70,16 @@ def attach_worker(cw: CoreWorker) -> None:
     global _core_worker, _is_worker
     _core_worker = cw
     _is_worker = True
+    _report_metrics_to(cw)
+
+
+def _report_metrics_to(cw: CoreWorker) -> None:
+    """Sends this process's `ray.util.metrics` values to the node manager of `cw`."""
+    metrics_recorder.recorder().connect(
+        lambda records: cw.nm.report_metrics(
+            records, cw.worker_id, timeout_s=constants.METRICS_REPORT_INTERVAL_S + 5.0
+        )
+    )
 
 
 def is_initialized() -> bool:
@@ -145,29 +160,54 @@ def init(
             "_redis_password",
             "log_to_driver",
             "_plasma_directory",
+            "_metrics_export_port",
+            "_memory",
         }
         if unknown:
             raise TypeError(f"ray.init() got unexpected keyword argument(s): {sorted(unknown)}")
+        job_runtime_env = kwargs.get("runtime_env")
+        if job_runtime_env is None and kwargs.get("job_config") is not None:
+            job_runtime_env = getattr(kwargs["job_config"], "runtime_env", None)
+        # Refused fields fail before anything starts.
+        job_runtime_env = runtime_env_validation.validate(job_runtime_env)
         gcs_address = _resolve_address(address)
         job_config = common_pb2.JobConfig(ray_namespace=namespace or "")
         if kwargs.get("job_config") is not None:
             _merge_job_config(job_config, kwargs["job_config"])
         if gcs_address is None:
-            total = build_resources(num_cpus, num_gpus, resources)
             store = object_store_memory or default_object_store_memory()
+            memory = kwargs.get("_memory")
+            total = build_resources(
+                num_cpus,
+                num_gpus,
+                resources,
+                memory=default_memory(store) if memory is None else memory,
+            )
             if _node_ip_address is None:
                 _node_ip_address = _LOOPBACK
-            node = start_node(total, store, head=True, host=_node_ip_address)
+            node = start_node(
+                total,
+                store,
+                head=True,
+                host=_node_ip_address,
+                metrics_export_port=int(kwargs.get("_metrics_export_port") or 0),
+            )
             token = node.token
             nm_address = node.node_manager_address
             node_id = node.node_id
             gcs_address = node.gcs_address
             session_dir = str(node.session.session_dir)
         else:
-            if num_cpus is not None or num_gpus is not None or resources:
+            if (
+                num_cpus is not None
+                or num_gpus is not None
+                or resources
+                or kwargs.get("_memory") is not None
+            ):
                 raise ValueError(
-                    "When connecting to an existing cluster, num_cpus, num_gpus and resources must not "
-                    "be given: they are set when the cluster's nodes start (ray start --num-cpus ...)"
+                    "When connecting to an existing cluster, num_cpus, num_gpus, resources and "
+                    "_memory must not be given: they are set when the cluster's nodes start "
+                    "(ray start --num-cpus ... --memory ...)"
                 )
             node = None
             token = session_mod.find_token(gcs_address)
@@ -186,6 +226,7 @@ def init(
             nm_address = f"{local.node_manager_address}:{local.node_manager_port}"
             node_id = local.node_id
             _node_ip_address = local.node_manager_address
+        cw = None
         try:
             cw = CoreWorker(
                 WorkerMode.DRIVER,
@@ -198,12 +239,17 @@ def init(
                 host=_node_ip_address,
                 log_to_driver=log_to_driver,
             )
+            # The job's packages are uploaded once, here; its tasks and actors inherit its env.
+            cw.runtime_env = ProcessEnv.for_job(job_runtime_env, uploader_for(cw.gcs))
         except BaseException:
+            if cw is not None:
+                cw.shutdown()
             if node is not None:
                 node.stop()
             raise
         _core_worker = cw
         _node = node
+        _report_metrics_to(cw)
         object_ref_mod.set_core_worker(cw)
         if node is not None:
             node.watch(cw.node_died)
@@ -282,6 +328,7 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         cw, node = _core_worker, _node
         _core_worker = _node = _context = None
         if cw is not None:
+            metrics_recorder.recorder().disconnect()
             cw.shutdown()
         object_ref_mod.set_core_worker(None)
         if node is not None:

@@ -50,6 +50,7 @@ from ray._private.cli.status import (
 from ray._private.generated import common_pb2
 from ray._private.node import (
     build_resources,
+    default_memory,
     default_object_store_memory,
     is_local_address,
     local_addresses,
@@ -186,14 +187,20 @@ def _parse_resources(text: str | None) -> dict[str, float]:
 
 
 def _node_resources(args: argparse.Namespace) -> tuple[dict[str, float], int]:
-    try:
-        resources = build_resources(args.num_cpus, args.num_gpus, _parse_resources(args.resources))
-    except ValueError as err:
-        raise CliError(str(err)) from err
     store = args.object_store_memory
     if store is not None and store <= 0:
         raise CliError(f"--object-store-memory must be positive, got {store}")
-    return resources, store or default_object_store_memory()
+    store = store or default_object_store_memory()
+    if args.memory is not None and args.memory < 0:
+        raise CliError(f"--memory must be a number of bytes >= 0, got {args.memory}")
+    try:
+        memory = default_memory(store) if args.memory is None else args.memory
+        resources = build_resources(
+            args.num_cpus, args.num_gpus, _parse_resources(args.resources), memory=memory
+        )
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    return resources, store
 
 
 def _start_error(err: BaseException) -> CliError:
@@ -262,6 +269,8 @@ def _start_head(args: argparse.Namespace) -> int:
         _check_port_free(host, args.port)
     if args.node_manager_port:
         _check_port_free(host, args.node_manager_port, "--node-manager-port")
+    if args.metrics_export_port:
+        _check_port_free(host, args.metrics_export_port, "--metrics-export-port")
     session = token = None
     if args.temp_dir:
         session, token = session_mod.create_session(_temp_dir(args.temp_dir))
@@ -274,6 +283,7 @@ def _start_head(args: argparse.Namespace) -> int:
             token=token,
             gcs_port=args.port,
             node_manager_port=args.node_manager_port,
+            metrics_export_port=args.metrics_export_port,
             host=host,
             detached=not args.block,
             own_process_groups=not args.block,
@@ -359,6 +369,8 @@ def _start_worker(args: argparse.Namespace) -> int:
     resources, store = _node_resources(args)
     if args.node_manager_port:
         _check_port_free(host, args.node_manager_port, "--node-manager-port")
+    if args.metrics_export_port:
+        _check_port_free(host, args.metrics_export_port, "--metrics-export-port")
     token = args.token or session_mod.find_token(address)
     if not token:
         if not _gcs_answers(address, ""):
@@ -393,6 +405,7 @@ def _start_worker(args: argparse.Namespace) -> int:
             token=token,
             gcs_address=address,
             node_manager_port=args.node_manager_port,
+            metrics_export_port=args.metrics_export_port,
             host=host,
             detached=not args.block,
             own_process_groups=not args.block,
@@ -665,6 +678,14 @@ def _add_node_args(parser: argparse.ArgumentParser) -> None:
         "--resources", default=None, metavar="JSON", help="custom resources, e.g. '{\"accel\": 2}'"
     )
     parser.add_argument(
+        "--memory",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="the memory resource tasks and actors reserve with memory=... (default: the "
+        "available RAM less the object store)",
+    )
+    parser.add_argument(
         "--object-store-memory",
         type=int,
         default=None,
@@ -679,6 +700,12 @@ def _add_node_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--node-manager-port", type=int, default=0, help="node manager port (default: any free)"
+    )
+    parser.add_argument(
+        "--metrics-export-port",
+        type=int,
+        default=0,
+        help="HTTP port of the node's Prometheus metrics endpoint (default: any free)",
     )
     parser.add_argument(
         "--temp-dir",

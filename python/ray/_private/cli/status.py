@@ -76,6 +76,11 @@ def _node_line(node: common_pb2.NodeInfo) -> str:
     return f"  {state}  {node.node_id.hex()[:12]}  {address}{role}"
 
 
+def metrics_url(node: common_pb2.NodeInfo) -> str:
+    """Where the node serves its Prometheus metrics."""
+    return f"http://{node.node_manager_address}:{node.metrics_export_port}/metrics"
+
+
 def _store_line(store: NodeStore | None) -> str:
     if store is None or store.stats is None:
         why = store.error if store is not None else "not asked"
@@ -152,6 +157,8 @@ def format_status(
         lines.append(f"         resources (used/total): {_usage(node_total, node_used)}")
         store = stores.get(node.node_id)
         lines.append(f"         object store: {_store_line(store)}")
+        if node.metrics_export_port:
+            lines.append(f"         metrics: {metrics_url(node)}")
         if store is not None and store.stats is not None:
             store_used += store.stats.object_store_used_bytes
             store_capacity += store.stats.object_store_capacity_bytes

@@ -218,6 +218,7 @@ class ActorManager:
 
     def on_worker_dead(self, report: gcs_pb2.ReportWorkerFailureRequest) -> None:
         worker_id = report.worker_address.worker_id
+        self._owner_died(worker_id)
         with self._lock:
             actor = None
             if report.actor_id:
@@ -233,7 +234,34 @@ class ActorManager:
         )
         self._on_actor_failure(actor, exit_info, intended)
 
+    def _owner_died(self, worker_id: bytes) -> None:
+        """Kills the non-detached actors the worker `worker_id` created (it died): they are
+        not restarted, whatever their max_restarts."""
+        if not worker_id:
+            return
+        with self._lock:
+            owned = [
+                a.info.actor_id
+                for a in self._actors.values()
+                if a.info.owner_address.worker_id == worker_id
+                and not a.info.is_detached
+                and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
+            ]
+        for actor_id in owned:
+            self.kill_actor(actor_id, True, True, "its owner (the process that created it) died")
+
     def on_node_dead(self, node_id: bytes) -> None:
+        with self._lock:
+            # Every process of the node died, the owners of actors among them.
+            orphans = [
+                a.info.actor_id
+                for a in self._actors.values()
+                if a.info.owner_address.node_id == node_id
+                and not a.info.is_detached
+                and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
+            ]
+        for actor_id in orphans:
+            self.kill_actor(actor_id, True, True, "its owner's node died")
         with self._lock:
             victims = [
                 a
@@ -464,6 +492,7 @@ class ActorManager:
             timeout_ms=int(constants.LONG_POLL_S * 1000),
             # The GCS chose the node: it grants or says infeasible, it does not spill.
             grant_or_reject=True,
+            serialized_runtime_env=actor.spec.serialized_runtime_env,
         )
         self._leasing[node_id] = self._leasing.get(node_id, 0) + 1
 
@@ -490,6 +519,10 @@ class ActorManager:
                 self._stop_worker(
                     reply.worker_address, nm, True, "the actor was killed while starting"
                 )
+            return
+        if not granted and reply is not None and reply.error:
+            # The node can never start it (e.g. its runtime env cannot be set up).
+            self._unschedulable(actor, reply.error)
             return
         if not granted:
             if failure is not None:

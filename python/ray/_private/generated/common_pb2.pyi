@@ -46,6 +46,12 @@ class TaskType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_TYPE_ACTOR_CREATION: _ClassVar[TaskType]
     TASK_TYPE_ACTOR: _ClassVar[TaskType]
 
+class GeneratorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GENERATOR_KIND_UNSPECIFIED: _ClassVar[GeneratorKind]
+    GENERATOR_KIND_STREAMING: _ClassVar[GeneratorKind]
+    GENERATOR_KIND_DYNAMIC: _ClassVar[GeneratorKind]
+
 class NodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     NODE_STATE_UNSPECIFIED: _ClassVar[NodeState]
@@ -77,6 +83,9 @@ TASK_TYPE_UNSPECIFIED: TaskType
 TASK_TYPE_NORMAL: TaskType
 TASK_TYPE_ACTOR_CREATION: TaskType
 TASK_TYPE_ACTOR: TaskType
+GENERATOR_KIND_UNSPECIFIED: GeneratorKind
+GENERATOR_KIND_STREAMING: GeneratorKind
+GENERATOR_KIND_DYNAMIC: GeneratorKind
 NODE_STATE_UNSPECIFIED: NodeState
 NODE_STATE_ALIVE: NodeState
 NODE_STATE_DEAD: NodeState
@@ -240,7 +249,7 @@ class TaskArg(_message.Message):
     def __init__(self, inline_data: _Optional[bytes] = ..., object_ref: _Optional[_Union[ObjectReference, _Mapping]] = ..., nested_refs: _Optional[_Iterable[_Union[ObjectReference, _Mapping]]] = ..., keyword: _Optional[str] = ...) -> None: ...
 
 class TaskSpec(_message.Message):
-    __slots__ = ("task_id", "job_id", "type", "name", "function", "args", "num_returns", "required_resources", "caller_address", "max_retries", "retry_exceptions", "attempt_number", "actor_id", "sequence_number", "actor_creation", "parent_task_id", "return_ids", "scheduling_strategy", "concurrency_group", "max_calls")
+    __slots__ = ("task_id", "job_id", "type", "name", "function", "args", "num_returns", "required_resources", "caller_address", "max_retries", "retry_exceptions", "attempt_number", "actor_id", "sequence_number", "actor_creation", "parent_task_id", "return_ids", "scheduling_strategy", "concurrency_group", "max_calls", "generator_kind", "generator_backpressure_num_objects", "serialized_runtime_env")
     class RequiredResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +277,9 @@ class TaskSpec(_message.Message):
     SCHEDULING_STRATEGY_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_GROUP_FIELD_NUMBER: _ClassVar[int]
     MAX_CALLS_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_KIND_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_BACKPRESSURE_NUM_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    SERIALIZED_RUNTIME_ENV_FIELD_NUMBER: _ClassVar[int]
     task_id: bytes
     job_id: bytes
     type: TaskType
@@ -288,10 +300,13 @@ class TaskSpec(_message.Message):
     scheduling_strategy: SchedulingStrategy
     concurrency_group: str
     max_calls: int
-    def __init__(self, task_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., type: _Optional[_Union[TaskType, str]] = ..., name: _Optional[str] = ..., function: _Optional[_Union[FunctionDescriptor, _Mapping]] = ..., args: _Optional[_Iterable[_Union[TaskArg, _Mapping]]] = ..., num_returns: _Optional[int] = ..., required_resources: _Optional[_Mapping[str, float]] = ..., caller_address: _Optional[_Union[Address, _Mapping]] = ..., max_retries: _Optional[int] = ..., retry_exceptions: _Optional[bool] = ..., attempt_number: _Optional[int] = ..., actor_id: _Optional[bytes] = ..., sequence_number: _Optional[int] = ..., actor_creation: _Optional[_Union[ActorCreationSpec, _Mapping]] = ..., parent_task_id: _Optional[bytes] = ..., return_ids: _Optional[_Iterable[bytes]] = ..., scheduling_strategy: _Optional[_Union[SchedulingStrategy, _Mapping]] = ..., concurrency_group: _Optional[str] = ..., max_calls: _Optional[int] = ...) -> None: ...
+    generator_kind: GeneratorKind
+    generator_backpressure_num_objects: int
+    serialized_runtime_env: str
+    def __init__(self, task_id: _Optional[bytes] = ..., job_id: _Optional[bytes] = ..., type: _Optional[_Union[TaskType, str]] = ..., name: _Optional[str] = ..., function: _Optional[_Union[FunctionDescriptor, _Mapping]] = ..., args: _Optional[_Iterable[_Union[TaskArg, _Mapping]]] = ..., num_returns: _Optional[int] = ..., required_resources: _Optional[_Mapping[str, float]] = ..., caller_address: _Optional[_Union[Address, _Mapping]] = ..., max_retries: _Optional[int] = ..., retry_exceptions: _Optional[bool] = ..., attempt_number: _Optional[int] = ..., actor_id: _Optional[bytes] = ..., sequence_number: _Optional[int] = ..., actor_creation: _Optional[_Union[ActorCreationSpec, _Mapping]] = ..., parent_task_id: _Optional[bytes] = ..., return_ids: _Optional[_Iterable[bytes]] = ..., scheduling_strategy: _Optional[_Union[SchedulingStrategy, _Mapping]] = ..., concurrency_group: _Optional[str] = ..., max_calls: _Optional[int] = ..., generator_kind: _Optional[_Union[GeneratorKind, str]] = ..., generator_backpressure_num_objects: _Optional[int] = ..., serialized_runtime_env: _Optional[str] = ...) -> None: ...
 
 class ActorCreationSpec(_message.Message):
-    __slots__ = ("actor_id", "max_restarts", "max_task_retries", "max_concurrency", "is_async", "name", "ray_namespace", "is_detached", "placement_resources", "method_num_returns", "class_name")
+    __slots__ = ("actor_id", "max_restarts", "max_task_retries", "max_concurrency", "is_async", "name", "ray_namespace", "is_detached", "placement_resources", "method_num_returns", "class_name", "concurrency_groups")
     class PlacementResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -300,6 +315,13 @@ class ActorCreationSpec(_message.Message):
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     class MethodNumReturnsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ConcurrencyGroupsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -317,6 +339,7 @@ class ActorCreationSpec(_message.Message):
     PLACEMENT_RESOURCES_FIELD_NUMBER: _ClassVar[int]
     METHOD_NUM_RETURNS_FIELD_NUMBER: _ClassVar[int]
     CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_GROUPS_FIELD_NUMBER: _ClassVar[int]
     actor_id: bytes
     max_restarts: int
     max_task_retries: int
@@ -328,7 +351,8 @@ class ActorCreationSpec(_message.Message):
     placement_resources: _containers.ScalarMap[str, float]
     method_num_returns: _containers.ScalarMap[str, int]
     class_name: str
-    def __init__(self, actor_id: _Optional[bytes] = ..., max_restarts: _Optional[int] = ..., max_task_retries: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., is_async: _Optional[bool] = ..., name: _Optional[str] = ..., ray_namespace: _Optional[str] = ..., is_detached: _Optional[bool] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., method_num_returns: _Optional[_Mapping[str, int]] = ..., class_name: _Optional[str] = ...) -> None: ...
+    concurrency_groups: _containers.ScalarMap[str, int]
+    def __init__(self, actor_id: _Optional[bytes] = ..., max_restarts: _Optional[int] = ..., max_task_retries: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., is_async: _Optional[bool] = ..., name: _Optional[str] = ..., ray_namespace: _Optional[str] = ..., is_detached: _Optional[bool] = ..., placement_resources: _Optional[_Mapping[str, float]] = ..., method_num_returns: _Optional[_Mapping[str, int]] = ..., class_name: _Optional[str] = ..., concurrency_groups: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class SchedulingStrategy(_message.Message):
     __slots__ = ("default_strategy", "spread", "node_affinity", "placement_group")
@@ -458,7 +482,7 @@ class NodeResources(_message.Message):
     def __init__(self, total: _Optional[_Mapping[str, float]] = ..., available: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "node_manager_address", "node_manager_port", "state", "resources", "is_head", "object_store_memory_bytes", "death_reason", "node_name", "labels")
+    __slots__ = ("node_id", "node_manager_address", "node_manager_port", "state", "resources", "is_head", "object_store_memory_bytes", "death_reason", "node_name", "labels", "metrics_export_port")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -476,6 +500,7 @@ class NodeInfo(_message.Message):
     DEATH_REASON_FIELD_NUMBER: _ClassVar[int]
     NODE_NAME_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_EXPORT_PORT_FIELD_NUMBER: _ClassVar[int]
     node_id: bytes
     node_manager_address: str
     node_manager_port: int
@@ -486,7 +511,8 @@ class NodeInfo(_message.Message):
     death_reason: str
     node_name: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, node_id: _Optional[bytes] = ..., node_manager_address: _Optional[str] = ..., node_manager_port: _Optional[int] = ..., state: _Optional[_Union[NodeState, str]] = ..., resources: _Optional[_Union[NodeResources, _Mapping]] = ..., is_head: _Optional[bool] = ..., object_store_memory_bytes: _Optional[int] = ..., death_reason: _Optional[str] = ..., node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    metrics_export_port: int
+    def __init__(self, node_id: _Optional[bytes] = ..., node_manager_address: _Optional[str] = ..., node_manager_port: _Optional[int] = ..., state: _Optional[_Union[NodeState, str]] = ..., resources: _Optional[_Union[NodeResources, _Mapping]] = ..., is_head: _Optional[bool] = ..., object_store_memory_bytes: _Optional[int] = ..., death_reason: _Optional[str] = ..., node_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metrics_export_port: _Optional[int] = ...) -> None: ...
 
 class WorkerExitInfo(_message.Message):
     __slots__ = ("worker_id", "pid", "exit_code", "signal", "out_of_memory", "stderr_tail", "description", "intended")

@@ -168,3 +168,27 @@ class ExitReply(_message.Message):
     WILL_EXIT_FIELD_NUMBER: _ClassVar[int]
     will_exit: bool
     def __init__(self, will_exit: _Optional[bool] = ...) -> None: ...
+
+class ReportGeneratorItemReturnsRequest(_message.Message):
+    __slots__ = ("task_id", "attempt_number", "item_index", "returns", "wait_timeout_ms", "wait_consumed_below")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ITEM_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RETURNS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_CONSUMED_BELOW_FIELD_NUMBER: _ClassVar[int]
+    task_id: bytes
+    attempt_number: int
+    item_index: int
+    returns: _containers.RepeatedCompositeFieldContainer[_common_pb2.ReturnObject]
+    wait_timeout_ms: int
+    wait_consumed_below: int
+    def __init__(self, task_id: _Optional[bytes] = ..., attempt_number: _Optional[int] = ..., item_index: _Optional[int] = ..., returns: _Optional[_Iterable[_Union[_common_pb2.ReturnObject, _Mapping]]] = ..., wait_timeout_ms: _Optional[int] = ..., wait_consumed_below: _Optional[int] = ...) -> None: ...
+
+class ReportGeneratorItemReturnsReply(_message.Message):
+    __slots__ = ("num_consumed", "stop")
+    NUM_CONSUMED_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    num_consumed: int
+    stop: bool
+    def __init__(self, num_consumed: _Optional[int] = ..., stop: _Optional[bool] = ...) -> None: ...

@@ -75,6 +75,11 @@ class CoreWorkerServiceStub:
                 request_serializer=core__worker__pb2.ExitRequest.SerializeToString,
                 response_deserializer=core__worker__pb2.ExitReply.FromString,
                 _registered_method=True)
+        self.ReportGeneratorItemReturns = channel.unary_unary(
+                '/ray.rpc.CoreWorkerService/ReportGeneratorItemReturns',
+                request_serializer=core__worker__pb2.ReportGeneratorItemReturnsRequest.SerializeToString,
+                response_deserializer=core__worker__pb2.ReportGeneratorItemReturnsReply.FromString,
+                _registered_method=True)
 
 
 class CoreWorkerServiceServicer:
@@ -158,6 +163,18 @@ class CoreWorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportGeneratorItemReturns(self, request, context):
+        """Reports values a generator task yielded, in order, as they are made (streaming and
+        dynamic generators); the reply says how many the caller has consumed, for backpressure.
+        Caller: the worker running the generator. Callee: the task's caller (the owner).
+        Failure: idempotent per (task, item_index): items already reported (by an earlier
+        attempt) are ignored. With backpressure the reply waits (at most wait_timeout_ms) until
+        the caller consumes more.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoreWorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +217,11 @@ def add_CoreWorkerServiceServicer_to_server(servicer, server):
                     servicer.Exit,
                     request_deserializer=core__worker__pb2.ExitRequest.FromString,
                     response_serializer=core__worker__pb2.ExitReply.SerializeToString,
+            ),
+            'ReportGeneratorItemReturns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportGeneratorItemReturns,
+                    request_deserializer=core__worker__pb2.ReportGeneratorItemReturnsRequest.FromString,
+                    response_serializer=core__worker__pb2.ReportGeneratorItemReturnsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -418,6 +440,33 @@ class CoreWorkerService:
             '/ray.rpc.CoreWorkerService/Exit',
             core__worker__pb2.ExitRequest.SerializeToString,
             core__worker__pb2.ExitReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportGeneratorItemReturns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.CoreWorkerService/ReportGeneratorItemReturns',
+            core__worker__pb2.ReportGeneratorItemReturnsRequest.SerializeToString,
+            core__worker__pb2.ReportGeneratorItemReturnsReply.FromString,
             options,
             channel_credentials,
             insecure,

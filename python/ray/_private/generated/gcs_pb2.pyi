@@ -384,7 +384,7 @@ class ReportWorkerFailureReply(_message.Message):
     def __init__(self) -> None: ...
 
 class LogBatch(_message.Message):
-    __slots__ = ("node_id", "pid", "task_name", "is_stderr", "lines", "job_id", "actor_name")
+    __slots__ = ("node_id", "pid", "task_name", "is_stderr", "lines", "job_id", "actor_name", "flush_token")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     TASK_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -392,6 +392,7 @@ class LogBatch(_message.Message):
     LINES_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    FLUSH_TOKEN_FIELD_NUMBER: _ClassVar[int]
     node_id: bytes
     pid: int
     task_name: str
@@ -399,7 +400,8 @@ class LogBatch(_message.Message):
     lines: _containers.RepeatedScalarFieldContainer[str]
     job_id: bytes
     actor_name: str
-    def __init__(self, node_id: _Optional[bytes] = ..., pid: _Optional[int] = ..., task_name: _Optional[str] = ..., is_stderr: _Optional[bool] = ..., lines: _Optional[_Iterable[str]] = ..., job_id: _Optional[bytes] = ..., actor_name: _Optional[str] = ...) -> None: ...
+    flush_token: bytes
+    def __init__(self, node_id: _Optional[bytes] = ..., pid: _Optional[int] = ..., task_name: _Optional[str] = ..., is_stderr: _Optional[bool] = ..., lines: _Optional[_Iterable[str]] = ..., job_id: _Optional[bytes] = ..., actor_name: _Optional[str] = ..., flush_token: _Optional[bytes] = ...) -> None: ...
 
 class DriverMessage(_message.Message):
     __slots__ = ("job_id", "kind", "message")

@@ -115,6 +115,21 @@ class NodeManagerServiceStub:
                 request_serializer=node__manager__pb2.ShutdownNodeRequest.SerializeToString,
                 response_deserializer=node__manager__pb2.ShutdownNodeReply.FromString,
                 _registered_method=True)
+        self.PutObject = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/PutObject',
+                request_serializer=node__manager__pb2.PutObjectRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.PutObjectReply.FromString,
+                _registered_method=True)
+        self.ReportMetrics = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/ReportMetrics',
+                request_serializer=node__manager__pb2.ReportMetricsRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.ReportMetricsReply.FromString,
+                _registered_method=True)
+        self.FlushWorkerOutput = channel.unary_unary(
+                '/ray.rpc.NodeManagerService/FlushWorkerOutput',
+                request_serializer=node__manager__pb2.FlushWorkerOutputRequest.SerializeToString,
+                response_deserializer=node__manager__pb2.FlushWorkerOutputReply.FromString,
+                _registered_method=True)
         self.PrepareBundleResources = channel.unary_unary(
                 '/ray.rpc.NodeManagerService/PrepareBundleResources',
                 request_serializer=node__manager__pb2.PrepareBundleResourcesRequest.SerializeToString,
@@ -283,6 +298,43 @@ class NodeManagerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutObject(self, request, context):
+        """Stores an object its writer already wrote into this node's store folder, as
+        `.put-<writer worker id hex>-<object id hex>`: makes room, moves it in and seals it, in one
+        call instead of CreateObject + SealObject. The writer learns the folder from
+        RegisterWorkerReply.store_dir or the path of an earlier CreateObjectReply.
+        Caller: core worker putting a large object on its own node. Callee: node manager.
+        Failure: the written file is removed on every failure. RESOURCE_EXHAUSTED if no room can
+        be made; ALREADY_EXISTS if the object is here already; NOT_FOUND if there is no such file
+        or its size is not `size_bytes` (the writer then falls back to CreateObject).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportMetrics(self, request, context):
+        """Adds the application metrics (ray.util.metrics) a process on this node recorded since its
+        last report; the node manager aggregates them per (name, tags) and serves them in the
+        Prometheus text format on its metrics export port.
+        Caller: core worker (driver or worker), every few seconds and at exit. Callee: node manager.
+        Failure: not idempotent (counter and histogram entries are increments); a caller re-sends a
+        report only after UNAVAILABLE. INVALID_ARGUMENT for a malformed record (nothing is applied).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FlushWorkerOutput(self, request, context):
+        """Reads what this node's workers of `job_id` wrote to stdout and stderr so far and publishes it
+        to the GCS before replying, so a driver that then gets its own barrier message back through
+        its log subscription has printed every line written before the call.
+        Caller: a driver in ray.shutdown(). Callee: node manager.
+        Failure: idempotent; lines not read within timeout_ms are left for the periodic flush.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PrepareBundleResources(self, request, context):
         """Reserves the bundles' resources on this node (all of them or none): phase one of a
         placement group's two-phase reservation. The bundles are not usable until committed.
@@ -395,6 +447,21 @@ def add_NodeManagerServiceServicer_to_server(servicer, server):
                     servicer.ShutdownNode,
                     request_deserializer=node__manager__pb2.ShutdownNodeRequest.FromString,
                     response_serializer=node__manager__pb2.ShutdownNodeReply.SerializeToString,
+            ),
+            'PutObject': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutObject,
+                    request_deserializer=node__manager__pb2.PutObjectRequest.FromString,
+                    response_serializer=node__manager__pb2.PutObjectReply.SerializeToString,
+            ),
+            'ReportMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportMetrics,
+                    request_deserializer=node__manager__pb2.ReportMetricsRequest.FromString,
+                    response_serializer=node__manager__pb2.ReportMetricsReply.SerializeToString,
+            ),
+            'FlushWorkerOutput': grpc.unary_unary_rpc_method_handler(
+                    servicer.FlushWorkerOutput,
+                    request_deserializer=node__manager__pb2.FlushWorkerOutputRequest.FromString,
+                    response_serializer=node__manager__pb2.FlushWorkerOutputReply.SerializeToString,
             ),
             'PrepareBundleResources': grpc.unary_unary_rpc_method_handler(
                     servicer.PrepareBundleResources,
@@ -844,6 +911,87 @@ class NodeManagerService:
             '/ray.rpc.NodeManagerService/ShutdownNode',
             node__manager__pb2.ShutdownNodeRequest.SerializeToString,
             node__manager__pb2.ShutdownNodeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutObject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/PutObject',
+            node__manager__pb2.PutObjectRequest.SerializeToString,
+            node__manager__pb2.PutObjectReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/ReportMetrics',
+            node__manager__pb2.ReportMetricsRequest.SerializeToString,
+            node__manager__pb2.ReportMetricsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FlushWorkerOutput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ray.rpc.NodeManagerService/FlushWorkerOutput',
+            node__manager__pb2.FlushWorkerOutputRequest.SerializeToString,
+            node__manager__pb2.FlushWorkerOutputReply.FromString,
             options,
             channel_credentials,
             insecure,

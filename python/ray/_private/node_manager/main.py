@@ -9,10 +9,11 @@ import os
 from pathlib import Path
 
 from ray._private import constants, process
-from ray._private.generated import node_manager_pb2_grpc
+from ray._private.generated import node_manager_pb2, node_manager_pb2_grpc
+from ray._private.node_manager.metrics_export import MetricsExporter, node_families
 from ray._private.node_manager.node_manager import NodeManager, new_node_id
 from ray._private.node_manager.service import NodeManagerServicer
-from ray._private.rpc import channels
+from ray._private.rpc import channels, chunk_codec
 from ray._private.rpc.gcs_client import GcsClient
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--node-id", default="")
     parser.add_argument("--head", action="store_true")
     parser.add_argument("--prestart-workers", type=int, default=-1)
+    parser.add_argument(
+        "--metrics-export-port",
+        type=int,
+        default=0,
+        help="HTTP port of the node's Prometheus metrics endpoint (0 = any free port)",
+    )
     process.add_common_args(parser)
     opts = parser.parse_args(argv)
     process.setup_process_logging("node_manager")
@@ -57,11 +64,27 @@ def main(argv: list[str] | None = None) -> None:
         opts.head,
         prestart,
     )
+    exporter = MetricsExporter(
+        nm.metrics,
+        lambda: node_families(nm.stats(), {**nm.metric_tags, "Component": "raylet"}),
+        opts.host,
+        opts.metrics_export_port,
+    )
+    nm.metrics_export_port = exporter.port
     stop = process.StopRequest()
     server, port = channels.create_server(
         [
-            lambda s: node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server(
-                NodeManagerServicer(nm, stop), s
+            lambda s: channels.add_servicer(
+                s,
+                node_manager_pb2_grpc.add_NodeManagerServiceServicer_to_server,
+                NodeManagerServicer(nm, stop),
+                # Object chunks skip protobuf's copies (same wire format).
+                {
+                    "ReadObject": (
+                        node_manager_pb2.ReadObjectRequest.FromString,
+                        chunk_codec.encode_reply,
+                    )
+                },
             )
         ],
         token,
@@ -76,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     process.report_ready(opts.ready_fd, port)
     stop.wait()
     nm.stop("shutdown requested")
+    exporter.stop()
     # In-flight calls get a moment to finish; long polls and streams are cut.
     server.stop(grace=0.05).wait(2)
 

@@ -16,6 +16,7 @@ from ray._private import constants, ids
 from ray._private.generated import common_pb2, gcs_pb2, node_manager_pb2
 from ray._private.node_manager.bundle_reservations import BundleReservations
 from ray._private.node_manager.client_sessions import ClientSessions
+from ray._private.node_manager.metrics_export import MetricsTable, metric_tags
 from ray._private.node_manager.node_objects import NodeObjects
 from ray._private.node_manager.object_transfer import NodeAddresses, ObjectTransfer
 from ray._private.node_manager.worker_pool import WorkerPool, WorkerProcess, WorkerState
@@ -128,9 +129,15 @@ class NodeManager:
         )
         self._logs: list[gcs_pb2.PubMessage] = []
         self._logs_lock = threading.Lock()
+        # Held across a publish, so batches reach the GCS in the order they were read.
+        self._publish_lock = threading.Lock()
         self.stopped = threading.Event()
         self._token = token
         self.sessions: ClientSessions | None = None
+        # Application metrics the node's processes report; served by a MetricsExporter.
+        self.metric_tags = metric_tags(host, session_dir.name)
+        self.metrics = MetricsTable(self.metric_tags)
+        self.metrics_export_port = 0
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -156,6 +163,7 @@ class NodeManager:
             is_head=self.is_head,
             object_store_memory_bytes=self.object_store_memory,
             node_name=self.host,
+            metrics_export_port=self.metrics_export_port,
         )
         info.resources.total.update(self.total_resources)
         info.resources.available.update(self.total_resources)
@@ -213,6 +221,7 @@ class NodeManager:
                 may_spill=not request.grant_or_reject,
                 backlog=request.backlog,
                 kind="actor" if request.actor_id else "task",
+                env=request.serialized_runtime_env,
                 payload=waiter,
             )
             self._apply(self.scheduler.request(queued))
@@ -283,7 +292,7 @@ class NodeManager:
                 self._grant(decision)
             elif isinstance(decision, StartWorkers):
                 for _ in range(decision.count):
-                    self.pool.start_worker()
+                    self.pool.start_worker(decision.env)
             elif isinstance(decision, Spill):
                 reply = node_manager_pb2.RequestWorkerLeaseReply()
                 reply.spillback_node.CopyFrom(decision.node.info)
@@ -335,7 +344,7 @@ class NodeManager:
             if worker.state == WorkerState.STARTING:
                 worker.state = WorkerState.IDLE
                 worker.idle_since = time.monotonic()
-                self._apply(self.scheduler.worker_registered(worker.worker_id))
+                self._apply(self.scheduler.worker_registered(worker.worker_id, worker.runtime_env))
             return True
 
     def notify_blocked(self, worker_id: bytes, blocked: bool) -> None:
@@ -413,7 +422,10 @@ class NodeManager:
                 self._failures.popitem(last=False)
             event = self._exit_events.pop(worker.worker_id, None)
             decisions += self.scheduler.worker_gone(
-                worker.worker_id, was_starting=was_state == WorkerState.STARTING
+                worker.worker_id,
+                was_starting=was_state == WorkerState.STARTING,
+                env=worker.runtime_env,
+                failure=f"The last one {info.description}: {info.stderr_tail[-2000:]}",
             )
             if not self.stopped.is_set():
                 self._apply(decisions)
@@ -587,7 +599,22 @@ class NodeManager:
         with self._logs_lock:
             self._logs.append(msg)
 
-    def _flush_logs(self) -> None:
+    def flush_worker_output(self, job_id: bytes, timeout_s: float) -> int:
+        """Reads what the workers of `job_id` wrote so far and publishes it before returning.
+
+        Returns:
+            The number of lines this call read from the workers' pipes.
+        """
+        deadline = time.monotonic() + timeout_s
+        count = self.pool.drain(job_id, deadline)
+        self._flush_logs(timeout_s=max(deadline - time.monotonic(), 0.1))
+        return count
+
+    def _flush_logs(self, timeout_s: float = 5.0) -> None:
+        with self._publish_lock:
+            self._publish_logs(timeout_s)
+
+    def _publish_logs(self, timeout_s: float) -> None:
         with self._logs_lock:
             logs, self._logs = self._logs, []
         if not logs:
@@ -606,7 +633,7 @@ class NodeManager:
             else:
                 merged.append(msg)
         try:
-            self.gcs.publish(merged)
+            self.gcs.publish(merged, timeout_s=timeout_s)
         except Exception as err:  # noqa: BLE001 - logs are best effort
             logger.debug("could not publish logs: %s", err)
 

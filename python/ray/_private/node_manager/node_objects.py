@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ray._private.generated import common_pb2, node_manager_pb2
-from ray._private.object_store import ObjectStore, StoreStats
+from ray._private.object_store import ObjectStore, StoreStats, written_path
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,28 @@ class NodeObjects:
                 self._drop_owner(object_id, tracked)
                 tracked.owner = owner_id
                 self._by_owner[owner_id].add(object_id)
+
+    def put_written(
+        self,
+        object_id: bytes,
+        size: int,
+        pin: bool,
+        owner: common_pb2.Address | None,
+        writer_id: bytes,
+    ) -> str:
+        """Takes in an object its writer already wrote, sealed (see `ObjectStore.put_written`).
+
+        Raises:
+            ObjectExistsError, ObjectStoreFullError, FileNotFoundError: As the store does.
+        """
+        written = written_path(self._store.shm_dir, writer_id, object_id)
+        with self._lock:
+            path = self._store.put_written(object_id, size, written, pin)
+            owner_id = self._remember(owner)
+            self._tracked[object_id] = _Tracked(owner_id)
+            if owner_id:
+                self._by_owner[owner_id].add(object_id)
+            return path
 
     def create_copy(self, object_id: bytes, size: int, owner: common_pb2.Address | None) -> str:
         """Reserves room for a secondary copy that this node itself writes (a pull).
@@ -181,6 +203,7 @@ class NodeObjects:
             writing = list(self._by_writer.pop(worker_id, ()))
             self._addresses.pop(worker_id, None)
             unsealed = [oid for oid in writing if not self._store.contains(oid)]
+            self._store.drop_written(worker_id)
             if owned:
                 self.num_freed_for_dead_owners += len(owned)
                 logger.info(

@@ -49,6 +49,7 @@ from ray._private.object_store import (
     write_object,
 )
 from ray._private.rpc import errors as rpc_errors
+from ray._private.rpc.chunk_codec import ObjectChunk
 from ray._private.rpc.node_manager_client import NodeManagerClient
 
 logger = logging.getLogger(__name__)
@@ -242,9 +243,9 @@ class NodeAddresses:
 class ChunkStream(Protocol):
     """The replies of one ReadObject call (`rpc.node_manager_client.ObjectChunks`)."""
 
-    def __iter__(self) -> Iterator[node_manager_pb2.ReadObjectReply]: ...
+    def __iter__(self) -> Iterator[ObjectChunk]: ...
 
-    def __next__(self) -> node_manager_pb2.ReadObjectReply: ...
+    def __next__(self) -> ObjectChunk: ...
 
     def cancel(self) -> None: ...
 
@@ -578,7 +579,7 @@ class ObjectTransfer:
     @staticmethod
     def _fill(
         view: memoryview,
-        first: node_manager_pb2.ReadObjectReply,
+        first: ObjectChunk,
         stream: ChunkStream,
         chunks: ChunkAssembler,
         watch: _StallWatch,
@@ -599,13 +600,11 @@ class ObjectTransfer:
 
     # ---- source side -----------------------------------------------------------------
 
-    def serve(
-        self, object_id: bytes, chunk_bytes: int = 0
-    ) -> Iterator[node_manager_pb2.ReadObjectReply]:
+    def serve(self, object_id: bytes, chunk_bytes: int = 0) -> Iterator[ObjectChunk]:
         """The chunks of a local sealed object, in order (restored first if it was spilled).
 
-        Each chunk is a copy of one slice of the object's mapping; the object is never read
-        whole. Every chunk carries the total size; an empty object is one empty chunk.
+        Each chunk's data is a view of one slice of the object's mapping, copied only when
+        gRPC serializes it (`chunk_codec.encode_reply`); the object is never read whole. Every chunk carries the total size; an empty object is one empty chunk.
 
         Raises:
             KeyError: The object is not sealed here.
@@ -627,18 +626,16 @@ class ObjectTransfer:
                 continue  # evicted or spilled between the lookup and the map: look again
         return None
 
-    def _chunks(
-        self, object_id: bytes, view: memoryview, chunk: int
-    ) -> Iterator[node_manager_pb2.ReadObjectReply]:
+    def _chunks(self, object_id: bytes, view: memoryview, chunk: int) -> Iterator[ObjectChunk]:
         size = len(view)
         sent = 0
         try:
             if size == 0:
-                yield node_manager_pb2.ReadObjectReply(total_size=0, offset=0)
+                yield ObjectChunk(total_size=0, offset=0)
             for offset in range(0, size, chunk):
-                data = bytes(view[offset : offset + chunk])
+                data = view[offset : offset + chunk]
                 sent += len(data)
-                yield node_manager_pb2.ReadObjectReply(total_size=size, offset=offset, data=data)
+                yield ObjectChunk(total_size=size, offset=offset, data=data)
             self._count("objects_served")
         finally:
             self._count("bytes_served", sent)

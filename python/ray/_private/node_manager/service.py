@@ -12,6 +12,7 @@ from ray._private.generated import node_manager_pb2 as pb
 from ray._private.generated import node_manager_pb2_grpc
 from ray._private.node_manager.bundle_reservations import BundleError
 from ray._private.node_manager.client_sessions import SessionStartError
+from ray._private.node_manager.metrics_export import MalformedReportError
 from ray._private.node_manager.node_manager import NodeManager
 from ray._private.node_manager.object_transfer import PullTimeoutError
 from ray._private.object_store import ObjectExistsError, ObjectStoreFullError
@@ -95,6 +96,28 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, "object was never created (or was freed)")
         return pb.SealObjectReply()
 
+    def PutObject(self, request, context):  # noqa: N802
+        if request.size_bytes < 0 or not request.object_id or not request.writer_address.worker_id:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "object_id, writer_address.worker_id and size_bytes >= 0 required",
+            )
+        try:
+            path = self._nm.objects.put_written(
+                request.object_id,
+                request.size_bytes,
+                request.pin,
+                request.owner_address if request.HasField("owner_address") else None,
+                request.writer_address.worker_id,
+            )
+        except ObjectExistsError:
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, "object exists")
+        except ObjectStoreFullError as err:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
+        except FileNotFoundError as err:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no written object file to put: {err}")
+        return pb.PutObjectReply(path=path)
+
     def GetObjects(self, request, context):  # noqa: N802
         n = len(request.object_ids)
         if len(request.owner_addresses) not in (0, n) or len(request.location_node_ids) not in (
@@ -145,9 +168,22 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
         except SessionStartError as err:
             context.abort(grpc.StatusCode.UNAVAILABLE, shorten(str(err), 4000))
 
+    def FlushWorkerOutput(self, request, context):  # noqa: N802
+        timeout_s = min(max(request.timeout_ms, 0), 60_000) / 1000 or 2.0
+        return pb.FlushWorkerOutputReply(
+            num_lines=self._nm.flush_worker_output(request.job_id, timeout_s)
+        )
+
     def ShutdownNode(self, request, context):  # noqa: N802
         self._on_shutdown.set()
         return pb.ShutdownNodeReply()
+
+    def ReportMetrics(self, request, context):  # noqa: N802
+        try:
+            self._nm.metrics.apply(list(request.records))
+        except MalformedReportError as err:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, shorten(str(err), 4000))
+        return pb.ReportMetricsReply()
 
     def PrepareBundleResources(self, request, context):  # noqa: N802
         for bundle in request.bundles:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -14,15 +15,78 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from ray._private import constants, ids
 from ray._private.generated import common_pb2
+from ray._private.runtime_env import validation as renv
+from ray._private.runtime_env.worker_setup import RUNTIME_ENV_VAR
 
 logger = logging.getLogger(__name__)
 
 # A worker writes this marker (a line of its own) when it starts a task, so
 # its output can be attributed: "\x1eRAYCTX <job hex> <task name>".
 CONTEXT_MARKER = "\x1eRAYCTX "
+
+
+class OutputPipe:
+    """One of a worker's output pipes, read in whole lines by its pump thread or by `drain`.
+
+    Reads happen under a lock, so when `drain` finds the pipe empty while holding it,
+    every byte the worker wrote before has been read and handed on.
+    """
+
+    def __init__(self, fd: int, is_err: bool, on_lines: Callable[[list[str]], None]) -> None:
+        self.fd = fd
+        self.is_err = is_err
+        self.log: BinaryIO | None = None
+        self._on_lines = on_lines
+        self._partial = b""
+        self._lock = threading.Lock()
+        self._closed = False
+        os.set_blocking(fd, False)
+
+    def pump(self) -> None:
+        """Until EOF: waits for output and hands it on (the pump thread)."""
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        while not self._closed:
+            poller.poll(1000)
+            with self._lock:
+                self._read_available()
+
+    def drain(self, deadline: float) -> int:
+        """Hands on whatever is in the pipe now; returns the number of lines."""
+        if not self._lock.acquire(timeout=min(max(deadline - time.monotonic(), 0.0), 60.0)):
+            return 0
+        try:
+            return self._read_available(deadline)
+        finally:
+            self._lock.release()
+
+    def _read_available(self, deadline: float | None = None) -> int:
+        count = 0
+        while not self._closed:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if self.log is not None and chunk:
+                self.log.write(chunk)
+            if not chunk:
+                self._closed = True
+                chunk = b"\n" if self._partial else b""
+            data = self._partial + chunk
+            *complete, self._partial = data.split(b"\n")
+            if complete:
+                lines = [c.decode(errors="replace") for c in complete]
+                count += len(lines)
+                self._on_lines(lines)
+            if deadline is not None and time.monotonic() > deadline:
+                break
+        return count
 
 
 class WorkerState(enum.Enum):
@@ -52,6 +116,9 @@ class WorkerProcess:
     exit_intended: bool = False
     blocked: bool = False
     oom_kills_at_start: int = 0
+    # The runtime env it was started for (TaskSpec.serialized_runtime_env; "" for none).
+    runtime_env: str = ""
+    pipes: list[OutputPipe] = field(default_factory=list)
     _lifeline_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -109,13 +176,16 @@ class WorkerPool:
         self._env_overrides = env_overrides or {}
         self.workers: dict[bytes, WorkerProcess] = {}
 
-    def start_worker(self) -> WorkerProcess:
-        """Spawns a worker; it becomes usable when it calls RegisterWorker."""
+    def start_worker(self, runtime_env: str = "") -> WorkerProcess:
+        """Spawns a worker (for `runtime_env`); it becomes usable when it calls RegisterWorker."""
         worker_id = ids.new_unique_id()
         startup_token = os.urandom(8)
-        lifeline_r, lifeline_w = os.pipe()
         env = dict(os.environ)
         env.update(self._env_overrides)
+        if runtime_env:
+            env.update(renv.deserialize(runtime_env).get("env_vars") or {})
+            env[RUNTIME_ENV_VAR] = runtime_env
+        lifeline_r, lifeline_w = os.pipe()
         env[constants.TOKEN_ENV] = self._token
         env["PYTHONUNBUFFERED"] = "1"
         cmd = [
@@ -148,7 +218,7 @@ class WorkerPool:
             )
         finally:
             os.close(lifeline_r)
-        worker = WorkerProcess(worker_id, startup_token, popen, lifeline_w)
+        worker = WorkerProcess(worker_id, startup_token, popen, lifeline_w, runtime_env=runtime_env)
         worker.oom_kills_at_start = _oom_kill_count()
         self.workers[worker_id] = worker
         logs = self._session_dir / "logs"
@@ -169,23 +239,46 @@ class WorkerPool:
         return worker
 
     def _pump(self, worker: WorkerProcess, stream, path: Path, is_err: bool) -> None:  # noqa: ANN001
+        pipe = OutputPipe(stream.fileno(), is_err, lambda lines: self._lines(worker, is_err, lines))
+        worker.pipes.append(pipe)
         with open(path, "ab", buffering=0) as log:
-            while True:
-                chunk = stream.readline()
-                if not chunk:
-                    break
-                log.write(chunk)
-                line = chunk.decode(errors="replace").rstrip("\n")
-                if line.startswith(CONTEXT_MARKER):
-                    parts = line[len(CONTEXT_MARKER) :].split(" ", 1)
-                    worker.job_id = bytes.fromhex(parts[0]) if parts[0] else b""
-                    worker.task_name = parts[1] if len(parts) > 1 else ""
-                    continue
-                if is_err:
-                    worker.stderr_tail.append(line)
-                self._on_output(worker, is_err, [line])
+            pipe.log = log
+            pipe.pump()
+        stream.close()
         if is_err:
             self._reap(worker)
+
+    def _lines(self, worker: WorkerProcess, is_err: bool, lines: list[str]) -> None:
+        out: list[str] = []
+        for line in lines:
+            if line.startswith(CONTEXT_MARKER):
+                if out:
+                    self._on_output(worker, is_err, out)
+                    out = []
+                parts = line[len(CONTEXT_MARKER) :].split(" ", 1)
+                worker.job_id = bytes.fromhex(parts[0]) if parts[0] else b""
+                worker.task_name = parts[1] if len(parts) > 1 else ""
+                continue
+            if is_err:
+                worker.stderr_tail.append(line)
+            out.append(line)
+        if out:
+            self._on_output(worker, is_err, out)
+
+    def drain(self, job_id: bytes, deadline: float) -> int:
+        """Reads, now, what workers of `job_id` (or of no job yet) wrote so far; returns the lines.
+
+        Everything a worker wrote before this call is passed to the output callback
+        before it returns (unless `deadline`, a time.monotonic(), passes first).
+        """
+        workers = [
+            w for w in list(self.workers.values()) if not job_id or w.job_id in (b"", job_id)
+        ]
+        count = 0
+        for w in workers:
+            for pipe in list(w.pipes):
+                count += pipe.drain(deadline)
+        return count
 
     def _reap(self, worker: WorkerProcess) -> None:
         code = worker.popen.wait()

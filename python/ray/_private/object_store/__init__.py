@@ -11,7 +11,7 @@ import logging
 
 from .errors import ObjectExistsError, ObjectStoreFullError
 from .shm import map_object, write_object, write_object_fd
-from .store import ObjectStore, StoreStats
+from .store import ObjectStore, StoreStats, written_path
 
 logger = logging.getLogger(__name__)
 
@@ -23,4 +23,5 @@ __all__ = [
     "map_object",
     "write_object",
     "write_object_fd",
+    "written_path",
 ]

@@ -73,6 +73,16 @@ class _Entry:
     has_spill_file: bool = False
 
 
+def written_prefix(writer_id: bytes) -> str:
+    """The name prefix of the files one writer writes for ``ObjectStore.put_written``."""
+    return f".put-{writer_id.hex()}-"
+
+
+def written_path(store_dir: str, writer_id: bytes, object_id: bytes) -> str:
+    """Where a writer writes an object before handing it to ``ObjectStore.put_written``."""
+    return os.path.join(store_dir, f"{written_prefix(writer_id)}{object_id.hex()}")
+
+
 class ObjectStore:
     """Tracks the objects of one node and keeps their memory within a capacity.
 
@@ -158,6 +168,55 @@ class ObjectStore:
         self._unsealed_bytes += size_bytes
         logger.debug("created %s (%d bytes)", object_id.hex(), size_bytes)
         return path
+
+    def put_written(self, object_id: bytes, size_bytes: int, written_path: str, pin: bool) -> str:
+        """Takes in an object its writer already wrote (at ``written_path``), sealed at once.
+
+        Makes room as ``create`` does, then moves the file to the object's path. On any
+        failure the written file is removed.
+
+        Args:
+            object_id: The new object's id.
+            size_bytes: Its size; the written file must have exactly this size.
+            written_path: The file the writer wrote, in this store's directory
+                (``written_path`` below).
+            pin: Keep it until ``free`` (see ``seal``).
+
+        Returns:
+            The object's path.
+
+        Raises:
+            ObjectExistsError: The id was already created.
+            ObjectStoreFullError: Not enough room could be made.
+            FileNotFoundError: There is no written file of that size.
+        """
+        try:
+            if object_id in self._entries:
+                raise ObjectExistsError(object_id)
+            if os.stat(written_path).st_size != size_bytes:
+                raise FileNotFoundError(f"{written_path} does not hold {size_bytes} bytes")
+            self._make_room(object_id, size_bytes)
+            path = self._shm_path(object_id)
+            os.replace(written_path, path)
+        except BaseException:
+            self._unlink(written_path)
+            raise
+        entry = self._entries[object_id] = _Entry(size=size_bytes, sealed=True, pinned=pin)
+        self._used_bytes += size_bytes
+        self._lru_for(entry)[object_id] = None
+        logger.debug("put %s (%d bytes, pinned=%s)", object_id.hex(), size_bytes, pin)
+        return path
+
+    def drop_written(self, writer_id: bytes) -> int:
+        """Removes the files a writer wrote but never handed in (it died); returns how many."""
+        prefix = written_prefix(writer_id)
+        removed = 0
+        with os.scandir(self._shm_dir) as entries:
+            for entry in entries:
+                if entry.name.startswith(prefix):
+                    self._unlink(entry.path)
+                    removed += 1
+        return removed
 
     def seal(self, object_id: bytes, pin: bool) -> None:
         """Marks an object as fully written; from now on it is readable and immutable.

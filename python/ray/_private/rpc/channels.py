@@ -7,7 +7,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent import futures
 from typing import Any
 
@@ -115,6 +115,64 @@ def create_aio_server(
     if bound == 0:
         raise OSError(f"could not bind {host}:{port}: is the port already in use?")
     return server, bound
+
+
+class _HandlerCapture:
+    """Stands in for a server to receive what a generated `add_*Servicer_to_server` registers."""
+
+    def __init__(self) -> None:
+        self.service = ""
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
+        """The generic handler serves the same methods as the registered ones below."""
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        self.service = service
+        self.handlers = dict(handlers)
+
+
+# A method's own (request deserializer, response serializer), replacing the generated ones.
+Codec = tuple[Callable[[bytes], Any], Callable[[Any], bytes]]
+
+
+def service_handler(
+    add_generated: Callable[[Any, Any], None],
+    servicer: Any,
+    codecs: Mapping[str, Codec] | None = None,
+) -> tuple[str, dict[str, grpc.RpcMethodHandler]]:
+    """A servicer's method handlers as the generated code makes them, some with their own codec.
+
+    Args:
+        add_generated: The generated `add_<Service>Servicer_to_server`.
+        servicer: The servicer it registers.
+        codecs: Method name -> (request deserializer, response serializer) to use instead of
+            the generated classes' (e.g. `chunk_codec` for ReadObject).
+
+    Returns:
+        The full service name and its handlers by method name.
+    """
+    capture = _HandlerCapture()
+    add_generated(servicer, capture)
+    for method, (deserialize, serialize) in (codecs or {}).items():
+        capture.handlers[method] = capture.handlers[method]._replace(
+            request_deserializer=deserialize, response_serializer=serialize
+        )
+    return capture.service, capture.handlers
+
+
+def add_servicer(
+    server: Any,
+    add_generated: Callable[[Any, Any], None],
+    servicer: Any,
+    codecs: Mapping[str, Codec] | None = None,
+) -> None:
+    """Registers `servicer` on `server` as `add_generated` would, with `codecs` (see above)."""
+    service, handlers = service_handler(add_generated, servicer, codecs)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
+    server.add_registered_method_handlers(service, handlers)
 
 
 def create_server(

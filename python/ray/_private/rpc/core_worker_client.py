@@ -82,6 +82,14 @@ class CoreWorkerClient(ServiceClient):
     def exit(self, force: bool) -> bool:
         return self._call("Exit", pb.ExitRequest(force=force), constants.RPC_TIMEOUT_S).will_exit
 
+    def report_generator_item_returns(
+        self, request: pb.ReportGeneratorItemReturnsRequest, timeout_s: float
+    ) -> pb.ReportGeneratorItemReturnsReply:
+        """Reports yielded values to their owner; may wait (backpressure) up to the request's
+        wait_timeout_ms, so the deadline covers that too."""
+        wait_s = request.wait_timeout_ms / 1000
+        return self._call("ReportGeneratorItemReturns", request, timeout_s + wait_s)
+
     def is_gone(self, timeout_s: float = 2.0) -> bool:
         """True if the process is certainly gone (its port refuses connections).
 

@@ -11,7 +11,7 @@ import grpc
 from ray._private import constants
 from ray._private.generated import common_pb2, node_manager_pb2_grpc
 from ray._private.generated import node_manager_pb2 as pb
-from ray._private.rpc import errors
+from ray._private.rpc import channels, chunk_codec, errors
 from ray._private.rpc.client import ReplyCallback, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,10 @@ class ObjectChunks:
         self._call = call
         self._failure = failure
 
-    def __iter__(self) -> Iterator[pb.ReadObjectReply]:
+    def __iter__(self) -> Iterator[chunk_codec.ObjectChunk]:
         return self
 
-    def __next__(self) -> pb.ReadObjectReply:
+    def __next__(self) -> chunk_codec.ObjectChunk:
         try:
             return next(self._call)
         except grpc.RpcError as err:
@@ -135,6 +135,22 @@ class NodeManagerClient(ServiceClient):
             None,
         )
 
+    def put_object(
+        self, object_id: bytes, size: int, owner: common_pb2.Address, writer: common_pb2.Address
+    ) -> str:
+        """Hands in (pinned, sealed) an object the writer wrote in the store folder (PutObject).
+
+        Raises:
+            errors.ResourceExhausted: It does not fit even after spilling.
+            errors.NotFound: No written file of that size (write it again through create).
+            errors.AlreadyExists: The object exists already.
+        """
+        request = pb.PutObjectRequest(
+            object_id=object_id, size_bytes=size, pin=True, owner_address=owner
+        )
+        request.writer_address.CopyFrom(writer)
+        return self._call("PutObject", request, constants.RPC_TIMEOUT_S * 4).path
+
     def seal_object(self, object_id: bytes, pin: bool, owner: common_pb2.Address) -> None:
         self._call(
             "SealObject",
@@ -178,6 +194,15 @@ class NodeManagerClient(ServiceClient):
         reply = self._call("GetObjects", request, deadline_s)
         return list(reply.objects)
 
+    def __init__(self, address: str, token: str) -> None:
+        super().__init__(address, token)
+        # Chunks skip protobuf's copies: the data stays a view into the received bytes.
+        self._read_object = channels.CHANNELS.get(address).unary_stream(
+            "/ray.rpc.NodeManagerService/ReadObject",
+            request_serializer=pb.ReadObjectRequest.SerializeToString,
+            response_deserializer=chunk_codec.decode_reply,
+        )
+
     def read_object(self, object_id: bytes, chunk_bytes: int, timeout_s: float) -> ObjectChunks:
         """Starts streaming a sealed object's bytes from that node (ReadObject).
 
@@ -190,7 +215,7 @@ class NodeManagerClient(ServiceClient):
             The chunks, in order; failures surface as `errors.RpcFailure` while iterating
             (`errors.NotFound` if the node has no copy).
         """
-        call = self._stub.ReadObject(
+        call = self._read_object(
             pb.ReadObjectRequest(object_id=object_id, chunk_bytes=chunk_bytes),
             timeout=timeout_s,
             metadata=self._md,
@@ -219,8 +244,27 @@ class NodeManagerClient(ServiceClient):
             constants.SESSION_START_TIMEOUT_S + constants.RPC_TIMEOUT_S,
         )
 
+    def flush_worker_output(self, job_id: bytes, timeout_s: float) -> int:
+        """Has the node publish what its workers of `job_id` wrote so far; returns the lines read."""
+        reply = self._call(
+            "FlushWorkerOutput",
+            pb.FlushWorkerOutputRequest(job_id=job_id, timeout_ms=int(timeout_s * 1000)),
+            timeout_s + 1.0,
+        )
+        return reply.num_lines
+
     def shutdown(self, timeout_s: float = 5.0) -> None:
         self._call("ShutdownNode", pb.ShutdownNodeRequest(), timeout_s)
+
+    def report_metrics(
+        self, records: Sequence[pb.MetricRecord], worker_id: bytes, timeout_s: float
+    ) -> None:
+        """Sends the metric values recorded since the last report (raises RpcFailure)."""
+        self._call(
+            "ReportMetrics",
+            pb.ReportMetricsRequest(worker_id=worker_id, records=records),
+            timeout_s,
+        )
 
     def prepare_bundles(
         self, bundles: list[common_pb2.Bundle], timeout_s: float = constants.RPC_TIMEOUT_S

@@ -5,10 +5,14 @@ registers, comes back idle or exits, resources are released, the cluster view ch
 carries out what it decides:
 
 - `Grant(lease, worker_id, alloc)`: give that idle worker to the request;
-- `StartWorkers(count)`: start that many workers (requests that fit wait for them);
+- `StartWorkers(count, env)`: start that many workers for runtime env `env` (requests that fit
+  wait for them);
 - `Spill(lease, node)`: answer "ask that node instead";
 - `Reject(lease, infeasible, error)`: answer at once: no alive node can ever hold it
   (`infeasible`; the requester warns and asks again), or it must fail (`error`).
+
+A request is granted only a worker of its own runtime env (`QueuedLease.env`, "" for none):
+workers of different envs are different processes.
 
 Requests are served in arrival order among those that fit; one that does not fit now never
 blocks a later one that does. A queued request that could spill (it was not sent here by
@@ -43,6 +47,8 @@ class QueuedLease:
     # Tasks of this shape queued at the requester (for the demand report).
     backlog: int = 1
     kind: str = "task"
+    # The runtime env its worker must run in (a key; "" for none).
+    env: str = ""
     # The node manager's own data for the request (its reply slot).
     payload: Any = None
 
@@ -55,6 +61,8 @@ class Grant(NamedTuple):
 
 class StartWorkers(NamedTuple):
     count: int
+    # The runtime env key the workers start in ("" for none).
+    env: str = ""
 
 
 class Spill(NamedTuple):
@@ -69,6 +77,11 @@ class Reject(NamedTuple):
 
 
 Decision = Grant | StartWorkers | Spill | Reject
+
+# How many workers of one runtime env may die in a row before registering (their env could not
+# be set up) before the requests waiting for that env are rejected with this message prefix.
+MAX_ENV_START_FAILURES = 3
+ENV_SETUP_FAILED = "The runtime env could not be set up"
 
 
 class NodeScheduler:
@@ -97,7 +110,13 @@ class NodeScheduler:
         self._queued: dict[str, int] = defaultdict(int)
         # Idle workers, the most recently idle last (it is handed out first).
         self.idle: list[bytes] = []
+        # Workers starting (all envs), and those of each non-empty runtime env among them.
         self.starting = 0
+        self._starting_env: dict[str, int] = defaultdict(int)
+        # The runtime env of each worker not started for the empty one.
+        self._worker_env: dict[bytes, str] = {}
+        # Workers of each runtime env that died starting, since one last registered.
+        self._env_failures: dict[str, int] = defaultdict(int)
 
     # ---- requests --------------------------------------------------------------------
 
@@ -123,9 +142,13 @@ class NodeScheduler:
 
     # ---- workers and resources -------------------------------------------------------
 
-    def worker_registered(self, worker_id: bytes) -> list[Decision]:
-        """A started worker is ready."""
+    def worker_registered(self, worker_id: bytes, env: str = "") -> list[Decision]:
+        """A started worker (of runtime env `env`) is ready."""
         self.starting = max(self.starting - 1, 0)
+        if env:
+            self._worker_env[worker_id] = env
+            self._starting_env[env] = max(self._starting_env[env] - 1, 0)
+            self._env_failures.pop(env, None)
         self.idle.append(worker_id)
         return self.schedule()
 
@@ -134,13 +157,30 @@ class NodeScheduler:
         self.idle.append(worker_id)
         return self.schedule()
 
-    def worker_gone(self, worker_id: bytes, was_starting: bool) -> list[Decision]:
-        """A worker exited (or is being stopped)."""
+    def worker_gone(
+        self, worker_id: bytes, was_starting: bool, env: str = "", failure: str = ""
+    ) -> list[Decision]:
+        """A worker (of runtime env `env`) exited (or is being stopped); `failure` says how.
+
+        When workers of an env keep dying before they register, the requests for that env
+        are rejected (their tasks fail) instead of starting workers forever.
+        """
         if worker_id in self.idle:
             self.idle.remove(worker_id)
+        self._worker_env.pop(worker_id, None)
+        decisions: list[Decision] = []
         if was_starting:
             self.starting = max(self.starting - 1, 0)
-        return self.schedule()
+            if env:
+                self._starting_env[env] = max(self._starting_env[env] - 1, 0)
+                self._env_failures[env] += 1
+                if self._env_failures[env] >= MAX_ENV_START_FAILURES:
+                    del self._env_failures[env]
+                    error = f"{ENV_SETUP_FAILED}: its workers exited while starting. {failure}"
+                    for lease in [q for q in self.queue if q.env == env]:
+                        self._dequeue(lease)
+                        decisions.append(Reject(lease, False, error.strip()))
+        return decisions + self.schedule()
 
     def take_idle(self, worker_id: bytes) -> bool:
         """Removes an idle worker (to stop it); False if it is not idle."""
@@ -164,18 +204,19 @@ class NodeScheduler:
         decisions: list[Decision] = []
         # What the requests that fit but wait for a worker will take.
         waiting: dict[str, int] = defaultdict(int)
-        num_waiting = 0
+        # Requests that fit and wait for a worker, by runtime env.
+        num_waiting: dict[str, int] = defaultdict(int)
         for lease in list(self.queue):
             if self.resources.fits_available(lease.place) and _fits_with(
                 self.resources.available, waiting, lease.place
             ):
-                if self.idle:
-                    worker_id = self.idle.pop()
+                worker_id = self._pop_idle(lease.env)
+                if worker_id is not None:
                     alloc = self.resources.allocate(lease.need)
                     self._dequeue(lease)
                     decisions.append(Grant(lease, worker_id, alloc))
                 else:
-                    num_waiting += 1
+                    num_waiting[lease.env] += 1
                     for k, v in lease.place.items():
                         waiting[k] += v
                 continue
@@ -189,11 +230,29 @@ class NodeScheduler:
                     self._dequeue(lease)
                     self.view.reserve(choice.node.node_id, lease.place)
                     decisions.append(Spill(lease, choice.node))
-        start = min(num_waiting, self.max_starting) - self.starting
-        if start > 0:
-            self.starting += start
-            decisions.append(StartWorkers(start))
+        for env, count in num_waiting.items():
+            start = min(
+                min(count, self.max_starting) - self._starting_of(env),
+                self.max_starting - self.starting if env else count,
+            )
+            if start > 0:
+                self.starting += start
+                if env:
+                    self._starting_env[env] += start
+                decisions.append(StartWorkers(start, env))
         return decisions
+
+    def _starting_of(self, env: str) -> int:
+        if env:
+            return self._starting_env[env]
+        return max(self.starting - sum(self._starting_env.values()), 0)
+
+    def _pop_idle(self, env: str) -> bytes | None:
+        """The most recently idle worker of runtime env `env`, taken out of the idle list."""
+        for i in range(len(self.idle) - 1, -1, -1):
+            if self._worker_env.get(self.idle[i], "") == env:
+                return self.idle.pop(i)
+        return None
 
     def demand(self) -> list[common_pb2.ResourceDemand]:
         """Queued requests that do not fit now, by kind and shape (counted by backlog)."""

@@ -15,6 +15,8 @@ The rules (DESIGN.md sections 3 and 7):
   to the restarted actor; else it is retried there while `max_task_retries`
   allows; otherwise it is failed once the new address is known (the actor
   restarted) or the actor is dead.
+- exceptions: a call that raised is sent again while `max_task_retries` allows if
+  it was made with `retry_exceptions` (True, or a list the exception is one of).
 - death: every pending, lost and in-flight call fails with the death's cause,
   and so does every later call.
 - scope: an actor this process created (not detached) whose handles all went
@@ -28,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ray._private import serialization
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.rpc import errors as rpc_errors
 from ray._private.rpc.push_stream import NotSent
@@ -203,6 +206,12 @@ class ActorCallsState:
     ) -> list[ActorAction]:
         aq = self.queue(call.actor_id)
         aq.in_flight.pop(call.task_id, None)
+        if _retry_on_error(call, reply):
+            if call.retries_left > 0:
+                call.retries_left -= 1
+            call.spec.attempt_number += 1
+            self._requeue(aq, call)
+            return self._send(aq)
         actions: list[ActorAction] = [CompleteCall(call, reply)]
         actions += self._send(aq)
         if (
@@ -333,6 +342,27 @@ class ActorCallsState:
     def stop(self) -> None:
         for aq in self.queues.values():
             aq.resolving = False
+
+
+def _retry_on_error(call: ActorCall, reply: core_worker_pb2.PushTaskReply) -> bool:
+    """Whether a call that replied is to run again: it raised, and retry_exceptions allows
+    it (for that exception) while retries are left."""
+    if not (
+        reply.is_application_error
+        and call.spec.retry_exceptions
+        and call.retries_left != 0
+        and not call.cancelled
+        and not reply.worker_exiting
+    ):
+        return False
+    if call.retry_types is None:
+        return True
+    if not reply.return_objects or not reply.return_objects[0].data:
+        return False
+    value = serialization.deserialize(reply.return_objects[0].data)
+    if not isinstance(value, serialization.ErrorValue):
+        return False
+    return isinstance(errors.to_exception(value.info), call.retry_types)
 
 
 def never_delivered(failure: BaseException) -> bool:

@@ -76,6 +76,7 @@ from ray._private.worker.actor_calls import ActorCallsState
 from ray._private.worker.actor_submitter import ActorTaskSubmitter
 from ray._private.worker.dependency_resolver import DependencyResolver
 from ray._private.worker.function_manager import FunctionManager
+from ray._private.worker.generators import GeneratorStreams
 from ray._private.worker.lineage import Lineage
 from ray._private.worker.ownership import Frame, Ownership
 from ray._private.worker.runners import ResultFrame
@@ -155,6 +156,9 @@ class CoreWorker:
         self.actor_resource_ids: dict[str, list[int]] = {}
         self.actor_resources: dict[str, float] = {}
         self.actor_restarted = False
+        # This process's runtime env (a runtime_env.ProcessEnv: the job's on a driver, the
+        # worker's own on a worker), set by ray.init and the worker's entry point.
+        self.runtime_env: Any = None
         # The placement group the hosted actor was placed in (None outside one).
         self.actor_placement_group: common_pb2.PlacementGroupSchedulingStrategy | None = None
         self.shutting_down = False
@@ -250,12 +254,15 @@ class CoreWorker:
         )
         self.ownership.freed_listeners.append(self.actor_submitter.on_objects_freed)
         self.ownership.freed_listeners.append(self.lineage.freed)
+        self.generators = GeneratorStreams(self.ownership, self._notify_blocked)
+        self.ownership.freed_listeners.append(self.generators.on_objects_freed)
         self.ownership.lost_listeners.append(self.lineage.lost)
 
         self._server, port = channels.create_server(
             [
                 lambda s: core_worker_pb2_grpc.add_CoreWorkerServiceServicer_to_server(
-                    CoreWorkerServicer(self.ownership, lambda: self.executor), s
+                    CoreWorkerServicer(self.ownership, lambda: self.executor, self.generators),
+                    s,
                 ),
                 *extra_services,
             ],
@@ -270,6 +277,7 @@ class CoreWorker:
         )
         self.address.port = port
         self._stop_subscriptions = threading.Event()
+        self._log_printer: Any = None
         if mode == WorkerMode.DRIVER:
             if not self.namespace:
                 self.namespace = os.urandom(8).hex()
@@ -278,7 +286,10 @@ class CoreWorker:
             if log_to_driver:
                 from ray._private.worker.log_printer import LogPrinter
 
-                printer = LogPrinter(self.job_id)
+                printer = LogPrinter(
+                    self.job_id, host, lambda: self.gcs.get_all_nodes(timeout_s=5.0)
+                )
+                self._log_printer = printer
                 self.gcs.subscribe(
                     [gcs_pb2.CHANNEL_LOGS, gcs_pb2.CHANNEL_ERRORS],
                     self.job_id,
@@ -414,6 +425,8 @@ class CoreWorker:
             max_retries=options.max_retries,
             retry_types=tuple(retry) if isinstance(retry, (list, tuple)) else None,
         )
+        if spec.generator_kind:
+            self.generators.register(spec)
         self.tasks.add(task)
         self.submitter.submit(task)
         return refs
@@ -465,14 +478,35 @@ class CoreWorker:
         max_concurrency: int,
         name: str,
         task_id: bytes = b"",
+        concurrency_group: str = "",
+        retry_exceptions: bool | Sequence[type] = False,
+        generator_kind: int = 0,
+        generator_backpressure: int = 0,
     ) -> list[ObjectRef]:
-        """Calls an actor method; calls from this process run in the order they were made."""
+        """Calls an actor method; calls from this process run in the order they were made.
+
+        `concurrency_group` names the actor's group it runs in ("": its method's);
+        `retry_exceptions` (True or exception types) retries it, under `max_task_retries`,
+        when it raises.
+        """
         self._check_node()
         built = self.specs.build_args(args)
         request = self.specs.actor_call(
-            actor_id, method, built, num_returns, max_task_retries, name, task_id
+            actor_id,
+            method,
+            built,
+            num_returns,
+            max_task_retries,
+            name,
+            task_id,
+            concurrency_group,
+            bool(retry_exceptions),
+            generator_kind,
+            generator_backpressure,
         )
         spec = request.task_spec
+        if generator_kind:
+            self.generators.register(spec)
         refs = self._own_returns(spec)
         call = ActorCall(
             spec,
@@ -482,6 +516,9 @@ class CoreWorker:
             actor_id=actor_id,
             order=next(_order),
             request=request,
+            retry_types=(
+                tuple(retry_exceptions) if isinstance(retry_exceptions, (list, tuple)) else None
+            ),
         )
         self.tasks.add(call)
         self.actor_submitter.submit(call, max_concurrency)
@@ -534,6 +571,9 @@ class CoreWorker:
         if client is None:
             client = self._nm_by_address.setdefault(address, NodeManagerClient(address, self.token))
         return client
+
+    def _node_manager_of(self, node: common_pb2.NodeInfo) -> NodeManagerClient:
+        return self.node_manager_at(f"{node.node_manager_address}:{node.node_manager_port}")
 
     def object_store(self, node_id: bytes) -> NodeManagerClient | None:
         """NodeDirectory: the node manager of another node (None if it is not alive)."""
@@ -674,6 +714,15 @@ class CoreWorker:
             self.ownership.add_borrowers_for(list(ret.nested_refs), owner)
         return ret
 
+    def report_generator_items(
+        self,
+        owner: common_pb2.Address,
+        request: core_worker_pb2.ReportGeneratorItemReturnsRequest,
+        timeout_s: float,
+    ) -> core_worker_pb2.ReportGeneratorItemReturnsReply:
+        """Sends values a generator task yielded to the task's caller (GeneratorDriver)."""
+        return self.workers.get(owner).report_generator_item_returns(request, timeout_s)
+
     def set_actor(
         self,
         actor_id: bytes,
@@ -704,6 +753,9 @@ class CoreWorker:
         if self.shutting_down:
             return
         self.shutting_down = True
+        if self._log_printer is not None and not self.node_failure:
+            # Everything the job's workers printed before their replies is printed first.
+            self._log_printer.drain(self.gcs, self._node_manager_of, constants.LOG_DRAIN_TIMEOUT_S)
         self.actor_submitter.stop()
         try:
             self.submitter.return_all()

@@ -31,6 +31,10 @@ class ObjectStoreClient(Protocol):
 
     def seal_object(self, object_id: bytes, pin: bool, owner: common_pb2.Address) -> None: ...
 
+    def put_object(
+        self, object_id: bytes, size: int, owner: common_pb2.Address, writer: common_pb2.Address
+    ) -> str: ...
+
     def get_objects(self, object_ids: list[bytes]) -> list[node_manager_pb2.ObjectLocation]: ...
 
     def free_objects(self, object_ids: list[bytes]) -> None: ...
@@ -123,6 +127,13 @@ class ExecutionContext(Protocol):
     ) -> common_pb2.ReturnObject: ...
 
     def cancel_children(self, parent_task_id: bytes, force: bool) -> None: ...
+
+    def report_generator_items(
+        self,
+        owner: common_pb2.Address,
+        request: core_worker_pb2.ReportGeneratorItemReturnsRequest,
+        timeout_s: float,
+    ) -> core_worker_pb2.ReportGeneratorItemReturnsReply: ...
 
     def set_actor(
         self,

@@ -127,6 +127,18 @@ class MemoryStore:
                 return
         callback(obj)
 
+    def remove_callback(self, object_id: bytes, callback: Callable[[StoredObject], None]) -> None:
+        """Forgets a ready callback that is no longer wanted (its object may never come)."""
+        with self._lock:
+            callbacks = self._callbacks.get(object_id)
+            if callbacks is not None:
+                try:
+                    callbacks.remove(callback)
+                except ValueError:
+                    pass
+                if not callbacks:
+                    del self._callbacks[object_id]
+
     def wait(self, object_ids: list[bytes], num_ready: int, timeout_s: float | None) -> set[bytes]:
         """Waits until `num_ready` of the (distinct) ids are ready or the timeout passes.
 

@@ -31,7 +31,7 @@ from ray._private import constants, ids, serialization
 from ray._private.event_loop import EventLoop
 from ray._private.generated import common_pb2, core_worker_pb2, node_manager_pb2
 from ray._private.object_ref import ObjectRef
-from ray._private.object_store import map_object, write_object_fd
+from ray._private.object_store import map_object, write_object_fd, written_path
 from ray._private.rpc import errors as rpc_errors
 from ray._private.rpc.core_worker_client import CoreWorkerClients, address_str
 from ray._private.serialization import SerializedObject
@@ -234,10 +234,15 @@ class Ownership:
         Raises:
             ObjectStoreFullError: No room, or the write failed.
         """
+        if self.store_dir and self._put_written(oid, size, write, owner):
+            return
         try:
             path = self._store.create_object(oid, size, owner, self.address)
         except rpc_errors.ResourceExhausted as err:
             raise rex.ObjectStoreFullError(err.details) from None
+        if not self.store_dir:
+            # Later puts write straight into the store's folder (see `_put_written`).
+            self.store_dir = os.path.dirname(path)
         try:
             write_object_fd(path, write)
         except OSError as err:
@@ -247,6 +252,31 @@ class Ownership:
                 "/dev/shm or lower object_store_memory"
             ) from err
         self._store.seal_object(oid, True, owner)
+
+    def _put_written(
+        self, oid: bytes, size: int, write: Callable[[int], None], owner: common_pb2.Address
+    ) -> bool:
+        """Writes the object into the store's folder, then hands it in with one rpc.
+
+        Returns:
+            False if the caller should go through CreateObject instead (the write failed,
+            e.g. /dev/shm is full and the store must make room first, or the file went).
+
+        Raises:
+            ObjectStoreFullError: The store has no room even after spilling.
+        """
+        try:
+            write_object_fd(written_path(self.store_dir, self.address.worker_id, oid), write)
+        except OSError as err:
+            logger.debug("writing %s into the store folder failed (%s); creating it", oid.hex(), err)
+            return False
+        try:
+            self._store.put_object(oid, size, owner, self.address)
+        except rpc_errors.ResourceExhausted as err:
+            raise rex.ObjectStoreFullError(err.details) from None
+        except rpc_errors.NotFound:
+            return False
+        return True
 
     def _ref_proto(self, ref: ObjectRef) -> common_pb2.ObjectReference:
         return common_pb2.ObjectReference(

@@ -29,9 +29,10 @@ class CoreWorkerServicer(core_worker_pb2_grpc.CoreWorkerServiceServicer):
         executor: Returns the task executor (None in a driver or client session).
     """
 
-    def __init__(self, ownership: Any, executor: Callable[[], Any]) -> None:
+    def __init__(self, ownership: Any, executor: Callable[[], Any], generators: Any = None) -> None:
         self._ownership = ownership
         self._executor = executor
+        self._generators = generators
 
     def _require_executor(self, context: grpc.ServicerContext) -> Any:
         executor = self._executor()
@@ -81,6 +82,11 @@ class CoreWorkerServicer(core_worker_pb2_grpc.CoreWorkerServiceServicer):
     def Exit(self, request, context):  # noqa: N802
         executor = self._executor()
         return pb.ExitReply(will_exit=bool(executor and executor.exit_if_idle(request.force)))
+
+    def ReportGeneratorItemReturns(self, request, context):  # noqa: N802
+        if self._generators is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this process runs no generators")
+        return self._generators.report(request)
 
 
 def serve_push_stream(

@@ -8,7 +8,7 @@ fail a task, ...). Tests drive it directly, without processes or sockets.
 
 The rules (DESIGN.md section 3):
 
-- queue: a ready task joins the queue of its shape (resources + strategy).
+- queue: a ready task joins the queue of its shape (resources + strategy + runtime env).
 - lease: a shape with queued tasks asks for one lease at a time; a granted
   lease is reused for every queued task of the shape.
 - push: a queued task goes to an idle worker of its shape, else it waits on a
@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 from ray import exceptions as rex
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.rpc.push_stream import NotSent
+from ray._private.scheduling.node_scheduler import ENV_SETUP_FAILED
 from ray._private.worker.task_manager import cancelled_error, crash_error
 from ray._private.worker.tasks import NormalTask, TaskState
 
@@ -92,6 +93,8 @@ class Shape:
     pending_lease_requests: int = 0
     warned_infeasible: bool = False
     lease_failures: int = 0
+    # Its leases' workers run in this runtime env (JSON; "" for none).
+    runtime_env: str = ""
 
 
 class LeaseGrant(NamedTuple):
@@ -202,10 +205,15 @@ class SubmissionState:
         key = (
             tuple(sorted(spec.required_resources.items())),
             spec.scheduling_strategy.SerializeToString(),
+            spec.serialized_runtime_env,
         )
         shape = self.shapes.get(key)
         if shape is None:
-            shape = Shape(dict(spec.required_resources), spec.scheduling_strategy)
+            shape = Shape(
+                dict(spec.required_resources),
+                spec.scheduling_strategy,
+                runtime_env=spec.serialized_runtime_env,
+            )
             self.shapes[key] = shape
         task.shape = shape
         task.state = TaskState.QUEUED
@@ -293,6 +301,8 @@ class SubmissionState:
         shape.pending_lease_requests -= 1
         tasks = list(shape.queue)
         shape.queue.clear()
+        if shape.runtime_env and error.startswith(ENV_SETUP_FAILED):
+            return [Fail(task, rex.RuntimeEnvSetupError(error)) for task in tasks]
         return [Fail(task, rex.TaskUnschedulableError(error)) for task in tasks]
 
     def lease_failed(self, shape: Shape, failure: BaseException) -> list[Action]:

@@ -4,7 +4,13 @@ Normal tasks and calls on a plain actor run one at a time on the main thread
 (so `ray.cancel` can interrupt them). Calls from one caller run in the order
 the caller made them (`CallOrder`). An actor with `max_concurrency > 1` runs
 calls on a thread pool; an actor with `async def` methods runs them on an
-asyncio loop, interleaving at `await`.
+asyncio loop, interleaving at `await`. An actor with concurrency groups runs
+each group's calls on a pool (or under a semaphore) of the group's size, and the
+calls of no group in the default one, sized by max_concurrency.
+
+`ray.cancel` of an actor call that has not started drops it (TaskCancelledError);
+of a running `async def` call, cancels its asyncio task (the method sees
+CancelledError). A running sync call is not interrupted (actors have state).
 
 The code itself runs in a runner chosen by the task's language (`runners/`):
 the executor hands it argument frames and stores the result frames it returns.
@@ -32,6 +38,7 @@ from ray._private.object_ref import ObjectRef, collect_borrows
 from ray._private.serialization import SerializedObject
 from ray._private.worker import errors
 from ray._private.worker.call_order import CallOrder
+from ray._private.worker.generators import GeneratorCancelled, GeneratorDriver
 from ray._private.worker.interfaces import Deferred, ExecutionContext
 from ray._private.worker.pipeline import PipelinedTasks
 from ray._private.worker.runners import ErrorResult, Runner, RunnerRegistry
@@ -40,6 +47,11 @@ from ray._private.worker.runners.python import ActorExit
 logger = logging.getLogger(__name__)
 
 CONTEXT_MARKER = "\x1eRAYCTX "
+
+try:
+    _libc_fflush = ctypes.CDLL(None).fflush
+except (OSError, AttributeError):
+    _libc_fflush = None
 _ORIGINAL_CUDA = os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
@@ -74,6 +86,8 @@ class TaskExecutor:
         self._main_queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._running: dict[bytes, int] = {}
+        # Running generator tasks: a cancel stops them at their next yield.
+        self._running_generators: set[bytes] = set()
         self._cancelled: set[bytes] = set()
         self._busy = 0
         self._last_marker = ""
@@ -81,9 +95,16 @@ class TaskExecutor:
         self.actor_id = b""
         self._actor_runner: Runner | None = None
         self._actor_failed: BaseException | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._aio: asyncio.AbstractEventLoop | None = None
-        self._async_sem: asyncio.Semaphore | None = None
+        # Thread pools (threaded actors) or semaphores (async actors) by concurrency group
+        # ("" is the default group).
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        # Async actors: one event loop (on a thread of its own) per concurrency group.
+        self._aio: dict[str, asyncio.AbstractEventLoop] = {}
+        self._async_sems: dict[str, asyncio.Semaphore] = {}
+        self._groups: dict[str, int] = {}
+        self._method_groups: dict[str, str] = {}
+        # Running or waiting calls of an async actor, for ray.cancel.
+        self._async_tasks: dict[bytes, asyncio.Task] = {}
         self._order: CallOrder[_Job] = CallOrder(constants.SEQUENCE_GAP_TIMEOUT_S)
         self._gap_watch = False
         self._pipeline = PipelinedTasks(constants.PIPELINE_WAIT_S)
@@ -91,6 +112,7 @@ class TaskExecutor:
         self._exiting = False
         self._pid = os.getpid()
         self._calls: dict[bytes, int] = {}
+        self._generators: GeneratorDriver | None = None
 
     # ---- intake ----------------------------------------------------------------------
 
@@ -123,6 +145,13 @@ class TaskExecutor:
         return job
 
     def _finish(self, job: _Job) -> None:
+        # What the task printed goes down the pipes before its reply, so a driver that
+        # drains the pipes after the reply (ray.shutdown) sees all of it.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        if _libc_fflush is not None:
+            _libc_fflush(None)  # what native code (C, C++ tasks) wrote through stdio
         with self._lock:
             self._busy -= 1
             if job.request.task_spec.type == common_pb2.TASK_TYPE_NORMAL:
@@ -176,12 +205,43 @@ class TaskExecutor:
             self._dispatch_actor_call(j)
 
     def _dispatch_actor_call(self, job: _Job) -> None:
-        if self._aio is not None:
-            asyncio.run_coroutine_threadsafe(self._run_async(job), self._aio)
-        elif self._pool is not None:
-            self._pool.submit(self._run, job)
+        spec = job.request.task_spec
+        try:
+            group = self._group_of(spec)
+        except _UnknownGroup as err:
+            job.reply = self._user_error_reply(spec, err.error)
+            self._finish(job)
+            return
+        if self._aio:
+            asyncio.run_coroutine_threadsafe(self._run_async(job, group), self._aio[group])
+        elif self._pools:
+            self._pools[group].submit(self._run, job)
         else:
             self._main_queue.put(job)
+
+    def _group_of(self, spec: common_pb2.TaskSpec) -> str:
+        """The concurrency group a call runs in ("": the default): the one the call names,
+        else its method's (`@ray.method(concurrency_group=...)`).
+
+        Raises:
+            _UnknownGroup: The actor has no such group.
+        """
+        name = spec.concurrency_group
+        if not name:
+            method = spec.function.function_name
+            name = self._method_groups.get(method)
+            if name is None:
+                fn = getattr(type(self.actor), method, None) if self.actor is not None else None
+                name = getattr(fn, "__ray_concurrency_group__", None) or ""
+                self._method_groups[method] = name
+        if not name or name in self._groups:
+            return name
+        spec_error = ValueError(
+            f"{spec.name} asks for the concurrency group {name!r}, but the actor defines "
+            f"{sorted(self._groups) or 'none'}; add it to @ray.remote(concurrency_groups=...) "
+            "or call the method without concurrency_group"
+        )
+        raise _UnknownGroup(spec_error)
 
     def run_forever(self) -> None:
         """The main thread's loop."""
@@ -228,7 +288,11 @@ class TaskExecutor:
                 os.environ.pop("CUDA_VISIBLE_DEVICES", None)
             else:
                 os.environ["CUDA_VISIBLE_DEVICES"] = _ORIGINAL_CUDA
-        marker = f"{CONTEXT_MARKER}{spec.job_id.hex()} {spec.name}"
+        # Output is prefixed by the task's name, or for an actor by its class name, as in Ray.
+        name = spec.name
+        if spec.type != common_pb2.TASK_TYPE_NORMAL and spec.function.class_name:
+            name = spec.function.class_name
+        marker = f"{CONTEXT_MARKER}{spec.job_id.hex()} {name}"
         if marker != self._last_marker:
             self._last_marker = marker
             for stream in (sys.stdout, sys.stderr):
@@ -309,6 +373,8 @@ class TaskExecutor:
             cancelled = spec.task_id in self._cancelled
             if not cancelled:
                 self._running[spec.task_id] = threading.get_ident()
+                if spec.generator_kind:
+                    self._running_generators.add(spec.task_id)
         if cancelled:
             return self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
         try:
@@ -319,13 +385,18 @@ class TaskExecutor:
                     return self._create_actor(spec, runner, args)
                 actor = self.actor if spec.type == common_pb2.TASK_TYPE_ACTOR else None
                 results = runner.run(spec, args, actor)
+                if spec.generator_kind:
+                    results = self._generator_driver().drive(spec, results)
             finally:
                 with self._lock:
                     self._running.pop(spec.task_id, None)
+                    self._running_generators.discard(spec.task_id)
         except KeyboardInterrupt:
             if spec.task_id in self._cancelled:
                 return self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
             raise
+        except GeneratorCancelled:
+            return self._cancelled_reply(spec)
         except ActorExit:
             self._exiting = True
             return self._make_reply(spec, _nulls(spec))
@@ -344,44 +415,67 @@ class TaskExecutor:
                 self.give_back_waiting()
         return reply
 
-    async def _run_async(self, job: _Job) -> None:
+    async def _run_async(self, job: _Job, group: str) -> None:
         request = job.request
         spec = request.task_spec
-        assert self._async_sem is not None
-        async with self._async_sem:
-            self._begin(spec, request)
-            try:
-                if spec.task_id in self._cancelled:
-                    job.reply = self._error_reply(
-                        spec, rex.TaskCancelledError(spec.task_id.hex()), False
-                    )
-                    return
-                runner = self._runner(spec)
-                results = runner.run(spec, self._arg_frames(spec), self.actor)
-                if asyncio.iscoroutine(results) or asyncio.isfuture(results):
-                    results = await results
-                job.reply = self._make_reply(spec, results)
-            except ActorExit:
-                self._exiting = True
-                job.reply = self._make_reply(spec, _nulls(spec))
-            except ErrorResult as err:
-                job.reply = self._frame_reply(spec, err.frame, True)
-            except asyncio.CancelledError:
-                job.reply = self._error_reply(
-                    spec, rex.TaskCancelledError(spec.task_id.hex()), False
-                )
-            except Exception as exc:  # noqa: BLE001 - user code
-                job.reply = self._user_error_reply(spec, exc)
-            except SystemExit as err:
-                self._user_exit(spec, err)
-            except BaseException as err:  # noqa: BLE001
-                job.reply = self._error_reply(
-                    spec, rex.RaySystemError(f"internal error: {err!r}"), True
-                )
-            finally:
-                self._finish(job)
+        with self._lock:
+            cancelled = spec.task_id in self._cancelled
+            task = asyncio.current_task()
+            if not cancelled and task is not None:
+                self._async_tasks[spec.task_id] = task
+        try:
+            if cancelled:
+                job.reply = self._cancelled_reply(spec)
+                return
+            async with self._async_sems[group]:
+                await self._run_async_body(job)
+        except asyncio.CancelledError:  # cancelled while it waited for its group
+            job.reply = self._cancelled_reply(spec)
+        finally:
+            with self._lock:
+                self._async_tasks.pop(spec.task_id, None)
+            self._finish(job)
         if self._exiting:
             self._exit_soon()
+
+    async def _run_async_body(self, job: _Job) -> None:
+        request = job.request
+        spec = request.task_spec
+        self._begin(spec, request)
+        try:
+            runner = self._runner(spec)
+            results = runner.run(spec, self._arg_frames(spec), self.actor)
+            if spec.generator_kind:
+                results = await self._generator_driver().drive_async(spec, results)
+            elif asyncio.iscoroutine(results) or asyncio.isfuture(results):
+                results = await results
+            job.reply = self._make_reply(spec, results)
+        except ActorExit:
+            self._exiting = True
+            job.reply = self._make_reply(spec, _nulls(spec))
+        except ErrorResult as err:
+            job.reply = self._frame_reply(spec, err.frame, True)
+        except (asyncio.CancelledError, GeneratorCancelled):
+            job.reply = self._cancelled_reply(spec)
+        except Exception as exc:  # noqa: BLE001 - user code
+            job.reply = self._user_error_reply(spec, exc)
+        except SystemExit as err:
+            self._user_exit(spec, err)
+        except BaseException as err:  # noqa: BLE001
+            job.reply = self._error_reply(
+                spec, rex.RaySystemError(f"internal error: {err!r}"), True
+            )
+
+    def _generator_driver(self) -> GeneratorDriver:
+        if self._generators is None:
+            ctx = self._ctx
+            self._generators = GeneratorDriver(
+                ctx.store_return,
+                ctx.report_generator_items,
+                ctx.address,
+                lambda task_id: task_id in self._cancelled,
+            )
+        return self._generators
 
     def _arg_frames(self, spec: common_pb2.TaskSpec) -> list[Any]:
         """The argument frames: inline ones as sent, referenced ones fetched (or mapped)."""
@@ -469,27 +563,40 @@ class TaskExecutor:
             reply.actor_creation_failed = True
             return reply
         self._actor_runner = runner
+        self._groups = dict(creation.concurrency_groups)
         if creation.is_async or runner.is_async(self.actor):
             self._start_asyncio(creation.max_concurrency or 1000)
-        elif creation.max_concurrency > 1:
-            self._pool = ThreadPoolExecutor(creation.max_concurrency, thread_name_prefix="actor")
+        elif creation.max_concurrency > 1 or self._groups:
+            sizes = {"": creation.max_concurrency or 1, **self._groups}
+            self._pools = {
+                name: ThreadPoolExecutor(size, thread_name_prefix=f"actor-{name or 'default'}")
+                for name, size in sizes.items()
+            }
         return self._make_reply(spec, [])
 
     def _start_asyncio(self, max_concurrency: int) -> None:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
+        """One event loop per concurrency group, each on a thread of its own (as in Ray: a
+        call that blocks its loop does not stall the other groups)."""
+        sizes = {"": max_concurrency, **self._groups}
+        for name, size in sizes.items():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
 
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            self._async_sem = asyncio.Semaphore(max_concurrency)
-            ready.set()
-            loop.run_forever()
+            def run(loop: asyncio.AbstractEventLoop = loop, ready: threading.Event = ready) -> None:
+                asyncio.set_event_loop(loop)
+                ready.set()
+                loop.run_forever()
 
-        threading.Thread(target=run, name="actor-loop", daemon=True).start()
-        ready.wait()
-        self._aio = loop
+            thread = f"actor-loop-{name}" if name else "actor-loop"
+            threading.Thread(target=run, name=thread, daemon=True).start()
+            ready.wait()
+            self._async_sems[name] = asyncio.Semaphore(size)
+            self._aio[name] = loop
 
     # ---- replies ---------------------------------------------------------------------
+
+    def _cancelled_reply(self, spec: common_pb2.TaskSpec) -> core_worker_pb2.PushTaskReply:
+        return self._error_reply(spec, rex.TaskCancelledError(spec.task_id.hex()), False)
 
     def _make_reply(
         self, spec: common_pb2.TaskSpec, frames: list[Any]
@@ -537,10 +644,16 @@ class TaskExecutor:
         with self._lock:
             self._cancelled.add(task_id)
             ident = self._running.get(task_id)
+            task = self._async_tasks.get(task_id)
         if recursive:
             self._ctx.cancel_children(task_id, force)
-        if ident is None:
-            return False
+        if task is not None:
+            task.get_loop().call_soon_threadsafe(task.cancel)
+            return True
+        if ident is None or self.actor_id:
+            # Not running, or a running call of a sync actor: actors have state, so their
+            # calls are not interrupted (as in Ray). A generator call stops at its next yield.
+            return ident is not None and task_id in self._running_generators
         if force:
             logger.info("force-cancelling task: exiting")
             os._exit(1)
@@ -581,6 +694,14 @@ class TaskExecutor:
             with contextlib.suppress(Exception):
                 stream.flush()
         os._exit(code)
+
+
+class _UnknownGroup(Exception):
+    """An actor call names a concurrency group its actor does not have."""
+
+    def __init__(self, error: ValueError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _nulls(spec: common_pb2.TaskSpec) -> list[SerializedObject]:

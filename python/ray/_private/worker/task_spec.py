@@ -54,6 +54,11 @@ class TaskOptions:
     retry_exceptions: bool | tuple[type, ...] = False
     strategy: common_pb2.SchedulingStrategy | None = None
     max_calls: int = 0
+    # Generator tasks (`common_pb2.GENERATOR_KIND_*`, 0 for none) and their backpressure.
+    generator_kind: int = 0
+    generator_backpressure: int = 0
+    # The resolved runtime env as JSON ("" for none).
+    runtime_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,10 @@ class ActorOptions:
     method_num_returns: dict[str, int] = field(default_factory=dict)
     get_if_exists: bool = False
     strategy: common_pb2.SchedulingStrategy | None = None
+    # Named concurrency groups and their sizes (the default group is max_concurrency).
+    concurrency_groups: dict[str, int] = field(default_factory=dict)
+    # The resolved runtime env as JSON ("" for none).
+    runtime_env: str = ""
 
 
 @dataclass
@@ -169,9 +178,13 @@ class TaskSpecBuilder:
             retry_exceptions=bool(options.retry_exceptions),
             parent_task_id=self._parent(),
             max_calls=options.max_calls,
+            serialized_runtime_env=options.runtime_env,
         )
         if options.strategy is not None:
             spec.scheduling_strategy.CopyFrom(options.strategy)
+        if options.generator_kind:
+            spec.generator_kind = options.generator_kind
+            spec.generator_backpressure_num_objects = options.generator_backpressure
         _add_return_ids(spec)
         return spec
 
@@ -195,6 +208,7 @@ class TaskSpecBuilder:
             required_resources=options.resources,
             caller_address=self._caller,
             parent_task_id=self._parent(),
+            serialized_runtime_env=options.runtime_env,
         )
         if options.strategy is not None:
             spec.scheduling_strategy.CopyFrom(options.strategy)
@@ -210,6 +224,7 @@ class TaskSpecBuilder:
         creation.placement_resources.update(options.placement_resources)
         creation.method_num_returns.update(options.method_num_returns)
         creation.class_name = options.class_name
+        creation.concurrency_groups.update(options.concurrency_groups)
         _add_return_ids(spec)
         return spec
 
@@ -222,6 +237,10 @@ class TaskSpecBuilder:
         max_retries: int,
         name: str,
         task_id: bytes = b"",
+        concurrency_group: str = "",
+        retry_exceptions: bool = False,
+        generator_kind: int = 0,
+        generator_backpressure: int = 0,
     ) -> core_worker_pb2.PushTaskRequest:
         """The call's first request, with its spec built inside (it is sent without a copy)."""
         job_id = self._job(actor_id[-4:])
@@ -238,9 +257,14 @@ class TaskSpecBuilder:
                 actor_id=actor_id,
                 max_retries=max_retries,
                 parent_task_id=self._parent(),
+                concurrency_group=concurrency_group,
+                retry_exceptions=retry_exceptions,
             ),
             caller_worker_id=self._caller.worker_id,
         )
+        if generator_kind:
+            request.task_spec.generator_kind = generator_kind
+            request.task_spec.generator_backpressure_num_objects = generator_backpressure
         _add_return_ids(request.task_spec)
         return request
 

@@ -222,6 +222,7 @@ class NormalTaskSubmitter:
             requester_address=self._address,
             grant_or_reject=spilled,
             backlog=len(shape.queue),
+            serialized_runtime_env=shape.runtime_env,
         )
 
         def done(

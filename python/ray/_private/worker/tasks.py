@@ -92,3 +92,5 @@ class ActorCall(Task):
     request: core_worker_pb2.PushTaskRequest | None = None
     # The actor worker it was sent to, while pushed.
     sent_to: common_pb2.Address | None = None
+    # With retry_exceptions=[types]: only these are retried (None: all, when retry_exceptions).
+    retry_types: tuple[type, ...] | None = None

@@ -11,9 +11,11 @@ import sys
 
 from ray._private import constants, process
 from ray._private import object_ref as object_ref_mod
-from ray._private.gateway.embedded import EmbeddedSessions
-from ray._private.gateway.service import ClientGatewayServicer, SessionHost
-from ray._private.generated import client_gateway_pb2_grpc, common_pb2, node_manager_pb2
+from ray._private.gateway.lazy import LazyEmbeddedGateway
+from ray._private.generated import common_pb2, node_manager_pb2
+from ray._private.metrics import recorder as metrics_recorder
+from ray._private.runtime_env import worker_setup
+from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 from ray._private.worker.runners import RunnerContext, RunnerRegistry
 from ray._private.worker.runners.python import PythonRunner
@@ -43,8 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     # Workers exit as soon as their node manager goes.
     process.watch_lifeline(opts.lifeline_fd, lambda: os._exit(0))
     token = os.environ[constants.TOKEN_ENV]
-    # The worker also serves gateway sessions to the Java and C++ code it runs.
-    host = SessionHost()
+    # The worker also serves gateway sessions to the Java and C++ code it runs, loaded on first use.
+    gateway = LazyEmbeddedGateway()
     cw = CoreWorker(
         WorkerMode.WORKER,
         opts.gcs_address,
@@ -54,19 +56,19 @@ def main(argv: list[str] | None = None) -> None:
         opts.session_dir,
         worker_id=bytes.fromhex(opts.worker_id),
         host=opts.host,
-        extra_services=[
-            lambda server: client_gateway_pb2_grpc.add_ClientGatewayServiceServicer_to_server(
-                ClientGatewayServicer(host), server
-            )
-        ],
+        extra_services=[gateway.register],
     )
-    embedded = EmbeddedSessions(cw, host)
+    gateway.attach(cw)
+    # Enter the runtime env this worker was started for (packages, cwd, sys.path).
+    serialized_env = os.environ.get(worker_setup.RUNTIME_ENV_VAR, "")
+    env = worker_setup.enter(serialized_env, opts.session_dir, cw.gcs.kv_get)
+    cw.runtime_env = ProcessEnv(env, uploader_for(cw.gcs))
     context = RunnerContext(
         job_config=cw.job_config_of,
-        session_for=lambda job_id, language: embedded.for_job(
+        session_for=lambda job_id, language: gateway.session_for(
             job_id, cw.job_config_of(job_id).ray_namespace, language
         ),
-        held_refs=embedded.held_refs,
+        held_refs=gateway.held_refs,
         token=token,
         session_dir=opts.session_dir,
         worker_id=cw.worker_id,
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     cw.ownership.store_dir = registered.store_dir
     sys.path.insert(0, os.getcwd())
     executor.run_forever()
+    metrics_recorder.recorder().disconnect()
     os._exit(constants.WORKER_INTENDED_EXIT_CODE)
 
 

@@ -45,6 +45,8 @@ class PythonRunner:
         fn = self._resolve(spec, actor)
         positional, keywords = _decode(spec, args)
         result = fn(*positional, **keywords)
+        if spec.generator_kind:  # the executor drives it (worker/generators.py)
+            return result
         if inspect.iscoroutine(result):  # an async actor's `async def` method
             return _encode_later(spec, result)
         return encode_results(spec, result)

@@ -1,0 +1,1 @@
+"""Process side of `ray.util.metrics`: values recorded here go to the node manager in batches."""

@@ -1,0 +1,9 @@
+"""Runtime environments: `env_vars`, `working_dir` and `py_modules` per job, task and actor.
+
+- `validation`: which fields are supported, their checks, and how a task's env is merged
+  over its parent's (the job's, or the env of the worker that submits it);
+- `packaging`: the driver zips local directories and files, names them by content hash
+  (`gcs://_ray_pkg_<hash>.zip`) and uploads each once to the GCS key-value store;
+- `worker_setup`: a worker started for an env unpacks its packages once per node (under the
+  session's `runtime_resources/`), then enters its working_dir and extends `sys.path`.
+"""
