@@ -50,9 +50,7 @@ class GcsClient(ServiceClient):
         Raises:
             errors.RpcFailure: The GCS did not answer.
         """
-        request = gcs_pb2.ReportHeartbeatRequest(
-            node_id=node_id, available=available, demand=demand
-        )
+        request = gcs_pb2.ReportHeartbeatRequest(node_id=node_id, available=available, demand=demand)
         try:
             reply = self._call("ReportHeartbeat", request, constants.HEARTBEAT_PERIOD_S * 4)
         except errors.NotFound:
