@@ -20,7 +20,9 @@ CASES = [
 @pytest.mark.parametrize(("total", "offset", "data"), CASES)
 def test_encode_is_protobufs_bytes(total: int, offset: int, data: bytes):
     ours = encode_reply(ObjectChunk(total, offset, memoryview(data)))
-    assert ours == pb.ReadObjectReply(total_size=total, offset=offset, data=data).SerializeToString()
+    assert (
+        ours == pb.ReadObjectReply(total_size=total, offset=offset, data=data).SerializeToString()
+    )
 
 
 @pytest.mark.parametrize(("total", "offset", "data"), CASES)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import pytest
-from utils import wait_for_condition
+from utils import wait_for_condition, wait_for_file
 
 import ray
 from ray.exceptions import (
@@ -31,16 +31,6 @@ from ray.exceptions import (
 pytestmark = pytest.mark.timeout(180)
 
 MB = 1024 * 1024
-
-
-def _wait_file(path: str, limit_s: float = 120.0) -> bool:
-    """Blocks until `path` exists (at most `limit_s`: nothing waits forever)."""
-    deadline = time.monotonic() + limit_s
-    while not os.path.exists(path):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def _count_files(directory: str, prefix: str) -> int:
@@ -75,7 +65,7 @@ def _store_empty() -> bool:
 @ray.remote
 def gated(release: str):
     yield "first"
-    yield "released" if _wait_file(release) else "timed out"
+    yield "released" if wait_for_file(release) else "timed out"
     yield "last"
 
 
@@ -94,7 +84,7 @@ def fails_after(k: int):
 class SyncActor:
     def gated(self, release: str):
         yield "first"
-        yield "released" if _wait_file(release) else "timed out"
+        yield "released" if wait_for_file(release) else "timed out"
         yield "last"
 
     def fails_after(self, k: int):
@@ -108,7 +98,7 @@ class SyncActor:
 
     def crash_after(self, k: int, read: str):
         yield from range(k)
-        _wait_file(read)  # the values reach the caller before the crash
+        wait_for_file(read)  # the values reach the caller before the crash
         os._exit(1)
 
 
@@ -116,7 +106,7 @@ class SyncActor:
 class AsyncActor:
     async def gated(self, release: str):
         yield "first"
-        ok = await asyncio.to_thread(_wait_file, release)
+        ok = await asyncio.to_thread(wait_for_file, release)
         yield "released" if ok else "timed out"
         yield "last"
 
@@ -411,7 +401,7 @@ def test_crash_out_of_retries_raises_at_the_next_value(ray_start_regular_shared,
     def dies(read: str):
         yield 0
         yield 1
-        _wait_file(read)  # the values reach the caller before the crash
+        wait_for_file(read)  # the values reach the caller before the crash
         os._exit(1)
 
     gen = dies.remote(read)

@@ -8,25 +8,14 @@ shared single-node cluster.)
 from __future__ import annotations
 
 import gc
-import os
-import time
 
 import numpy as np
 import pytest
-from utils import wait_for_condition
+from utils import wait_for_condition, wait_for_file
 
 import ray
 
 MB = 1024 * 1024
-
-
-def _wait_file(path: str, limit_s: float = 120.0) -> bool:
-    deadline = time.monotonic() + limit_s
-    while not os.path.exists(path):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def _store_empty() -> bool:
@@ -53,7 +42,7 @@ def test_generator_on_another_node(ray_start_cluster, tmp_path):
     @ray.remote(resources={"nodeB": 0.1})
     def on_b(release: str):
         yield np.full(MB, 1, dtype=np.uint8)
-        _wait_file(release)
+        wait_for_file(release)
         yield np.full(MB, 2, dtype=np.uint8)
 
     gen = on_b.remote(release)

@@ -89,8 +89,10 @@ def test_gpu_ids_and_cuda_visible_devices(ray_start_regular):
     @ray.remote(num_gpus=1)
     def one_gpu() -> tuple:
         ctx = ray.get_runtime_context()
-        return ctx.get_accelerator_ids(), os.environ.get("CUDA_VISIBLE_DEVICES"), (
-            ctx.get_assigned_resources()
+        return (
+            ctx.get_accelerator_ids(),
+            os.environ.get("CUDA_VISIBLE_DEVICES"),
+            (ctx.get_assigned_resources()),
         )
 
     @ray.remote(num_gpus=2)

@@ -366,9 +366,7 @@ def test_scheduler_rejects_an_env_whose_workers_keep_dying():
     lease = QueuedLease(b"l1", to_fixed({"CPU": 1}), to_fixed({"CPU": 1}), env="bad")
     assert sched.request(lease) == [StartWorkers(1, "bad")]
     for attempt in range(MAX_ENV_START_FAILURES - 1):
-        assert sched.worker_gone(b"w%d" % attempt, True, "bad", "boom") == [
-            StartWorkers(1, "bad")
-        ]
+        assert sched.worker_gone(b"w%d" % attempt, True, "bad", "boom") == [StartWorkers(1, "bad")]
     decisions = sched.worker_gone(b"last", True, "bad", "boom")
     assert len(decisions) == 1 and isinstance(decisions[0], Reject)
     assert decisions[0].lease is lease and "boom" in decisions[0].error

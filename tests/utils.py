@@ -33,6 +33,19 @@ SHM_DIR = Path("/dev/shm")
 _SHM_SESSION_PID = re.compile(r"^ray_.*_(\d+)_[0-9a-f]+$")
 
 
+def wait_for_file(path: str, limit_s: float = 120.0) -> bool:
+    """Blocks until `path` exists, at most `limit_s` (nothing waits forever); whether it does.
+
+    Tasks use it to wait for a go-ahead the test gives by creating the file.
+    """
+    deadline = time.monotonic() + limit_s
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def wait_for_condition(
     condition_predictor: Callable[[], Any],
     timeout: float = 10,

@@ -467,9 +467,7 @@ class ActorMethod:
             concurrency_group=options.get("concurrency_group") or "",
             retry_exceptions=options.get("retry_exceptions", False),
             generator_kind=kind,
-            generator_backpressure=max(
-                options.get("_generator_backpressure_num_objects") or 0, 0
-            ),
+            generator_backpressure=max(options.get("_generator_backpressure_num_objects") or 0, 0),
         )
         if kind == common_pb2.GENERATOR_KIND_STREAMING:
             return gens.ObjectRefGenerator(refs[0], cw)

@@ -45,7 +45,9 @@ class LazyEmbeddedGateway(grpc.GenericRpcHandler):
         with self._lock:
             if self._embedded is None:
                 if self._cw is None:
-                    raise RuntimeError("the worker's gateway was used before its core worker existed")
+                    raise RuntimeError(
+                        "the worker's gateway was used before its core worker existed"
+                    )
                 from ray._private.gateway.embedded import EmbeddedSessions
                 from ray._private.gateway.service import ClientGatewayServicer, SessionHost
                 from ray._private.generated import client_gateway_pb2_grpc

@@ -237,31 +237,28 @@ class ActorManager:
     def _owner_died(self, worker_id: bytes) -> None:
         """Kills the non-detached actors the worker `worker_id` created (it died): they are
         not restarted, whatever their max_restarts."""
-        if not worker_id:
-            return
-        with self._lock:
-            owned = [
-                a.info.actor_id
-                for a in self._actors.values()
-                if a.info.owner_address.worker_id == worker_id
-                and not a.info.is_detached
-                and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
-            ]
-        for actor_id in owned:
-            self.kill_actor(actor_id, True, True, "its owner (the process that created it) died")
+        if worker_id:
+            self._kill_orphans(
+                lambda owner: owner.worker_id == worker_id,
+                "its owner (the process that created it) died",
+            )
 
-    def on_node_dead(self, node_id: bytes) -> None:
+    def _kill_orphans(self, owned: Callable[[common_pb2.Address], bool], reason: str) -> None:
+        """Kills, without restart, the live non-detached actors whose owner `owned` matches."""
         with self._lock:
-            # Every process of the node died, the owners of actors among them.
             orphans = [
                 a.info.actor_id
                 for a in self._actors.values()
-                if a.info.owner_address.node_id == node_id
+                if owned(a.info.owner_address)
                 and not a.info.is_detached
                 and a.info.state != gcs_pb2.ACTOR_STATE_DEAD
             ]
         for actor_id in orphans:
-            self.kill_actor(actor_id, True, True, "its owner's node died")
+            self.kill_actor(actor_id, True, True, reason)
+
+    def on_node_dead(self, node_id: bytes) -> None:
+        # Every process of the node died, the owners of actors among them.
+        self._kill_orphans(lambda owner: owner.node_id == node_id, "its owner's node died")
         with self._lock:
             victims = [
                 a

@@ -268,7 +268,9 @@ class Ownership:
         try:
             write_object_fd(written_path(self.store_dir, self.address.worker_id, oid), write)
         except OSError as err:
-            logger.debug("writing %s into the store folder failed (%s); creating it", oid.hex(), err)
+            logger.debug(
+                "writing %s into the store folder failed (%s); creating it", oid.hex(), err
+            )
             return False
         try:
             self._store.put_object(oid, size, owner, self.address)
