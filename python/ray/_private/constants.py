@@ -122,3 +122,6 @@ EXPORT_COUNTER_AS_GAUGE = bool(_env_int("EXPORT_COUNTER_AS_GAUGE", 1))
 # The largest runtime_env package (working_dir, a py_modules entry), as Ray bounds it (500 MiB;
 # RAY_max_grpc_message_size overrides it, as in Ray).
 RUNTIME_ENV_MAX_PACKAGE_BYTES = 500 * 1024 * 1024
+# The prefix of a lease rejection for a runtime env whose workers could not start (the node
+# scheduler writes it, the submitter recognises it).
+RUNTIME_ENV_SETUP_FAILED = "The runtime env could not be set up"

@@ -72,6 +72,9 @@ class MetricsRecorder:
         self._send_lock = threading.Lock()
         self._sender: Sender | None = None
         self._stop: threading.Event | None = None
+        # The stop event of a connected sender whose report thread is not started yet: it
+        # starts with the first value recorded, so a process that records none has no thread.
+        self._unstarted: threading.Event | None = None
 
     # ---- recording (any thread) -----------------------------------------------------
 
@@ -97,6 +100,9 @@ class MetricsRecorder:
             buckets = len(definition.boundaries) + 1 if definition.kind == HISTOGRAM else 0
             entry = _Pending(definition, bucket_counts=[0] * buckets)
             self._pending[key] = entry
+            if self._unstarted is not None:
+                self._start_reporting(self._unstarted)
+                self._unstarted = None
         return entry
 
     def take(self) -> list[pb.MetricRecord]:
@@ -135,6 +141,13 @@ class MetricsRecorder:
         stop = threading.Event()
         with self._send_lock:
             self._sender, self._stop = sender, stop
+        with self._lock:
+            if self._pending:
+                self._start_reporting(stop)
+            else:
+                self._unstarted = stop
+
+    def _start_reporting(self, stop: threading.Event) -> None:
         threading.Thread(
             target=self._report_loop, args=(stop,), name="metrics-report", daemon=True
         ).start()
@@ -144,6 +157,8 @@ class MetricsRecorder:
         with self._send_lock:
             stop = self._stop
             self._stop = None
+        with self._lock:
+            self._unstarted = None
         if stop is None:
             return
         stop.set()

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ray._private import constants
 from ray._private.generated import common_pb2
 from ray._private.scheduling.policy import ClusterView, NodeView
 from ray._private.scheduling.resources import Allocation, NodeResources, to_float
@@ -81,7 +82,7 @@ Decision = Grant | StartWorkers | Spill | Reject
 # How many workers of one runtime env may die in a row before registering (their env could not
 # be set up) before the requests waiting for that env are rejected with this message prefix.
 MAX_ENV_START_FAILURES = 3
-ENV_SETUP_FAILED = "The runtime env could not be set up"
+ENV_SETUP_FAILED = constants.RUNTIME_ENV_SETUP_FAILED
 
 
 class NodeScheduler:

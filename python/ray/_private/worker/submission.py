@@ -46,9 +46,9 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from ray import exceptions as rex
+from ray._private import constants
 from ray._private.generated import common_pb2, core_worker_pb2
 from ray._private.rpc.push_stream import NotSent
-from ray._private.scheduling.node_scheduler import ENV_SETUP_FAILED
 from ray._private.worker.task_manager import cancelled_error, crash_error
 from ray._private.worker.tasks import NormalTask, TaskState
 
@@ -301,7 +301,7 @@ class SubmissionState:
         shape.pending_lease_requests -= 1
         tasks = list(shape.queue)
         shape.queue.clear()
-        if shape.runtime_env and error.startswith(ENV_SETUP_FAILED):
+        if shape.runtime_env and error.startswith(constants.RUNTIME_ENV_SETUP_FAILED):
             return [Fail(task, rex.RuntimeEnvSetupError(error)) for task in tasks]
         return [Fail(task, rex.TaskUnschedulableError(error)) for task in tasks]
 
