@@ -12,5 +12,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# An editable install leaves the sources uncompiled (a wheel install compiles them); with
+# PYTHONDONTWRITEBYTECODE set, every process (driver, GCS, node manager, each worker) would
+# then compile the runtime afresh at start. Python still recompiles any file edited later.
+.venv/bin/python -m compileall -q python/ray
 bash scripts/cpp.sh build
 bash scripts/java.sh build
