@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import math
+import socketserver
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -212,6 +215,19 @@ class _Collector(Collector):
         yield from self._collect()
 
 
+class _Server(socketserver.ThreadingMixIn, WSGIServer):
+    """The endpoint's HTTP server: one thread per scrape."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Scrapes are not logged to stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        logger.debug("metrics scrape: " + format, *args)
+
+
 class MetricsExporter:
     """Serves `table` (and `node_metrics()`) over HTTP at `host:port` (0 = any free port)."""
 
@@ -227,7 +243,9 @@ class MetricsExporter:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Collector(self._collect))
         try:
-            self._server, self._thread = start_http_server(port, addr=host, registry=registry)
+            self._server = make_server(
+                host, port, make_wsgi_app(registry), _Server, handler_class=_QuietHandler
+            )
         except OSError as err:
             raise MetricsPortError(
                 f"cannot serve metrics on {host}:{port} ({err.strerror or err}); give a free "
@@ -235,6 +253,14 @@ class MetricsExporter:
                 f"for any free port"
             ) from err
         self.port: int = self._server.server_port
+        # A short poll, so that stopping (at node shutdown) does not wait half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="metrics-http",
+            daemon=True,
+        )
+        self._thread.start()
         logger.info("serving metrics on http://%s:%d/metrics", host, self.port)
 
     def _collect(self) -> list[Metric]:
