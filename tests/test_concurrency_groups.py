@@ -8,27 +8,17 @@ group ever exceeds it.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import pytest
-from utils import wait_for_condition
+from utils import SignalActor, wait_for_condition
 
 import ray
 
 pytestmark = pytest.mark.timeout(300)
 
 
-@ray.remote(num_cpus=0)
-class Signal:
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    async def wait(self) -> None:
-        await self.event.wait()
-
-    async def send(self) -> None:
-        self.event.set()
+Signal = ray.remote(num_cpus=0)(SignalActor)
 
 
 class _Counts:

@@ -6,6 +6,7 @@ Tests import these with `from utils import ...` (pytest puts `tests/` on `sys.pa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -849,3 +850,19 @@ def assert_same(actual: Any, expected: Any, where: str = "value") -> None:
         assert struct.pack("<d", actual) == struct.pack("<d", expected), where
     else:
         assert actual == expected, where
+
+
+class SignalActor:
+    """An event tests hand to tasks and actors: `wait()` blocks until someone calls `send()`.
+
+    Use as `ray.remote(num_cpus=0)(SignalActor).remote()`.
+    """
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    async def wait(self) -> None:
+        await self.event.wait()
+
+    async def send(self) -> None:
+        self.event.set()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from collections.abc import Iterator
 
 import grpc
 
@@ -69,17 +71,13 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "object_id and size_bytes >= 0 required"
             )
-        try:
+        with _creation_errors(context):
             path = self._nm.objects.create(
                 request.object_id,
                 request.size_bytes,
                 request.owner_address if request.HasField("owner_address") else None,
                 request.writer_address if request.HasField("writer_address") else None,
             )
-        except ObjectExistsError:
-            context.abort(grpc.StatusCode.ALREADY_EXISTS, "object exists")
-        except ObjectStoreFullError as err:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
         return pb.CreateObjectReply(path=path)
 
     def AbortObject(self, request, context):  # noqa: N802
@@ -103,17 +101,14 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
                 "object_id, writer_address.worker_id and size_bytes >= 0 required",
             )
         try:
-            path = self._nm.objects.put_written(
-                request.object_id,
-                request.size_bytes,
-                request.pin,
-                request.owner_address if request.HasField("owner_address") else None,
-                request.writer_address.worker_id,
-            )
-        except ObjectExistsError:
-            context.abort(grpc.StatusCode.ALREADY_EXISTS, "object exists")
-        except ObjectStoreFullError as err:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
+            with _creation_errors(context):
+                path = self._nm.objects.put_written(
+                    request.object_id,
+                    request.size_bytes,
+                    request.pin,
+                    request.owner_address if request.HasField("owner_address") else None,
+                    request.writer_address.worker_id,
+                )
         except FileNotFoundError as err:
             context.abort(grpc.StatusCode.NOT_FOUND, f"no written object file to put: {err}")
         return pb.PutObjectReply(path=path)
@@ -211,3 +206,14 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
     def ReturnBundleResources(self, request, context):  # noqa: N802
         self._nm.return_bundles(request.placement_group_id, list(request.bundle_indexes))
         return pb.ReturnBundleResourcesReply()
+
+
+@contextlib.contextmanager
+def _creation_errors(context: grpc.ServicerContext) -> Iterator[None]:
+    """Maps the store's refusals of a new object to status codes (CreateObject, PutObject)."""
+    try:
+        yield
+    except ObjectExistsError:
+        context.abort(grpc.StatusCode.ALREADY_EXISTS, "object exists")
+    except ObjectStoreFullError as err:
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
