@@ -7,7 +7,10 @@ a cycle hidden behind a lazy import is still a cycle.
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,3 +176,24 @@ def test_no_grpc_errors_handled_outside_the_rpc_layer() -> None:
 
 def test_nothing_imports_an_entry_point() -> None:
     assert [m for m, deps in _graph().items() if deps & ENTRY_POINTS] == []
+
+
+def test_service_processes_do_not_load_the_driver_api() -> None:
+    # The GCS and node manager start with ray.SERVICE_PROCESS_ENV set (see ray/__init__.py):
+    # the public names then load on first use, not with the package.
+    code = (
+        "import sys\n"
+        "import ray._private.gcs.main, ray._private.node_manager.main\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('ray._private.worker.')"
+        " or m in ('ray._private.api', 'ray.actor', 'prometheus_client'))\n"
+        "assert not loaded, loaded\n"
+        "import ray\n"
+        "assert callable(ray.get) and 'ray._private.api' in sys.modules\n"
+        "from ray import ObjectRef, remote\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "RAY_SERVICE_PROCESS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

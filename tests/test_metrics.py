@@ -312,3 +312,51 @@ def test_recorder_batches_and_re_queues_failed_reports() -> None:
     assert by_name["c"].value == 13.0 and dict(by_name["c"].tags) == {"k": "a"}
     assert by_name["g"].value == 9.0
     assert rec.take() == []
+
+
+def test_a_recorder_made_after_connect_reports_through_it() -> None:
+    # The recorder loads with the first metric, possibly after the process connected.
+    import importlib
+    import sys
+
+    from ray._private import metrics
+
+    sent: list = []
+    saved = sys.modules.pop("ray._private.metrics.recorder", None)
+    try:
+        metrics.connect(sent.append)
+        recorder_mod = importlib.import_module("ray._private.metrics.recorder")
+        rec = recorder_mod.recorder()
+        rec.inc(recorder_mod.MetricDef("late", recorder_mod.COUNTER), (), 2.0)
+        rec.flush()
+        assert [[r.name for r in batch] for batch in sent] == [["late"]]
+        metrics.disconnect()
+        rec.inc(recorder_mod.MetricDef("late", recorder_mod.COUNTER), (), 1.0)
+        rec.flush()  # disconnected: nothing is sent, the value waits
+        assert len(sent) == 1
+    finally:
+        metrics.disconnect()
+        if saved is not None:
+            sys.modules["ray._private.metrics.recorder"] = saved
+
+
+def test_the_endpoint_listens_before_its_first_scrape_and_stops_either_way() -> None:
+    from ray._private.node_manager.metrics_export import MetricsExporter, MetricsPortError
+
+    table = MetricsTable({"Component": "core_worker"})
+    table.apply([pb.MetricRecord(name="hits", kind=pb.METRIC_KIND_COUNTER, value=3.0)])
+    idle = MetricsExporter(table, list, "127.0.0.1", 0)
+    with pytest.raises(MetricsPortError, match="--metrics-export-port"):
+        MetricsExporter(table, list, "127.0.0.1", idle.port)
+    idle.stop()  # never scraped
+
+    served = MetricsExporter(table, list, "127.0.0.1", 0)
+    try:
+        node = {"NodeManagerAddress": "127.0.0.1", "MetricsExportPort": served.port}
+        assert sample_value(scrape(node), "ray_hits_total", Component="core_worker") == 3.0
+        table.apply([pb.MetricRecord(name="hits", kind=pb.METRIC_KIND_COUNTER, value=1.0)])
+        assert sample_value(scrape(node), "ray_hits_total") == 4.0
+    finally:
+        served.stop()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", served.port), timeout=5).close()

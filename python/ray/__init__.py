@@ -1,54 +1,73 @@
-"""A Ray-compatible runtime for tasks, actors and objects: `import ray`."""
+"""A Ray-compatible runtime for tasks, actors and objects: `import ray`.
+
+The public names below load eagerly, as users expect from `import ray`. The runtime's own
+service processes (GCS, node manager) import `ray._private.*` without the driver API: their
+launcher sets SERVICE_PROCESS_ENV, and then each public name loads on first use instead
+(PEP 562), which keeps the driver and worker stack out of processes that never use it.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
-
-from ray import cross_language, exceptions
-from ray._private.api import (
-    available_resources,
-    cancel,
-    cluster_resources,
-    get,
-    get_gpu_ids,
-    nodes,
-    put,
-    remote,
-    wait,
-)
-from ray._private.object_ref import ObjectRef
-from ray._private.object_ref_generator import DynamicObjectRefGenerator, ObjectRefGenerator
-from ray._private.runtime import init, is_initialized, shutdown
-from ray._private.runtime_context import get_runtime_context
-from ray.actor import get_actor, kill, method
+import os
+from typing import Any
 
 __version__ = "2.60.0"
 
+# Set by the launcher of a service process (see the module docstring).
+SERVICE_PROCESS_ENV = "RAY_SERVICE_PROCESS"
+
+# Public name -> (module, attribute in it; None for the module itself).
+_PUBLIC: dict[str, tuple[str, str | None]] = {
+    "cross_language": ("ray.cross_language", None),
+    "exceptions": ("ray.exceptions", None),
+    "available_resources": ("ray._private.api", "available_resources"),
+    "cancel": ("ray._private.api", "cancel"),
+    "cluster_resources": ("ray._private.api", "cluster_resources"),
+    "get": ("ray._private.api", "get"),
+    "get_gpu_ids": ("ray._private.api", "get_gpu_ids"),
+    "nodes": ("ray._private.api", "nodes"),
+    "put": ("ray._private.api", "put"),
+    "remote": ("ray._private.api", "remote"),
+    "wait": ("ray._private.api", "wait"),
+    "ObjectRef": ("ray._private.object_ref", "ObjectRef"),
+    "ObjectID": ("ray._private.object_ref", "ObjectRef"),
+    "DynamicObjectRefGenerator": ("ray._private.object_ref_generator", "DynamicObjectRefGenerator"),
+    "ObjectRefGenerator": ("ray._private.object_ref_generator", "ObjectRefGenerator"),
+    "init": ("ray._private.runtime", "init"),
+    "is_initialized": ("ray._private.runtime", "is_initialized"),
+    "shutdown": ("ray._private.runtime", "shutdown"),
+    "get_runtime_context": ("ray._private.runtime_context", "get_runtime_context"),
+    "get_actor": ("ray.actor", "get_actor"),
+    "kill": ("ray.actor", "kill"),
+    "method": ("ray.actor", "method"),
+}
+
+__all__ = sorted(_PUBLIC)
+
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-ObjectID = ObjectRef
 
-__all__ = [
-    "DynamicObjectRefGenerator",
-    "ObjectRef",
-    "ObjectRefGenerator",
-    "ObjectID",
-    "available_resources",
-    "cancel",
-    "cluster_resources",
-    "cross_language",
-    "exceptions",
-    "get",
-    "get_actor",
-    "get_gpu_ids",
-    "get_runtime_context",
-    "init",
-    "is_initialized",
-    "kill",
-    "method",
-    "nodes",
-    "put",
-    "remote",
-    "shutdown",
-    "wait",
-]
+def _load(name: str) -> Any:
+    module_name, attribute = _PUBLIC[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return _load(name)
+    raise AttributeError(f"module 'ray' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
+
+if os.environ.get(SERVICE_PROCESS_ENV) != "1":
+    for _name in _PUBLIC:
+        _load(_name)
+    del _name

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ray
 from ray._private import constants, process
 from ray._private.session import Session, create_session
 
@@ -293,6 +294,8 @@ def start_node(
     env["PYTHONPATH"] = (
         python_dir + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else python_dir
     )
+    # The services do not use the driver API: `import ray` there loads it only when touched.
+    env[ray.SERVICE_PROCESS_ENV] = "1"
     children: list[process.ChildProcess] = []
     node_id = os.urandom(28)
     try:

@@ -15,7 +15,6 @@ from ray._private import constants, ids, serialization
 from ray._private.generated import common_pb2, gcs_pb2
 from ray._private.object_ref import ObjectRef
 from ray._private.rpc import errors as rpc_errors
-from ray._private.scheduling import bundles
 from ray._private.worker.errors import error_frame
 
 logger = logging.getLogger(__name__)
@@ -115,6 +114,8 @@ def resolve(
                 f"{dict(demand)} cannot fit into {which} of the placement group, {candidates}. "
                 "Ask for less, or create the group with larger bundles."
             )
+    from ray._private.scheduling import bundles  # loaded by the first placement group use
+
     pg_hex = pg_id.hex()
     out = common_pb2.SchedulingStrategy()
     out.placement_group.placement_group_id = pg_id

@@ -10,11 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ray._private import constants
+from ray._private import constants, metrics
 from ray._private import object_ref as object_ref_mod
 from ray._private import session as session_mod
 from ray._private.generated import common_pb2
-from ray._private.metrics import recorder as metrics_recorder
 from ray._private.node import (
     NodeProcesses,
     build_resources,
@@ -75,7 +74,7 @@ def attach_worker(cw: CoreWorker) -> None:
 
 def _report_metrics_to(cw: CoreWorker) -> None:
     """Sends this process's `ray.util.metrics` values to the node manager of `cw`."""
-    metrics_recorder.recorder().connect(
+    metrics.connect(
         lambda records: cw.nm.report_metrics(
             records, cw.worker_id, timeout_s=constants.METRICS_REPORT_INTERVAL_S + 5.0
         )
@@ -328,7 +327,7 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
         cw, node = _core_worker, _node
         _core_worker = _node = _context = None
         if cw is not None:
-            metrics_recorder.recorder().disconnect()
+            metrics.disconnect()
             cw.shutdown()
         object_ref_mod.set_core_worker(None)
         if node is not None:

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 
+import ray
 from ray._private import constants, process
 from ray._private.gcs.gateway_service import GatewayBootstrapServicer
 from ray._private.gcs.server import GcsServer
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the GCS process."""
+    # What this process starts (workers, session owners) imports the driver API as usual.
+    os.environ.pop(ray.SERVICE_PROCESS_ENV, None)
     parser = argparse.ArgumentParser(description="Ray GCS server", allow_abbrev=False)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

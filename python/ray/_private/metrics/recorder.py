@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ray._private import constants
+from ray._private import constants, metrics
 from ray._private.generated import node_manager_pb2 as pb
 from ray._private.rpc import errors
 
@@ -192,6 +192,8 @@ class MetricsRecorder:
 
 
 _recorder = MetricsRecorder()
+if metrics.current_sender() is not None:  # the process connected before its first metric
+    _recorder.connect(metrics.current_sender())
 
 
 def recorder() -> MetricsRecorder:

@@ -8,6 +8,7 @@ import logging
 import os
 from pathlib import Path
 
+import ray
 from ray._private import constants, process
 from ray._private.generated import node_manager_pb2, node_manager_pb2_grpc
 from ray._private.node_manager.metrics_export import MetricsExporter, node_families
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> None:
+    # What this process starts (workers, session owners) imports the driver API as usual.
+    os.environ.pop(ray.SERVICE_PROCESS_ENV, None)
     parser = argparse.ArgumentParser(description="Ray node manager", allow_abbrev=False)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

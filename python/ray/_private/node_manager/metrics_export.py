@@ -2,6 +2,9 @@
 of this node report, aggregated per (name, tags), plus a few node-level metrics, served in
 the Prometheus text format over HTTP by prometheus_client.
 
+prometheus_client and the HTTP server load at the first scrape (a few MiB a node never pays
+if nothing scrapes it); the port is bound and listening from the start.
+
 `MetricsTable` is sans-IO (reports in, metric families out) so it is tested without a
 process; `MetricsExporter` wires it to a prometheus_client registry and HTTP server.
 """
@@ -10,24 +13,18 @@ from __future__ import annotations
 
 import logging
 import math
-import socketserver
+import select
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-from prometheus_client import CollectorRegistry, make_wsgi_app
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector
+from typing import TYPE_CHECKING, Any
 
 from ray._private import constants
 from ray._private.generated import node_manager_pb2 as pb
+
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +152,12 @@ class MetricsTable:
         return out
 
     def _export(self, family: _Family, counter_as_gauge: bool) -> list[Metric]:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
         name = PREFIX + family.name
         rows = []
         for key, series in sorted(family.series.items()):
@@ -207,27 +210,6 @@ def _check(record: pb.MetricRecord) -> None:
         raise MalformedReportError(f"metric {record.name!r} is no histogram but has buckets")
 
 
-class _Collector(Collector):
-    def __init__(self, collect: Callable[[], list[Metric]]) -> None:
-        self._collect = collect
-
-    def collect(self) -> Iterator[Metric]:
-        yield from self._collect()
-
-
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    """The endpoint's HTTP server: one thread per scrape."""
-
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Scrapes are not logged to stderr."""
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-        logger.debug("metrics scrape: " + format, *args)
-
-
 class MetricsExporter:
     """Serves `table` (and `node_metrics()`) over HTTP at `host:port` (0 = any free port)."""
 
@@ -240,28 +222,38 @@ class MetricsExporter:
     ) -> None:
         self._table = table
         self._node_metrics = node_metrics
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector(self._collect))
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._server: Any = None
         try:
-            self._server = make_server(
-                host, port, make_wsgi_app(registry), _Server, handler_class=_QuietHandler
-            )
+            self._socket = socket.create_server((host, port), reuse_port=False)
         except OSError as err:
             raise MetricsPortError(
                 f"cannot serve metrics on {host}:{port} ({err.strerror or err}); give a free "
                 f"port with --metrics-export-port / ray.init(_metrics_export_port=...), or 0 "
                 f"for any free port"
             ) from err
-        self.port: int = self._server.server_port
-        # A short poll, so that stopping (at node shutdown) does not wait half a second.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="metrics-http",
-            daemon=True,
-        )
+        self._host = host
+        self.port: int = self._socket.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, name="metrics-http", daemon=True)
         self._thread.start()
         logger.info("serving metrics on http://%s:%d/metrics", host, self.port)
+
+    def _serve(self) -> None:
+        # Until the first scrape arrives, only the listening socket exists.
+        while not self._stopping.is_set():
+            readable, _, _ = select.select([self._socket], [], [], _POLL_S)
+            if readable:
+                break
+        else:
+            return
+        server = _http_server(self._socket, self._host, self.port, self._collect)
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._server = server
+        # A short poll, so that stopping (at node shutdown) does not wait half a second.
+        server.serve_forever(poll_interval=_POLL_S)
 
     def _collect(self) -> list[Metric]:
         out = self._table.families(constants.EXPORT_COUNTER_AS_GAUGE)
@@ -272,13 +264,59 @@ class MetricsExporter:
         return out
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        with self._lock:
+            self._stopping.set()
+            server = self._server
+        if server is not None:
+            server.shutdown()  # serve_forever runs (or is about to): it returns at once
         self._thread.join(timeout=2)
+        self._socket.close()
+
+
+_POLL_S = 0.02
+
+
+def _http_server(
+    listening: socket.socket, host: str, port: int, collect: Callable[[], list[Metric]]
+) -> Any:
+    """A threaded WSGI server running prometheus_client's app on an already-listening socket."""
+    import socketserver
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+    from prometheus_client import CollectorRegistry, make_wsgi_app
+    from prometheus_client.registry import Collector
+
+    class _Collector(Collector):
+        def collect(self) -> Iterator[Metric]:
+            yield from collect()
+
+    class _Server(socketserver.ThreadingMixIn, WSGIServer):
+        """One thread per scrape."""
+
+        daemon_threads = True
+
+    class _QuietHandler(WSGIRequestHandler):
+        """Scrapes are not logged to stderr."""
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+            logger.debug("metrics scrape: " + format, *args)
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector())
+    server = _Server((host, port), _QuietHandler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = listening
+    server.server_name = host
+    server.server_port = port
+    server.setup_environ()
+    server.set_app(make_wsgi_app(registry))
+    return server
 
 
 def node_families(stats: pb.GetNodeStatsReply, common_tags: Mapping[str, str]) -> list[Metric]:
     """A few node-level metrics from the node's statistics, under upstream's names."""
+    from prometheus_client.core import GaugeMetricFamily
+
     names = list(common_tags)
     values = list(common_tags.values())
     out: list[Metric] = []

@@ -7,3 +7,7 @@
 - `worker_setup`: a worker started for an env unpacks its packages once per node (under the
   session's `runtime_resources/`), then enters its working_dir and extends `sys.path`.
 """
+
+# Where packages live: the GCS KV namespace of uploaded packages, and their URI scheme.
+KV_NAMESPACE = "runtime_env_packages"
+URI_PREFIX = "gcs://"

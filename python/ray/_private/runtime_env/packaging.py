@@ -12,19 +12,16 @@ import io
 import logging
 import os
 import types
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ray._private import constants
+from ray._private.runtime_env import KV_NAMESPACE, URI_PREFIX
 from ray._private.runtime_env.validation import RuntimeEnvError
 
 logger = logging.getLogger(__name__)
 
-# The GCS KV namespace of uploaded packages (the key is the package's URI).
-KV_NAMESPACE = "runtime_env_packages"
-URI_PREFIX = "gcs://"
 PKG_PREFIX = "_ray_pkg_"
 # A file larger than this gets a warning (it is probably not code).
 FILE_SIZE_WARNING_BYTES = 10 * 1024 * 1024
@@ -102,6 +99,7 @@ def _zip(entries: list[tuple[str, Path]], what: str) -> tuple[str, bytes]:
     total = 0
     digest = hashlib.sha1()
     buf = io.BytesIO()
+    import zipfile  # loaded only where packages are used
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for arcname, path in entries:
             size = path.stat().st_size
@@ -140,6 +138,7 @@ def _zip_file(path: Path, what: str) -> tuple[str, bytes]:
             f"of {_mib(limit)}. Ship less code, or exclude large files."
         )
     data = path.read_bytes()
+    import zipfile  # loaded only where packages are used
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise RuntimeEnvError(f"The runtime_env {what} {path} is not a valid .zip file")
     return hashlib.sha1(data).hexdigest()[:32], data

@@ -7,10 +7,13 @@ import json
 import logging
 import threading
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ray._private.runtime_env import validation
-from ray._private.runtime_env.packaging import PackageUploader
+
+if TYPE_CHECKING:
+    from ray._private.runtime_env.packaging import PackageUploader
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ class ProcessEnv:
         uploader: Uploads the packages of submitted envs.
     """
 
-    def __init__(self, base: dict[str, Any], uploader: PackageUploader) -> None:
+    def __init__(self, base: dict[str, Any], uploader: Uploader) -> None:
         self.base = dict(base)
         self.serialized = validation.serialize(self.base)
         self._uploader = uploader
@@ -41,7 +44,7 @@ class ProcessEnv:
         self._cache: dict[str, str] = {}
 
     @classmethod
-    def for_job(cls, runtime_env: Any, uploader: PackageUploader) -> ProcessEnv:
+    def for_job(cls, runtime_env: Any, uploader: Uploader) -> ProcessEnv:
         """A driver's: the job's runtime_env, validated and its packages uploaded."""
         return cls(uploader.resolve(validation.validate(runtime_env)), uploader)
 
@@ -70,9 +73,33 @@ def submission_env(cw: Any, runtime_env: Any) -> str:
     return process_env.for_submission(runtime_env)
 
 
-def uploader_for(gcs: Any) -> PackageUploader:
+class Uploader:
+    """Resolves envs, loading the packaging code (zip, hash, upload) only for an env that has
+    packages (`working_dir`, `py_modules`)."""
+
+    def __init__(
+        self, exists: Callable[[str, bytes], bool], put: Callable[[str, bytes, bytes], Any]
+    ) -> None:
+        self._exists = exists
+        self._put = put
+        self._packages: PackageUploader | None = None
+
+    def resolve(self, env: dict[str, Any]) -> dict[str, Any]:
+        """`env` with its local paths replaced by uploaded package URIs."""
+        if not (env.get("working_dir") or env.get("py_modules")):
+            out = dict(env)
+            out.pop("excludes", None)
+            return out
+        if self._packages is None:
+            from ray._private.runtime_env.packaging import PackageUploader
+
+            self._packages = PackageUploader(self._exists, self._put)
+        return self._packages.resolve(env)
+
+
+def uploader_for(gcs: Any) -> Uploader:
     """An uploader over a GCS client (kv_keys / kv_put)."""
-    return PackageUploader(
+    return Uploader(
         lambda ns, key: key in gcs.kv_keys(ns, key),
         lambda ns, key, value: gcs.kv_put(ns, key, value, overwrite=False),
     )

@@ -14,12 +14,11 @@ import logging
 import os
 import shutil
 import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ray._private.runtime_env.packaging import KV_NAMESPACE, URI_PREFIX
+from ray._private.runtime_env import KV_NAMESPACE, URI_PREFIX
 from ray._private.runtime_env.validation import RuntimeEnvError, deserialize
 
 logger = logging.getLogger(__name__)
@@ -69,6 +68,7 @@ def unpack(
         tmp = base / f".{target.name}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
+        import zipfile  # loaded only where packages are used
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             zf.extractall(tmp)
         if kind == "working_dir":

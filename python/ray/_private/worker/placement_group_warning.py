@@ -8,7 +8,6 @@ from typing import Any
 
 from ray._private.generated import gcs_pb2
 from ray._private.rpc import errors as rpc_errors
-from ray._private.scheduling import bundles
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +15,8 @@ logger = logging.getLogger(__name__)
 def removed_warning(gcs: Any, resources: Mapping[str, float], num_tasks: int) -> str:
     """The warning for tasks that wait for a placement group: empty while the group may
     still be created, else what to do (the group was removed or never existed)."""
+    from ray._private.scheduling import bundles  # loaded by the first placement group use
+
     name = next(n for n in resources if bundles.is_group_resource(n))
     pg_hex = name.rsplit("_", 1)[-1]
     try:

@@ -9,11 +9,10 @@ import os
 import signal
 import sys
 
-from ray._private import constants, process
+from ray._private import constants, metrics, process
 from ray._private import object_ref as object_ref_mod
 from ray._private.gateway.lazy import LazyEmbeddedGateway
 from ray._private.generated import common_pb2, node_manager_pb2
-from ray._private.metrics import recorder as metrics_recorder
 from ray._private.runtime_env import worker_setup
 from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     cw.ownership.store_dir = registered.store_dir
     sys.path.insert(0, os.getcwd())
     executor.run_forever()
-    metrics_recorder.recorder().disconnect()
+    metrics.disconnect()
     os._exit(constants.WORKER_INTENDED_EXIT_CODE)
 
 
