@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,37 @@ def run_side(label: str, python: str, passthrough: list[str], timeout_s: float) 
     if leftovers:
         print(f"=== {label}: killed leftovers {leftovers}", file=sys.stderr)
     return report
+
+
+def merge_rounds(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side's reports of several rounds as one: each value the median of its rounds' values.
+
+    The first report supplies the description; `rounds` keeps every round's value per name.
+    """
+    merged = dict(reports[0])
+    merged["wall_seconds"] = round(sum(r["wall_seconds"] for r in reports), 1)
+    merged["run_error"] = "; ".join(r["run_error"] for r in reports if r.get("run_error")) or None
+    merged["leftovers_killed_by_compare"] = [
+        x for r in reports for x in r.get("leftovers_killed_by_compare", [])
+    ]
+    merged["loadavg_end"] = reports[-1].get("loadavg_end")
+    names: list[str] = []
+    for report in reports:
+        names += [r["name"] for r in report["results"] if r["name"] not in names]
+    results = []
+    for name in names:
+        found = [r for report in reports for r in report["results"] if r["name"] == name]
+        good = [r for r in found if not r.get("error") and r.get("value") is not None]
+        if not good:
+            results.append(found[0])
+            continue
+        result = dict(good[0])
+        result["value"] = statistics.median(r["value"] for r in good)
+        result["rounds"] = [r["value"] for r in good]
+        result["stat"] = f"median of {len(good)} rounds ({result.get('stat', '')})"
+        results.append(result)
+    merged["results"] = results
+    return merged
 
 
 def verdict(ours: float, upstream: float, better: str) -> tuple[str, str]:
@@ -179,6 +211,13 @@ def main() -> int:
         help="python of a venv with upstream Ray (default: $UPSTREAM_RAY_PYTHON or %(default)s)",
     )
     p.add_argument("--upstream-first", action="store_true", help="run upstream before ours")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run both sides this many times, alternating which goes first; each value is the "
+        "median of its rounds (steadier on a machine whose load drifts)",
+    )
     p.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed per side")
     p.add_argument("--save", metavar="PATH", help="write both reports to PATH as one JSON object")
     p.add_argument(
@@ -197,15 +236,25 @@ def main() -> int:
         sides = [("ours", args.ours), ("upstream", args.upstream)]
         if args.upstream_first:
             sides.reverse()
-        reports = {label: run_side(label, py, passthrough, args.timeout) for label, py in sides}
-        ours, upstream = reports["ours"], reports["upstream"]
+        if args.rounds < 1:
+            p.error("--rounds must be at least 1")
+        runs: dict[str, list[dict[str, Any]]] = {"ours": [], "upstream": []}
+        for round_number in range(args.rounds):
+            order = sides if round_number % 2 == 0 else sides[::-1]
+            for label, py in order:
+                runs[label].append(run_side(label, py, passthrough, args.timeout))
+        ours, upstream = merge_rounds(runs["ours"]), merge_rounds(runs["upstream"])
         if args.save:
             with open(args.save, "w") as f:
                 json.dump({"ours": ours, "upstream": upstream}, f, indent=1)
 
     print(describe(ours))
     print(describe(upstream))
-    print("values: throughputs are the median trial, times and memory the median run")
+    rounds = len(next((r["rounds"] for r in ours["results"] if "rounds" in r), [None]))
+    print(
+        "values: throughputs are the median trial, times and memory the median run"
+        + (f"; each the median of {rounds} alternating rounds" if rounds > 1 else "")
+    )
     print()
     print(comparison_table(ours, upstream))
     errors = errors_section(ours, upstream)
