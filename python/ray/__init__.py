@@ -1,9 +1,10 @@
 """A Ray-compatible runtime for tasks, actors and objects: `import ray`.
 
 The public names below load eagerly, as users expect from `import ray`. The runtime's own
-service processes (GCS, node manager) import `ray._private.*` without the driver API: their
+processes (GCS, node manager, workers) import `ray._private.*` without the driver API: their
 launcher sets SERVICE_PROCESS_ENV, and then each public name loads on first use instead
-(PEP 562), which keeps the driver and worker stack out of processes that never use it.
+(PEP 562). The GCS and node manager never load it; a worker loads it when the code it runs
+first touches `ray.<name>`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 __version__ = "2.60.0"
 
-# Set by the launcher of a service process (see the module docstring).
+# Set by the launcher of the runtime's own processes (see the module docstring).
 SERVICE_PROCESS_ENV = "RAY_SERVICE_PROCESS"
 
 # Public name -> (module, attribute in it; None for the module itself).

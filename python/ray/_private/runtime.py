@@ -8,24 +8,19 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray._private import constants, metrics
 from ray._private import object_ref as object_ref_mod
-from ray._private import session as session_mod
 from ray._private.generated import common_pb2
-from ray._private.node import (
-    NodeProcesses,
-    build_resources,
-    default_memory,
-    default_object_store_memory,
-    is_local_address,
-    start_node,
-)
 from ray._private.rpc.gcs_client import GcsClient
 from ray._private.runtime_env import validation as runtime_env_validation
 from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
+
+if TYPE_CHECKING:
+    # Starting and finding clusters (node, session) loads with ray.init(): workers never need it.
+    from ray._private.node import NodeProcesses
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +96,8 @@ def _resolve_address(address: str | None) -> str | None:
     if address in ("local",):
         return None
     if address == "auto":
+        from ray._private import session as session_mod
+
         current = session_mod.read_current_cluster()
         if current is None:
             raise ConnectionError(
@@ -173,6 +170,14 @@ def init(
         job_config = common_pb2.JobConfig(ray_namespace=namespace or "")
         if kwargs.get("job_config") is not None:
             _merge_job_config(job_config, kwargs["job_config"])
+        from ray._private import session as session_mod
+        from ray._private.node import (
+            build_resources,
+            default_memory,
+            default_object_store_memory,
+            start_node,
+        )
+
         if gcs_address is None:
             store = object_store_memory or default_object_store_memory()
             memory = kwargs.get("_memory")
@@ -277,6 +282,8 @@ def _local_node(
     Raises:
         ConnectionError: No such node is alive.
     """
+    from ray._private.node import is_local_address
+
     wanted = node_ip_address or _LOOPBACK
     deadline = time.monotonic() + _LOCAL_NODE_WAIT_S
     while True:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import ray
 from ray._private import constants, ids
 from ray._private.generated import common_pb2
 from ray._private.runtime_env import validation as renv
@@ -188,6 +189,8 @@ class WorkerPool:
         lifeline_r, lifeline_w = os.pipe()
         env[constants.TOKEN_ENV] = self._token
         env["PYTHONUNBUFFERED"] = "1"
+        # The public API loads when the worker's code first uses it (an idle worker never does).
+        env[ray.SERVICE_PROCESS_ENV] = "1"
         cmd = [
             sys.executable,
             "-m",

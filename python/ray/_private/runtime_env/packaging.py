@@ -100,6 +100,7 @@ def _zip(entries: list[tuple[str, Path]], what: str) -> tuple[str, bytes]:
     digest = hashlib.sha1()
     buf = io.BytesIO()
     import zipfile  # loaded only where packages are used
+
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for arcname, path in entries:
             size = path.stat().st_size
@@ -139,6 +140,7 @@ def _zip_file(path: Path, what: str) -> tuple[str, bytes]:
         )
     data = path.read_bytes()
     import zipfile  # loaded only where packages are used
+
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise RuntimeEnvError(f"The runtime_env {what} {path} is not a valid .zip file")
     return hashlib.sha1(data).hexdigest()[:32], data

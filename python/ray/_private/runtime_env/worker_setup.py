@@ -69,6 +69,7 @@ def unpack(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         import zipfile  # loaded only where packages are used
+
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             zf.extractall(tmp)
         if kind == "working_dir":

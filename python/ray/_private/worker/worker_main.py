@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 
+import ray
 from ray._private import constants, metrics, process
 from ray._private import object_ref as object_ref_mod
 from ray._private.gateway.lazy import LazyEmbeddedGateway
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     process.add_common_args(parser)
     opts = parser.parse_args(argv)
+    # Processes this worker's code starts import ray as usual.
+    os.environ.pop(ray.SERVICE_PROCESS_ENV, None)
     log_path = os.path.join(
         opts.session_dir, "logs", f"worker-{opts.worker_id[:12]}-{os.getpid()}.log"
     )
