@@ -223,16 +223,20 @@ class MetricsExporter:
         self._table = table
         self._node_metrics = node_metrics
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._server: Any = None
+        self._wake_r, self._wake_w = socket.socketpair()
         try:
             self._socket = socket.create_server((host, port), reuse_port=False)
         except OSError as err:
+            self._wake_r.close()
+            self._wake_w.close()
             raise MetricsPortError(
                 f"cannot serve metrics on {host}:{port} ({err.strerror or err}); give a free "
                 f"port with --metrics-export-port / ray.init(_metrics_export_port=...), or 0 "
                 f"for any free port"
             ) from err
+        # Non-blocking: a client that gave up before its connection was accepted cannot stall
+        # the accept (accepted connections still block, as CPython makes them).
+        self._socket.setblocking(False)
         self._host = host
         self.port: int = self._socket.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, name="metrics-http", daemon=True)
@@ -240,20 +244,16 @@ class MetricsExporter:
         logger.info("serving metrics on http://%s:%d/metrics", host, self.port)
 
     def _serve(self) -> None:
-        # Until the first scrape arrives, only the listening socket exists.
-        while not self._stopping.is_set():
-            readable, _, _ = select.select([self._socket], [], [], _POLL_S)
-            if readable:
-                break
-        else:
-            return
-        server = _http_server(self._socket, self._host, self.port, self._collect)
-        with self._lock:
-            if self._stopping.is_set():
+        # Blocks until a scrape or stop() arrives (no polling); the HTTP server is made at the
+        # first scrape, and serves each connection as it is accepted.
+        server = None
+        while True:
+            readable, _, _ = select.select([self._socket, self._wake_r], [], [])
+            if self._wake_r in readable or self._stopping.is_set():
                 return
-            self._server = server
-        # A short poll, so that stopping (at node shutdown) does not wait half a second.
-        server.serve_forever(poll_interval=_POLL_S)
+            if server is None:
+                server = _http_server(self._socket, self._host, self.port, self._collect)
+            server.handle_request()
 
     def _collect(self) -> list[Metric]:
         out = self._table.families(constants.EXPORT_COUNTER_AS_GAUGE)
@@ -264,22 +264,18 @@ class MetricsExporter:
         return out
 
     def stop(self) -> None:
-        with self._lock:
-            self._stopping.set()
-            server = self._server
-        if server is not None:
-            server.shutdown()  # serve_forever runs (or is about to): it returns at once
+        self._stopping.set()
+        self._wake_w.send(b"x")
         self._thread.join(timeout=2)
         self._socket.close()
-
-
-_POLL_S = 0.02
+        self._wake_r.close()
+        self._wake_w.close()
 
 
 def _http_server(
     listening: socket.socket, host: str, port: int, collect: Callable[[], list[Metric]]
 ) -> Any:
-    """A threaded WSGI server running prometheus_client's app on an already-listening socket."""
+    """A WSGI server (a thread per scrape) running prometheus_client's app on a listening socket."""
     import socketserver
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
