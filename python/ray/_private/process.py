@@ -208,19 +208,30 @@ def report_ready(ready_fd: int | None, port: int, extra: str = "") -> None:
 class StopRequest:
     """A service process's "stop now", set by SIGTERM/SIGINT, its lifeline or an RPC.
 
-    A plain flag that the main thread polls: a signal handler runs on the main thread
-    between any two bytecodes, possibly while that thread holds the lock inside a
-    threading.Event, so setting an Event from the handler can deadlock the process.
+    A plain flag plus a byte written to a pipe, which the main thread waits on: a signal
+    handler runs on the main thread between any two bytecodes, possibly while that thread
+    holds the lock inside a threading.Event, so setting an Event from the handler can
+    deadlock the process. Writing to a non-blocking pipe cannot.
     """
 
     def __init__(self) -> None:
         self._requested = False
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
 
     def set(self, *_: object) -> None:
         self._requested = True
+        try:
+            os.write(self._write_fd, b"x")
+        except OSError:
+            pass  # the pipe is full (a stop is already signalled) or closed
 
     def is_set(self) -> bool:
         return self._requested
+
+    def fileno(self) -> int:
+        """Readable once a stop is requested (for an event loop's add_reader)."""
+        return self._read_fd
 
     def install(self, lifeline_fd: int | None) -> None:
         """Stops on SIGTERM, SIGINT, or when the parent's end of the lifeline closes."""
@@ -228,10 +239,20 @@ class StopRequest:
         signal.signal(signal.SIGINT, self.set)
         watch_lifeline(lifeline_fd, self.set)
 
-    def wait(self, poll_s: float = 0.02) -> None:
-        """Blocks the main thread until a stop is requested."""
+    def wait(self) -> None:
+        """Blocks the main thread until a stop is requested (no polling), then `stopping()`."""
         while not self._requested:
-            time.sleep(poll_s)
+            select.select([self._read_fd], [], [])
+        self.stopping()
+
+    def stopping(self) -> None:
+        """Main thread, once the stop began: a later SIGTERM is ignored.
+
+        A parent closes the lifeline and sends SIGTERM right after; a process that is quick
+        to stop could otherwise get that SIGTERM during interpreter shutdown, after Python's
+        handlers are gone, and die of it instead of exiting cleanly.
+        """
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def watch_lifeline(lifeline_fd: int | None, on_parent_death: Callable[[], None]) -> None:

@@ -65,8 +65,11 @@ async def _serve(opts: argparse.Namespace, token: str, stop: process.StopRequest
     logger.info("GCS listening on %s:%d", opts.host, port)
     threading.Thread(target=gcs.run_health_checks, name="health", daemon=True).start()
     process.report_ready(opts.ready_fd, port)
-    while not stop.is_set():
-        await asyncio.sleep(0.02)
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_reader(stop.fileno(), stopping.set)
+    if not stop.is_set():
+        await stopping.wait()
+    stop.stopping()
     logger.info("GCS stopping")
     gcs.stop()
     # In-flight calls get a moment to finish; open streams (subscriptions) are cut.

@@ -36,6 +36,9 @@ from ray._private.scheduling.resources import Allocation, NodeResources, to_fixe
 
 logger = logging.getLogger(__name__)
 
+# Worker output is published in batches: what arrived within this period goes in one message.
+LOG_FLUSH_PERIOD_S = 0.05
+
 # Exit causes kept for GetWorkerFailureCause.
 MAX_REMEMBERED_FAILURES = 1000
 
@@ -129,6 +132,8 @@ class NodeManager:
         )
         self._logs: list[gcs_pb2.PubMessage] = []
         self._logs_lock = threading.Lock()
+        # Set when worker output is waiting to be published (and at stop).
+        self._logs_waiting = threading.Event()
         # Held across a publish, so batches reach the GCS in the order they were read.
         self._publish_lock = threading.Lock()
         self.stopped = threading.Event()
@@ -179,6 +184,7 @@ class NodeManager:
         if self.stopped.is_set():
             return
         self.stopped.set()
+        self._logs_waiting.set()
         logger.info("node manager stopping: %s", reason)
         with self._lock:
             for queued in self.scheduler.queue:
@@ -598,6 +604,7 @@ class NodeManager:
         batch.lines.extend(lines)
         with self._logs_lock:
             self._logs.append(msg)
+        self._logs_waiting.set()
 
     def flush_worker_output(self, job_id: bytes, timeout_s: float) -> int:
         """Reads what the workers of `job_id` wrote so far and publishes it before returning.
@@ -638,7 +645,12 @@ class NodeManager:
             logger.debug("could not publish logs: %s", err)
 
     def _log_flush_loop(self) -> None:
-        while not self.stopped.wait(0.05):
+        # Sleeps until output arrives, then publishes what came within one flush period.
+        while True:
+            self._logs_waiting.wait()
+            if self.stopped.wait(LOG_FLUSH_PERIOD_S):
+                return
+            self._logs_waiting.clear()
             self._flush_logs()
 
 
