@@ -57,6 +57,9 @@ IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
 # Tasks pushed to one leased worker at a time: the next one waits on the worker, so the
 # worker does not idle between tasks.
 MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 2)
+# Lease requests one resource shape keeps in flight at once, when its queue is long enough
+# to use that many workers (a burst then gets its leases, spilled ones too, in one round).
+MAX_PENDING_LEASE_REQUESTS = _env_int("MAX_PENDING_LEASE_REQUESTS", 4)
 # A task waiting on a worker is given back to its submitter if the task ahead of it blocks
 # (in get/wait) or has run this long; the submitter then stops queueing on that worker
 # for PIPELINE_BACKOFF_S.
