@@ -108,6 +108,14 @@ GRPC_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 # ones; always kept well below GRPC_MAX_MESSAGE_BYTES). A transfer holds about one chunk in
 # memory at each end, besides the destination's store.
 OBJECT_TRANSFER_CHUNK_BYTES = _env_int("OBJECT_TRANSFER_CHUNK_BYTES", 4 * 1024**2)
+# A pull of an object larger than OBJECT_TRANSFER_PARALLEL_MIN_BYTES reads it from its source
+# on this many ReadObject streams at once, each a range of it written straight into the copy
+# (one stream runs at about half of what loopback and the store's page faults allow).
+OBJECT_TRANSFER_STREAMS = _env_int("OBJECT_TRANSFER_STREAMS", 2)
+OBJECT_TRANSFER_PARALLEL_MIN_BYTES = _env_int("OBJECT_TRANSFER_PARALLEL_MIN_BYTES", 8 * 1024**2)
+# A range stream that breaks is resumed where it stopped, this many times per range, before
+# the pull gives up on the source.
+OBJECT_TRANSFER_RANGE_RETRIES = _env_int("OBJECT_TRANSFER_RANGE_RETRIES", 2)
 # A pull that receives no chunk for this long gives up on its source and tries the next copy.
 OBJECT_TRANSFER_STALL_S = _env_float("OBJECT_TRANSFER_STALL_S", 30.0)
 # The longest a get waits for objects to arrive from other nodes when it has no timeout.
