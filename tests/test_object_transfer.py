@@ -8,6 +8,7 @@ that need its custom resource.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import threading
@@ -31,8 +32,10 @@ from ray._private.node_manager.object_transfer import (
     ObjectTransfer,
     PullTable,
     PullTimeoutError,
+    RangeError,
     TransferError,
     clamp_chunk_bytes,
+    split_range,
 )
 from ray._private.object_store import (
     ObjectStore,
@@ -266,16 +269,38 @@ class _Source:
     on it, as a real call's iterator wakes up when cancelled).
     """
 
-    def __init__(self, replies: Callable[[bytes, int], Iterator[pb.ReadObjectReply]]) -> None:
+    def __init__(self, replies: Callable[..., Iterator[pb.ReadObjectReply]]) -> None:
         self._replies = replies
+        # A function of (object id, chunk size, offset, length) serves ranges (as
+        # `ObjectTransfer.serve` does); one of the first two serves the whole object.
+        self._ranged = len(inspect.signature(replies).parameters) >= 4
         self.reads = 0
+        self.ranges: list[tuple[int, int]] = []
         self.streams: list[_Stream] = []
+        # The last stream of each range (a reply function may look up its own stream).
+        self.by_range: dict[tuple[int, int], _Stream] = {}
         self.cancelled = threading.Event()
+        self._lock = threading.Lock()
 
-    def read_object(self, object_id: bytes, chunk_bytes: int, timeout_s: float) -> _Stream:
-        self.reads += 1
-        stream = _Stream(self._replies(object_id, chunk_bytes), self.cancelled)
-        self.streams.append(stream)
+    def read_object(
+        self,
+        object_id: bytes,
+        chunk_bytes: int,
+        timeout_s: float,
+        offset_bytes: int = 0,
+        length_bytes: int = 0,
+    ) -> _Stream:
+        with self._lock:
+            self.reads += 1
+            self.ranges.append((offset_bytes, length_bytes))
+        if self._ranged:
+            replies = self._replies(object_id, chunk_bytes, offset_bytes, length_bytes)
+        else:
+            replies = self._replies(object_id, chunk_bytes)
+        stream = _Stream(replies, self.cancelled)
+        with self._lock:
+            self.streams.append(stream)
+            self.by_range[(offset_bytes, length_bytes)] = stream
         return stream
 
 
@@ -524,6 +549,202 @@ def test_an_object_freed_during_its_pull_is_not_found(tmp_path, source_node, des
 
     transfer = _transfer(dest_objects, {"B": _Source(freed_midway)})
     assert not transfer.get_objects([oid(1)], [OWNER], [b"B"])[0].found
+    assert dest_objects.stats().num_objects == 0
+    assert os.listdir(tmp_path / "dst" / "shm") == []
+
+
+# ---- unit: ranges and parallel streams --------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_chunk_assembler_checks_a_range():
+    chunks = ChunkAssembler(4, 4)
+    chunks.accept(10, 4, 3)
+    chunks.accept(10, 7, 1)
+    assert chunks.complete and chunks.received == 4
+    chunks.finish()
+
+    tail = ChunkAssembler(8, 100, size=10)  # a range past the end stops at it
+    tail.accept(10, 8, 2)
+    assert tail.complete
+
+    with pytest.raises(TransferError, match="overflows its range ending at 8"):
+        ChunkAssembler(4, 4).accept(10, 4, 5)
+    with pytest.raises(TransferError, match="offset 0, expected 4"):
+        ChunkAssembler(4, 4).accept(10, 0, 4)
+    with pytest.raises(TransferError, match="size changed"):
+        ChunkAssembler(4, 4, size=10).accept(12, 4, 4)
+    with pytest.raises(TransferError, match="starts past"):
+        ChunkAssembler(11, 0).accept(10, 11, 0)
+    empty_range = ChunkAssembler(10, 0)
+    empty_range.accept(10, 10, 0)
+    assert empty_range.complete
+    short = ChunkAssembler(4, 4)
+    short.accept(10, 4, 1)
+    with pytest.raises(TransferError, match="after 1 of 4 bytes"):
+        short.finish()
+
+
+@pytest.mark.timeout(30)
+def test_split_range_makes_near_equal_parts_of_at_least_the_minimum():
+    assert split_range(8, 8, 2, 4) == []
+    assert split_range(8, 108, 2, 4) == [(8, 58), (58, 108)]
+    assert split_range(0, 10, 3, 4) == [(0, 5), (5, 10)]  # not three parts under 4 bytes
+    assert split_range(0, 3, 3, 4) == [(0, 3)]  # a lone part may be small
+    parts = split_range(5, 1000, 7, 1)
+    assert len(parts) == 7 and parts[0][0] == 5 and parts[-1][1] == 1000
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+
+
+@pytest.mark.timeout(30)
+def test_serve_sends_one_range(source_node):
+    objects, transfer = source_node
+    data = payload(3 * MiB + 5)
+    seal_local(objects, oid(1), data)
+    chunk = clamp_chunk_bytes(MiB)
+    replies = list(transfer.serve(oid(1), chunk, MiB + 1, 2 * MiB))
+    assert [r.offset for r in replies] == [MiB + 1, 2 * MiB + 1]
+    assert all(r.total_size == len(data) for r in replies)
+    assert b"".join(r.data for r in replies) == data[MiB + 1 : 3 * MiB + 1]
+    # To the end, past the end, and an empty range at the end (it still tells the size).
+    assert b"".join(r.data for r in transfer.serve(oid(1), chunk, 3 * MiB)) == data[3 * MiB :]
+    assert b"".join(r.data for r in transfer.serve(oid(1), chunk, 3 * MiB, MiB)) == data[3 * MiB :]
+    [end] = transfer.serve(oid(1), chunk, len(data))
+    assert (end.total_size, end.offset, bytes(end.data)) == (len(data), len(data), b"")
+    with pytest.raises(RangeError):
+        transfer.serve(oid(1), chunk, len(data) + 1)
+    with pytest.raises(RangeError):
+        transfer.serve(oid(1), chunk, 0, -1)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("size", [0, 1, 2 * MiB, 2 * MiB + 1, 9 * MiB + 4321])
+def test_a_parallel_pull_is_byte_exact(source_node, dest_objects, size):
+    src_objects, src = source_node
+    data = payload(size, seed=size)
+    seal_local(src_objects, oid(1), data)
+    source = _Source(src.serve)
+    transfer = _transfer(
+        dest_objects, {"B": source}, chunk_bytes=MiB, streams=3, parallel_min_bytes=2 * MiB
+    )
+    [loc] = transfer.get_objects([oid(1)], [OWNER], [b"B"])
+    assert loc.found and loc.size_bytes == size
+    assert read_local(dest_objects, oid(1)) == data
+    # The first stream asks for the first 2 MiB; the rest goes on up to three more streams,
+    # ranges of at least a chunk that tile it.
+    assert source.ranges[0] == (0, 2 * MiB)
+    rest = sorted(source.ranges[1:])
+    if size <= 2 * MiB:
+        assert rest == []
+    else:
+        assert 1 <= len(rest) <= 3
+        assert rest[0][0] == 2 * MiB
+        assert sum(length for _, length in rest) == size - 2 * MiB
+        for (a, la), (b, _) in zip(rest, rest[1:], strict=False):
+            assert a + la == b
+    assert transfer.stats().bytes_pulled == size
+
+
+@pytest.mark.timeout(30)
+def test_a_broken_range_stream_is_resumed_where_it_stopped(source_node, dest_objects):
+    src_objects, src = source_node
+    data = payload(6 * MiB + 99)
+    seal_local(src_objects, oid(1), data)
+    broken: list[int] = []
+
+    def breaks_once(
+        object_id: bytes, chunk_bytes: int, offset: int, length: int
+    ) -> Iterator[pb.ReadObjectReply]:
+        for i, reply in enumerate(src.serve(object_id, chunk_bytes, offset, length)):
+            if offset > 0 and i == 1 and not broken:
+                broken.append(reply.offset)  # the connection drops before this chunk
+                raise rpc_errors.Unavailable(rpc_errors.grpc.StatusCode.UNAVAILABLE, "reset")
+            yield reply
+
+    source = _Source(breaks_once)
+    transfer = _transfer(
+        dest_objects, {"B": source}, chunk_bytes=MiB, streams=2, parallel_min_bytes=MiB
+    )
+    [loc] = transfer.get_objects([oid(1)], [OWNER], [b"B"])
+    assert loc.found
+    assert read_local(dest_objects, oid(1)) == data
+    # One more stream than ranges: the broken one went on from its first missing byte, to the
+    # end of its range.
+    assert broken and source.reads == 4
+    resumed = [r for r in source.ranges if r[0] == broken[0]]
+    assert len(resumed) == 1
+    stats = transfer.stats()
+    assert (stats.streams_resumed, stats.source_failures, stats.pulls_succeeded) == (1, 0, 1)
+
+
+@pytest.mark.timeout(30)
+def test_a_range_stream_that_keeps_breaking_gives_up_the_source(source_node, dest_objects):
+    src_objects, src = source_node
+    data = payload(5 * MiB)
+    seal_local(src_objects, oid(1), data)
+
+    def tail_breaks(
+        object_id: bytes, chunk_bytes: int, offset: int, length: int
+    ) -> Iterator[pb.ReadObjectReply]:
+        if offset >= 3 * MiB:
+            raise rpc_errors.Unavailable(rpc_errors.grpc.StatusCode.UNAVAILABLE, "reset")
+        yield from src.serve(object_id, chunk_bytes, offset, length)
+
+    flaky, good = _Source(tail_breaks), _Source(src.serve)
+    transfer = _transfer(
+        dest_objects,
+        {"flaky": flaky, "good": good},
+        chunk_bytes=MiB,
+        streams=2,
+        parallel_min_bytes=MiB,
+        range_retries=2,
+    )
+    locs = transfer.get_objects([oid(1), oid(1)], [OWNER, OWNER], [b"flaky", b"good"])
+    assert all(loc.found for loc in locs)
+    assert read_local(dest_objects, oid(1)) == data
+    # The range from 3 MiB was asked for three times (two resumes), then the source was given
+    # up and every stream to it cancelled; the good source made the copy.
+    assert sum(1 for offset, _ in flaky.ranges if offset == 3 * MiB) == 3
+    assert all(stream.cancelled.is_set() for stream in flaky.streams)
+    stats = transfer.stats()
+    assert (stats.streams_resumed, stats.source_failures, stats.pulls_succeeded) == (2, 1, 1)
+    assert dest_objects.stats().num_objects == 1
+
+
+@pytest.mark.timeout(30)
+def test_a_malformed_range_stops_the_other_streams(tmp_path, source_node, dest_objects):
+    src_objects, src = source_node
+    data = payload(8 * MiB)
+    seal_local(src_objects, oid(1), data)
+    other_started = threading.Event()
+
+    def one_lies(
+        object_id: bytes, chunk_bytes: int, offset: int, length: int
+    ) -> Iterator[pb.ReadObjectReply]:
+        if offset == 0:
+            yield from src.serve(object_id, chunk_bytes, offset, length)
+            return
+        if offset < 4 * MiB:
+            other_started.set()
+            own = bad.by_range[(offset, length)]
+            for reply in src.serve(object_id, chunk_bytes, offset, length):
+                yield reply
+                own.cancelled.wait(20)  # a slow stream: only its cancel ends it early
+            return
+        other_started.wait(20)
+        yield pb.ReadObjectReply(total_size=len(data), offset=offset + 1, data=b"x")
+
+    bad = _Source(one_lies)
+    transfer = _transfer(
+        dest_objects, {"bad": bad}, chunk_bytes=MiB, streams=3, parallel_min_bytes=MiB
+    )
+    start = time.monotonic()
+    [loc] = transfer.get_objects([oid(1)], [OWNER], [b"bad"])
+    assert not loc.found
+    assert time.monotonic() - start < 15
+    assert len(bad.streams) == 4  # the first, then one per range
+    assert all(stream.cancelled.is_set() for stream in bad.streams)
+    assert transfer.stats().source_failures == 1
     assert dest_objects.stats().num_objects == 0
     assert os.listdir(tmp_path / "dst" / "shm") == []
 

@@ -39,13 +39,16 @@ class Clock:
         return self.now
 
 
-def make_state(clock: Clock | None = None, max_in_flight: int = 2) -> SubmissionState:
+def make_state(
+    clock: Clock | None = None, max_in_flight: int = 2, max_pending_leases: int = 1
+) -> SubmissionState:
     return SubmissionState(
         max_in_flight=max_in_flight,
         idle_lease_s=0.05,
         pipeline_backoff_s=1.0,
         max_lease_failures=3,
         clock=clock or Clock(),
+        max_pending_leases=max_pending_leases,
     )
 
 
@@ -118,6 +121,45 @@ def test_other_shapes_get_their_own_lease() -> None:
     cpu, gpu = make_task(), make_task(resources={"GPU": 1.0})
     requests = of(state.submit(cpu) + state.submit(gpu), RequestLease)
     assert {tuple(r.shape.resources) for r in requests} == {("CPU",), ("GPU",)}
+
+
+def test_a_burst_asks_for_as_many_leases_as_its_queue_fills_within_the_bound() -> None:
+    state = make_state(max_in_flight=2, max_pending_leases=3)
+    tasks = [make_task() for _ in range(10)]
+    requests = [len(of(state.submit(task), RequestLease)) for task in tasks]
+    # One per two queued tasks (each lease takes two), never more than three at once.
+    assert requests == [1, 0, 1, 0, 1, 0, 0, 0, 0, 0]
+    shape = tasks[0].shape
+    assert shape.pending_lease_requests == 3
+    actions = state.lease_granted(shape, grant())
+    assert [p.task for p in of(actions, Push)] == tasks[:2]
+    # Eight still queued: the granted request is replaced, back to three in flight.
+    assert len(of(actions, RequestLease)) == 1 and shape.pending_lease_requests == 3
+    actions = state.lease_granted(shape, grant(1)) + state.lease_granted(shape, grant(2))
+    assert [p.task for p in of(actions, Push)] == tasks[2:6]
+    # Four queued: two leases would take them, and one request is still out besides.
+    assert len(of(actions, RequestLease)) == 1 and shape.pending_lease_requests == 2
+
+
+def test_after_a_failed_request_the_shape_asks_one_lease_at_a_time() -> None:
+    state = make_state(max_in_flight=1, max_pending_leases=3)
+    tasks = [make_task() for _ in range(5)]
+    assert sum(len(of(state.submit(t), RequestLease)) for t in tasks) == 3
+    shape = tasks[0].shape
+    # The first two failures wait for the last request's answer; it fails too: one retry,
+    # counted as one failure.
+    assert state.lease_failed(shape, Unavailable(_code(), "refused")) == []
+    assert state.lease_failed(shape, Unavailable(_code(), "refused")) == []
+    (retry,) = of(state.lease_failed(shape, Unavailable(_code(), "refused")), CallLater)
+    assert shape.lease_failures == 2
+    assert len(of(retry.event(), RequestLease)) == 1
+    actions = state.lease_failed(shape, Unavailable(_code(), "refused"))
+    (retry,) = of(actions, CallLater)
+    assert len(of(retry.event(), RequestLease)) == 1 and shape.pending_lease_requests == 1
+    # A grant ends the failure streak: the queue may use three requests again.
+    actions = state.lease_granted(shape, grant())
+    assert len(of(actions, Push)) == 1
+    assert shape.lease_failures == 0 and shape.pending_lease_requests == 3
 
 
 def test_idle_lease_is_returned_after_its_timer() -> None:

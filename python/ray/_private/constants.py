@@ -57,6 +57,9 @@ IDLE_LEASE_TIMEOUT_S = _env_float("IDLE_LEASE_TIMEOUT_S", 0.05)
 # Tasks pushed to one leased worker at a time: the next one waits on the worker, so the
 # worker does not idle between tasks.
 MAX_TASKS_IN_FLIGHT_PER_WORKER = _env_int("MAX_TASKS_IN_FLIGHT_PER_WORKER", 2)
+# Lease requests one resource shape keeps in flight at once, when its queue is long enough
+# to use that many workers (a burst then gets its leases, spilled ones too, in one round).
+MAX_PENDING_LEASE_REQUESTS = _env_int("MAX_PENDING_LEASE_REQUESTS", 4)
 # A task waiting on a worker is given back to its submitter if the task ahead of it blocks
 # (in get/wait) or has run this long; the submitter then stops queueing on that worker
 # for PIPELINE_BACKOFF_S.
@@ -105,6 +108,14 @@ GRPC_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 # ones; always kept well below GRPC_MAX_MESSAGE_BYTES). A transfer holds about one chunk in
 # memory at each end, besides the destination's store.
 OBJECT_TRANSFER_CHUNK_BYTES = _env_int("OBJECT_TRANSFER_CHUNK_BYTES", 4 * 1024**2)
+# A pull of an object larger than OBJECT_TRANSFER_PARALLEL_MIN_BYTES reads it from its source
+# on this many ReadObject streams at once, each a range of it written straight into the copy
+# (one stream runs at about half of what loopback and the store's page faults allow).
+OBJECT_TRANSFER_STREAMS = _env_int("OBJECT_TRANSFER_STREAMS", 2)
+OBJECT_TRANSFER_PARALLEL_MIN_BYTES = _env_int("OBJECT_TRANSFER_PARALLEL_MIN_BYTES", 8 * 1024**2)
+# A range stream that breaks is resumed where it stopped, this many times per range, before
+# the pull gives up on the source.
+OBJECT_TRANSFER_RANGE_RETRIES = _env_int("OBJECT_TRANSFER_RANGE_RETRIES", 2)
 # A pull that receives no chunk for this long gives up on its source and tries the next copy.
 OBJECT_TRANSFER_STALL_S = _env_float("OBJECT_TRANSFER_STALL_S", 30.0)
 # The longest a get waits for objects to arrive from other nodes when it has no timeout.

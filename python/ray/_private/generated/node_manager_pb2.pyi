@@ -262,12 +262,16 @@ class ObjectLocation(_message.Message):
     def __init__(self, object_id: _Optional[bytes] = ..., found: _Optional[bool] = ..., path: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class ReadObjectRequest(_message.Message):
-    __slots__ = ("object_id", "chunk_bytes")
+    __slots__ = ("object_id", "chunk_bytes", "offset_bytes", "length_bytes")
     OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_BYTES_FIELD_NUMBER: _ClassVar[int]
     object_id: bytes
     chunk_bytes: int
-    def __init__(self, object_id: _Optional[bytes] = ..., chunk_bytes: _Optional[int] = ...) -> None: ...
+    offset_bytes: int
+    length_bytes: int
+    def __init__(self, object_id: _Optional[bytes] = ..., chunk_bytes: _Optional[int] = ..., offset_bytes: _Optional[int] = ..., length_bytes: _Optional[int] = ...) -> None: ...
 
 class ReadObjectReply(_message.Message):
     __slots__ = ("total_size", "offset", "data")

@@ -252,9 +252,11 @@ class NodeManagerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReadObject(self, request, context):
-        """Streams a sealed object's bytes, in order, in chunks (restoring it first if spilled).
+        """Streams a sealed object's bytes (or one range of them), in order, in chunks (restoring it
+        first if spilled). A puller may read several ranges of one object at once.
         Caller: another node's node manager pulling a copy. Callee: the node manager holding it.
         Failure: NOT_FOUND if the object is not here; the caller tries another copy or reports it lost.
+        INVALID_ARGUMENT if the range starts past the object's end.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -9,17 +9,24 @@ node manager:
 - `ObjectTransfer.get_objects` answers a request: what is local at once, the rest through one
   pull per object. Concurrent requests for an object wait on the same pull (`PullTable`).
 - A pull tries the given nodes in order. From each it streams `ReadObject` replies straight
-  into a store allocation: the file the store hands out is mapped and each chunk is written at
-  its offset (`ChunkAssembler` checks that the chunks tile the object exactly). The copy is
+  into a store allocation: each chunk is written at its offset into the file the store hands
+  out (`os.pwrite`: no page fault per page, and the GIL is free meanwhile), and
+  `ChunkAssembler` checks that the chunks tile their range exactly. The first stream asks for
+  the object's first `parallel_min_bytes`; its first chunk tells the size, and the rest of a
+  larger object is split into ranges read on `streams` streams at once (the first stream
+  takes one more range once its own part is in). A range stream that breaks (UNAVAILABLE, an
+  internal error) is resumed where it stopped, `range_retries` times per range. The copy is
   sealed unpinned (a secondary copy, evictable) under the object's owner, so the node frees it
   when the owner frees the object or dies. A source that is gone, lacks the object, sends a
-  malformed stream or sends nothing for `stall_s` is given up for the next one; when none is
-  left, the object is reported not found (`found = False`), nothing else.
-- `ObjectTransfer.serve` is the source's side: a local object's chunks (restored first if it
-  was spilled), each a slice of its mapping, so the object is never read into memory whole.
+  malformed stream, sends nothing for `stall_s` or keeps breaking is given up for the next
+  one; when none is left, the object is reported not found (`found = False`), nothing else.
+- `ObjectTransfer.serve` is the source's side: the chunks of a local object or of one range
+  of it (restored first if it was spilled), each a slice of its mapping, so the object is
+  never read into memory whole.
 
-Whatever the object's size, a transfer holds about one chunk (plus gRPC's flow-control window)
-in memory at each end; the only full-size cost is the destination's store allocation.
+Whatever the object's size, a transfer holds about one chunk per stream (plus gRPC's
+flow-control window) in memory at each end; the only full-size cost is the destination's
+store allocation.
 
 Failure results, as the node manager's servicer maps them:
 - no copy could be read: the location says `found = False` (the worker raises ObjectLostError);
@@ -46,7 +53,7 @@ from ray._private.node_manager.node_objects import NodeObjects
 from ray._private.object_store import (
     ObjectExistsError,
     map_object,
-    write_object,
+    write_object_fd,
 )
 from ray._private.rpc import errors as rpc_errors
 from ray._private.rpc.chunk_codec import ObjectChunk
@@ -71,6 +78,10 @@ class TransferError(Exception):
     """A source sent a stream that does not describe the object (gap, overlap, overflow, short)."""
 
 
+class RangeError(ValueError):
+    """A ReadObject range that starts outside the object."""
+
+
 class PullTimeoutError(Exception):
     """A caller's wait for pulls ended before they did (the pulls themselves go on).
 
@@ -93,53 +104,106 @@ class PullTimeoutError(Exception):
 
 
 class ChunkAssembler:
-    """Checks that a stream's chunks tile one object exactly, in order.
+    """Checks that a stream's chunks tile one range of an object exactly, in order.
 
-    The first chunk gives the size; every chunk must carry that size, start where the
-    previous one ended, and stay inside the object. Only an object of size 0 may have an
-    empty chunk (its only one).
+    The range starts at `start` and is `length` bytes long (0: to the object's end; a range
+    past the end stops at it). The first chunk gives the object's size unless `size` is known;
+    every chunk must carry that size, start where the previous one ended, and stay inside the
+    range. Only an empty range (an object of size 0, or a range at its end) may have an empty
+    chunk (its only one). After a broken stream, a new stream may go on where `next` is.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start: int = 0, length: int = 0, size: int | None = None) -> None:
+        self.start = start
+        self.length = length
         self.size: int | None = None
-        self.received = 0
+        self.end: int | None = None
+        # The offset the next chunk must start at.
+        self.next = start
+        if size is not None:
+            self._set_size(size)
+
+    def _set_size(self, size: int) -> None:
+        if size < 0:
+            raise TransferError(f"negative object size {size}")
+        if self.start > size:
+            raise TransferError(f"a range at {self.start} starts past the {size}-byte object")
+        self.size = size
+        self.end = size if not self.length else min(self.start + self.length, size)
+
+    @property
+    def received(self) -> int:
+        """Bytes of the range received so far."""
+        return self.next - self.start
 
     def accept(self, total_size: int, offset: int, length: int) -> None:
         """Takes the next chunk's header.
 
         Raises:
-            TransferError: The chunk does not continue the object.
+            TransferError: The chunk does not continue the range.
         """
         if self.size is None:
-            if total_size < 0:
-                raise TransferError(f"negative object size {total_size}")
-            self.size = total_size
+            self._set_size(total_size)
         elif total_size != self.size:
             raise TransferError(f"object size changed from {self.size} to {total_size} mid-stream")
-        if offset != self.received:
-            raise TransferError(f"chunk at offset {offset}, expected {self.received}")
-        if length == 0 and self.size != 0:
+        assert self.end is not None
+        if offset != self.next:
+            raise TransferError(f"chunk at offset {offset}, expected {self.next}")
+        if length == 0 and self.end != self.start:
             raise TransferError(f"empty chunk at offset {offset} of a {self.size}-byte object")
-        if offset + length > self.size:
-            raise TransferError(
-                f"chunk of {length} bytes at {offset} overflows the {self.size}-byte object"
+        if offset + length > self.end:
+            where = (
+                f"the {self.size}-byte object"
+                if self.end == self.size
+                else f"its range ending at {self.end} of the {self.size}-byte object"
             )
-        self.received += length
+            raise TransferError(f"chunk of {length} bytes at {offset} overflows {where}")
+        self.next += length
 
     @property
     def complete(self) -> bool:
-        return self.size is not None and self.received == self.size
+        return self.end is not None and self.next == self.end
 
     def finish(self) -> None:
         """The stream ended.
 
         Raises:
-            TransferError: It ended before the whole object arrived.
+            TransferError: It ended before the whole range arrived.
         """
         if self.size is None:
             raise TransferError("the stream ended before its first chunk")
         if not self.complete:
-            raise TransferError(f"the stream ended after {self.received} of {self.size} bytes")
+            assert self.end is not None
+            raise TransferError(
+                f"the stream ended after {self.received} of {self.end - self.start} bytes"
+            )
+
+
+def split_range(start: int, end: int, parts: int, min_bytes: int) -> list[tuple[int, int]]:
+    """`[start, end)` cut into at most `parts` ranges of nearly equal size, none (but a lone
+    one) smaller than `min_bytes`; empty when the range is."""
+    if end <= start:
+        return []
+    count = max(1, min(parts, (end - start) // max(1, min_bytes)))
+    bounds = [start + (end - start) * i // count for i in range(count + 1)]
+    return [(bounds[i], bounds[i + 1]) for i in range(count)]
+
+
+def _write_at(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """Writes all of `data` at `offset` of the file (the GIL is released while it copies)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(f"wrote nothing at offset {offset} of the object's file")
+        view = view[written:]
+        offset += written
+
+
+def _resumable(err: BaseException) -> bool:
+    """A broken stream worth resuming from the same source: the connection dropped, or the
+    call failed inside gRPC (not: no copy, a deadline, a cancel, a malformed stream)."""
+    return isinstance(err, rpc_errors.Unavailable) or type(err) is rpc_errors.RpcFailure
 
 
 class PullTable:
@@ -253,7 +317,14 @@ class ChunkStream(Protocol):
 class ObjectSource(Protocol):
     """Another node's node manager, as a pull reads from it (`NodeManagerClient`)."""
 
-    def read_object(self, object_id: bytes, chunk_bytes: int, timeout_s: float) -> ChunkStream: ...
+    def read_object(
+        self,
+        object_id: bytes,
+        chunk_bytes: int,
+        timeout_s: float,
+        offset_bytes: int = 0,
+        length_bytes: int = 0,
+    ) -> ChunkStream: ...
 
 
 @dataclass(frozen=True)
@@ -269,6 +340,7 @@ class TransferStats:
         source_failures: Sources given up during pulls (gone, no copy, stalled, bad stream).
         objects_served: ReadObject streams served to other nodes.
         bytes_served: Bytes sent in them.
+        streams_resumed: Range streams that broke and were resumed where they stopped.
         pulls_in_flight: Pulls running now.
     """
 
@@ -280,6 +352,7 @@ class TransferStats:
     source_failures: int
     objects_served: int
     bytes_served: int
+    streams_resumed: int
     pulls_in_flight: int
 
 
@@ -332,6 +405,11 @@ class ObjectTransfer:
         pull_timeout_s: The longest one pull may take over all its sources, and how long a
             request without a timeout waits.
         max_pulls: Pulls run at once; more wait for a slot.
+        streams: ReadObject streams one pull of a large object reads on at once.
+        parallel_min_bytes: What the first stream asks for; only the rest of a larger
+            object is read on several streams.
+        range_retries: How often a broken range stream is resumed before the source is
+            given up.
     """
 
     def __init__(
@@ -347,6 +425,9 @@ class ObjectTransfer:
         pull_timeout_s: float = constants.OBJECT_PULL_TIMEOUT_S,
         max_pulls: int = constants.MAX_CONCURRENT_PULLS,
         clock: Callable[[], float] = time.monotonic,
+        streams: int = constants.OBJECT_TRANSFER_STREAMS,
+        parallel_min_bytes: int = constants.OBJECT_TRANSFER_PARALLEL_MIN_BYTES,
+        range_retries: int = constants.OBJECT_TRANSFER_RANGE_RETRIES,
     ) -> None:
         self._node_id = node_id
         self._objects = objects
@@ -358,6 +439,9 @@ class ObjectTransfer:
         self._pull_timeout_s = pull_timeout_s
         self._slots = threading.BoundedSemaphore(max(1, max_pulls))
         self._clock = clock
+        self._streams = max(1, streams)
+        self._parallel_min_bytes = max(self._chunk_bytes, parallel_min_bytes)
+        self._range_retries = max(0, range_retries)
         self._pulls = PullTable()
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(
@@ -370,6 +454,7 @@ class ObjectTransfer:
                 "source_failures",
                 "objects_served",
                 "bytes_served",
+                "streams_resumed",
             ),
             0,
         )
@@ -539,7 +624,12 @@ class ObjectTransfer:
             ObjectExistsError: The object is being created here already.
             _Freed: The object was freed here during the pull.
         """
-        stream = self._connect(address).read_object(object_id, self._chunk_bytes, timeout_s)
+        source = self._connect(address)
+        deadline = self._clock() + timeout_s
+        head_bytes = self._parallel_min_bytes if self._streams > 1 else 0
+        stream = source.read_object(
+            object_id, self._chunk_bytes, timeout_s, offset_bytes=0, length_bytes=head_bytes
+        )
         watch = _StallWatch(stream.cancel, self._stall_s, self._clock)
         try:
             try:
@@ -551,19 +641,13 @@ class ObjectTransfer:
                     raise TransferError(f"no data for {self._stall_s:.0f}s") from None
                 raise
             watch.progress()
-            chunks = ChunkAssembler()
-            chunks.accept(first.total_size, first.offset, len(first.data))
+            head = ChunkAssembler(0, head_bytes)
+            head.accept(first.total_size, first.offset, len(first.data))
             size = first.total_size
             path = self._objects.create_copy(object_id, size, owner)
+            lanes = _Lanes(self, source, object_id, deadline)
             try:
-                write_object(
-                    path, size, lambda view: self._fill(view, first, stream, chunks, watch)
-                )
-            except rpc_errors.Cancelled:
-                self._objects.abort(object_id)
-                if watch.stalled:
-                    raise TransferError(f"no data for {self._stall_s:.0f}s") from None
-                raise
+                write_object_fd(path, lambda fd: lanes.fill(fd, first, head, stream, watch))
             except BaseException:
                 self._objects.abort(object_id)
                 raise
@@ -576,44 +660,42 @@ class ObjectTransfer:
             watch.close()
             stream.cancel()
 
-    @staticmethod
-    def _fill(
-        view: memoryview,
-        first: ObjectChunk,
-        stream: ChunkStream,
-        chunks: ChunkAssembler,
-        watch: _StallWatch,
-    ) -> None:
-        """Writes the chunks at their offsets into the mapped allocation, checking each one."""
-        data = first.data
-        view[first.offset : first.offset + len(data)] = data
-        while not chunks.complete:
-            try:
-                reply = next(stream)
-            except StopIteration:
-                break
-            watch.progress()
-            data = reply.data
-            chunks.accept(reply.total_size, reply.offset, len(data))
-            view[reply.offset : reply.offset + len(data)] = data
-        chunks.finish()
-
     # ---- source side -----------------------------------------------------------------
 
-    def serve(self, object_id: bytes, chunk_bytes: int = 0) -> Iterator[ObjectChunk]:
-        """The chunks of a local sealed object, in order (restored first if it was spilled).
+    def serve(
+        self, object_id: bytes, chunk_bytes: int = 0, offset_bytes: int = 0, length_bytes: int = 0
+    ) -> Iterator[ObjectChunk]:
+        """The chunks of a local sealed object, or of one range of it, in order (restored
+        first if it was spilled).
 
         Each chunk's data is a view of one slice of the object's mapping, copied only when
-        gRPC serializes it (`chunk_codec.encode_reply`); the object is never read whole. Every chunk carries the total size; an empty object is one empty chunk.
+        gRPC serializes it (`chunk_codec.encode_reply`); the object is never read whole. Every
+        chunk carries the total size; an empty range (an empty object) is one empty chunk.
+
+        Args:
+            object_id: The object.
+            chunk_bytes: The chunk size asked for (clamped; 0: the default).
+            offset_bytes: Where the range starts.
+            length_bytes: Its length (0: to the end; a range past the end stops at it).
 
         Raises:
             KeyError: The object is not sealed here.
+            RangeError: The range starts past the object's end (or is negative).
             ObjectStoreFullError: It is spilled and there is no room to restore it.
         """
         view = self._map_local(object_id)
         if view is None:
             raise KeyError(object_id)
-        return self._chunks(object_id, view, clamp_chunk_bytes(chunk_bytes))
+        size = len(view)
+        if offset_bytes < 0 or length_bytes < 0 or offset_bytes > size:
+            with contextlib.suppress(BufferError):
+                view.release()
+            raise RangeError(
+                f"the range of {length_bytes} bytes at {offset_bytes} is outside the "
+                f"{size}-byte object"
+            )
+        end = size if length_bytes == 0 else min(size, offset_bytes + length_bytes)
+        return self._chunks(object_id, view, clamp_chunk_bytes(chunk_bytes), offset_bytes, end)
 
     def _map_local(self, object_id: bytes) -> memoryview | None:
         for _attempt in range(3):
@@ -626,14 +708,16 @@ class ObjectTransfer:
                 continue  # evicted or spilled between the lookup and the map: look again
         return None
 
-    def _chunks(self, object_id: bytes, view: memoryview, chunk: int) -> Iterator[ObjectChunk]:
+    def _chunks(
+        self, object_id: bytes, view: memoryview, chunk: int, start: int, end: int
+    ) -> Iterator[ObjectChunk]:
         size = len(view)
         sent = 0
         try:
-            if size == 0:
-                yield ObjectChunk(total_size=0, offset=0)
-            for offset in range(0, size, chunk):
-                data = view[offset : offset + chunk]
+            if start == end:
+                yield ObjectChunk(total_size=size, offset=start)
+            for offset in range(start, end, chunk):
+                data = view[offset : min(offset + chunk, end)]
                 sent += len(data)
                 yield ObjectChunk(total_size=size, offset=offset, data=data)
             self._count("objects_served")
@@ -642,6 +726,154 @@ class ObjectTransfer:
             with contextlib.suppress(BufferError):
                 view.release()
         logger.debug("served %s (%d bytes)", object_id.hex(), size)
+
+
+class _Lanes:
+    """The streams of one pull from one source, each writing its ranges into the copy's file.
+
+    Lane 0 reads the first stream to its end, then one more range; each other lane reads one
+    range on a thread of its own. The first failure of any lane cancels the others' streams and
+    is raised by `fill` once every lane has stopped.
+    """
+
+    def __init__(
+        self, transfer: ObjectTransfer, source: ObjectSource, object_id: bytes, deadline: float
+    ) -> None:
+        self._transfer = transfer
+        self._source = source
+        self._object_id = object_id
+        self._deadline = deadline
+        self._lock = threading.Lock()
+        self._open: set[ChunkStream] = set()
+        self._error: BaseException | None = None
+
+    def fill(
+        self,
+        fd: int,
+        first: ObjectChunk,
+        head: ChunkAssembler,
+        stream: ChunkStream,
+        watch: _StallWatch,
+    ) -> None:
+        """Writes the whole object into `fd`: `first` (already checked by `head`), the rest
+        of the first stream, and the ranges after it.
+
+        Raises:
+            The first lane's failure (RpcFailure, TransferError, OSError).
+        """
+        t = self._transfer
+        size, head_end = head.size, head.end
+        assert size is not None and head_end is not None
+        if size:
+            os.ftruncate(fd, size)
+        _write_at(fd, first.data, first.offset)
+        ranges = split_range(head_end, size, t._streams, t._chunk_bytes)
+        threads = []
+        for start, end in ranges[1:]:
+            chunks = ChunkAssembler(start, end - start, size)
+            thread = threading.Thread(
+                target=self._lane, args=(fd, [(chunks, None, None)]), name="pull-range", daemon=True
+            )
+            thread.start()
+            threads.append(thread)
+        own = [(head, stream, watch)]
+        if ranges:
+            start, end = ranges[0]
+            own.append((ChunkAssembler(start, end - start, size), None, None))
+        self._lane(fd, own)
+        for thread in threads:
+            thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _lane(
+        self,
+        fd: int,
+        work: list[tuple[ChunkAssembler, ChunkStream | None, _StallWatch | None]],
+    ) -> None:
+        try:
+            for chunks, stream, watch in work:
+                self._read_range(fd, chunks, stream, watch)
+        except BaseException as err:  # noqa: BLE001 - raised by fill
+            self._fail(err)
+
+    def _fail(self, err: BaseException) -> None:
+        with self._lock:
+            if self._error is not None:
+                return
+            self._error = err
+            streams = list(self._open)
+        for stream in streams:
+            stream.cancel()
+
+    def _read_range(
+        self,
+        fd: int,
+        chunks: ChunkAssembler,
+        stream: ChunkStream | None,
+        watch: _StallWatch | None,
+    ) -> None:
+        """Reads one range (on `stream` if it is open already), resuming a broken stream."""
+        t = self._transfer
+        resumed = 0
+        while True:
+            if stream is None:
+                left = self._deadline - t._clock()
+                if left <= 0:
+                    raise rpc_errors.DeadlineExceeded(
+                        rpc_errors.grpc.StatusCode.DEADLINE_EXCEEDED, "no time left for the pull"
+                    )
+                assert chunks.end is not None
+                stream = self._source.read_object(
+                    self._object_id,
+                    t._chunk_bytes,
+                    left,
+                    offset_bytes=chunks.next,
+                    length_bytes=chunks.end - chunks.next,
+                )
+                watch = _StallWatch(stream.cancel, t._stall_s, t._clock)
+            assert watch is not None
+            with self._lock:
+                if self._error is not None:
+                    stream.cancel()
+                self._open.add(stream)
+            try:
+                self._drain(fd, chunks, stream, watch)
+                return
+            except rpc_errors.Cancelled:
+                if watch.stalled:
+                    raise TransferError(f"no data for {t._stall_s:.0f}s") from None
+                raise
+            except rpc_errors.RpcFailure as err:
+                if self._error is not None or resumed >= t._range_retries or not _resumable(err):
+                    raise
+                resumed += 1
+                t._count("streams_resumed")
+                logger.info(
+                    "a stream of %s broke at byte %d (%s); resuming it",
+                    self._object_id.hex(),
+                    chunks.next,
+                    err,
+                )
+            finally:
+                watch.close()
+                stream.cancel()
+                with self._lock:
+                    self._open.discard(stream)
+            stream = watch = None
+
+    @staticmethod
+    def _drain(fd: int, chunks: ChunkAssembler, stream: ChunkStream, watch: _StallWatch) -> None:
+        while not chunks.complete:
+            try:
+                reply = next(stream)
+            except StopIteration:
+                break
+            watch.progress()
+            data = reply.data
+            chunks.accept(reply.total_size, reply.offset, len(data))
+            _write_at(fd, data, reply.offset)
+        chunks.finish()
 
 
 def _describe(err: BaseException) -> str:

@@ -16,7 +16,7 @@ from ray._private.node_manager.bundle_reservations import BundleError
 from ray._private.node_manager.client_sessions import SessionStartError
 from ray._private.node_manager.metrics_export import MalformedReportError
 from ray._private.node_manager.node_manager import NodeManager
-from ray._private.node_manager.object_transfer import PullTimeoutError
+from ray._private.node_manager.object_transfer import PullTimeoutError, RangeError
 from ray._private.object_store import ObjectExistsError, ObjectStoreFullError
 from ray._private.rpc.errors import shorten
 
@@ -140,7 +140,11 @@ class NodeManagerServicer(node_manager_pb2_grpc.NodeManagerServiceServicer):
         if not request.object_id:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "object_id is required")
         try:
-            return self._nm.transfer.serve(request.object_id, request.chunk_bytes)
+            return self._nm.transfer.serve(
+                request.object_id, request.chunk_bytes, request.offset_bytes, request.length_bytes
+            )
+        except RangeError as err:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
         except KeyError:
             context.abort(grpc.StatusCode.NOT_FOUND, "no sealed copy of the object on this node")
         except ObjectStoreFullError as err:

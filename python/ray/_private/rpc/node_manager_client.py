@@ -203,20 +203,34 @@ class NodeManagerClient(ServiceClient):
             response_deserializer=chunk_codec.decode_reply,
         )
 
-    def read_object(self, object_id: bytes, chunk_bytes: int, timeout_s: float) -> ObjectChunks:
-        """Starts streaming a sealed object's bytes from that node (ReadObject).
+    def read_object(
+        self,
+        object_id: bytes,
+        chunk_bytes: int,
+        timeout_s: float,
+        offset_bytes: int = 0,
+        length_bytes: int = 0,
+    ) -> ObjectChunks:
+        """Starts streaming a sealed object's bytes, or one range of them, from that node.
 
         Args:
             object_id: The object to read.
             chunk_bytes: Preferred chunk size (the node may send smaller chunks).
             timeout_s: Deadline of the whole stream.
+            offset_bytes: Where the range starts.
+            length_bytes: The range's length (0: to the object's end).
 
         Returns:
             The chunks, in order; failures surface as `errors.RpcFailure` while iterating
             (`errors.NotFound` if the node has no copy).
         """
         call = self._read_object(
-            pb.ReadObjectRequest(object_id=object_id, chunk_bytes=chunk_bytes),
+            pb.ReadObjectRequest(
+                object_id=object_id,
+                chunk_bytes=chunk_bytes,
+                offset_bytes=offset_bytes,
+                length_bytes=length_bytes,
+            ),
             timeout=timeout_s,
             metadata=self._md,
         )

@@ -223,6 +223,7 @@ class CoreWorker:
                 constants.MAX_TASKS_IN_FLIGHT_PER_WORKER,
                 constants.IDLE_LEASE_TIMEOUT_S,
                 constants.PIPELINE_BACKOFF_S,
+                max_pending_leases=constants.MAX_PENDING_LEASE_REQUESTS,
             ),
             self.resolver,
             self.tasks,

@@ -9,8 +9,11 @@ fail a task, ...). Tests drive it directly, without processes or sockets.
 The rules (DESIGN.md section 3):
 
 - queue: a ready task joins the queue of its shape (resources + strategy + runtime env).
-- lease: a shape with queued tasks asks for one lease at a time; a granted
-  lease is reused for every queued task of the shape.
+- lease: a shape with queued tasks keeps lease requests in flight, as many as its
+  queue could fill (`max_in_flight` tasks per lease) up to `max_pending_leases`, so a
+  burst gets its workers (spilled ones too) in one round of requests rather than one
+  after another; after a failed request it asks for one at a time until one succeeds.
+  A granted lease is reused for every queued task of the shape.
 - push: a queued task goes to an idle worker of its shape, else it waits on a
   busy one behind the task it runs (pipelining): at most `max_in_flight` per
   worker, not on a worker in its back-off, never for `max_calls` tasks, least
@@ -186,8 +189,10 @@ class SubmissionState:
         max_lease_failures: int = 20,
         max_free_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
+        max_pending_leases: int = 1,
     ) -> None:
         self.max_in_flight = max_in_flight
+        self.max_pending_leases = max(1, max_pending_leases)
         self.idle_lease_s = idle_lease_s
         self.pipeline_backoff_s = pipeline_backoff_s
         self.max_lease_failures = max_lease_failures
@@ -243,9 +248,8 @@ class SubmissionState:
                 if lease is None:
                     break
                 actions.append(self._push(lease, queue.popleft()))
-            if queue and shape.pending_lease_requests == 0:
-                shape.pending_lease_requests += 1
-                actions.append(RequestLease(shape, queue[0].spec.name))
+            if queue:
+                actions += self._request_leases(shape)
         if not queue:
             for lease in shape.leases:
                 if not lease.tasks:
@@ -256,6 +260,21 @@ class SubmissionState:
                         actions.append(
                             CallLater(self.idle_lease_s, partial(self.idle_timeout, lease))
                         )
+        return actions
+
+    def _request_leases(self, shape: Shape) -> list[Action]:
+        """Lease requests for the queue: enough to run it all, within the bounds (see the
+        module docstring); one at a time while requests fail."""
+        if shape.lease_failures:
+            wanted = 1
+        else:
+            per_lease = max(self.max_in_flight, 1)
+            wanted = min(self.max_pending_leases, -(-len(shape.queue) // per_lease))
+        actions: list[Action] = []
+        name = shape.queue[0].spec.name
+        while shape.pending_lease_requests < wanted:
+            shape.pending_lease_requests += 1
+            actions.append(RequestLease(shape, name))
         return actions
 
     def _push(self, lease: Lease, task: NormalTask) -> Push:
@@ -307,6 +326,12 @@ class SubmissionState:
 
     def lease_failed(self, shape: Shape, failure: BaseException) -> list[Action]:
         shape.pending_lease_requests -= 1
+        if shape.pending_lease_requests > 0:
+            # Another request of the shape is still out: its answer decides what comes next.
+            # Until a request succeeds the shape asks for one lease at a time, so a node that
+            # is down costs one failure per round, as with a single request.
+            shape.lease_failures = max(shape.lease_failures, 1)
+            return []
         shape.lease_failures += 1
         if shape.lease_failures > self.max_lease_failures:
             tasks = list(shape.queue)
