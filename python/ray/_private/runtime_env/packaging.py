@@ -232,13 +232,3 @@ class PackageUploader:
                 f".py file or .zip file"
             )
         return self.upload(digest, data)
-
-    def resolve(self, env: dict[str, Any]) -> dict[str, Any]:
-        """A validated env with its local paths replaced by uploaded package URIs."""
-        out = dict(env)
-        excludes = list(out.pop("excludes", None) or [])
-        if out.get("working_dir"):
-            out["working_dir"] = self.working_dir(out["working_dir"], excludes)
-        if out.get("py_modules"):
-            out["py_modules"] = [self.py_module(m, excludes) for m in out["py_modules"]]
-        return out

@@ -85,16 +85,20 @@ class Uploader:
         self._packages: PackageUploader | None = None
 
     def resolve(self, env: dict[str, Any]) -> dict[str, Any]:
-        """`env` with its local paths replaced by uploaded package URIs."""
-        if not (env.get("working_dir") or env.get("py_modules")):
-            out = dict(env)
-            out.pop("excludes", None)
+        """A validated env with its local paths replaced by uploaded package URIs."""
+        out = dict(env)
+        excludes = list(out.pop("excludes", None) or [])
+        if not (out.get("working_dir") or out.get("py_modules")):
             return out
         if self._packages is None:
             from ray._private.runtime_env.packaging import PackageUploader
 
             self._packages = PackageUploader(self._exists, self._put)
-        return self._packages.resolve(env)
+        if out.get("working_dir"):
+            out["working_dir"] = self._packages.working_dir(out["working_dir"], excludes)
+        if out.get("py_modules"):
+            out["py_modules"] = [self._packages.py_module(m, excludes) for m in out["py_modules"]]
+        return out
 
 
 def uploader_for(gcs: Any) -> Uploader:
