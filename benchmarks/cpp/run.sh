@@ -68,9 +68,9 @@ RAY_TMPDIR="$WORK/tmp" RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 "$RAY" start --head \
   --node-ip-address 127.0.0.1 --port "$PORT" --num-cpus 2 --temp-dir "$WORK/ray" < /dev/null >&2
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Upstream's `ray start` turns on token authentication when ~/.ray/auth_token exists (or makes
-# one); its C++ driver sends that token only with RAY_AUTH_MODE=token.
+# one? Not on a fresh machine); its C++ driver sends that token only with RAY_AUTH_MODE=token.
 DRIVER_ENV=()
-if [ "$LABEL" != openray ]; then DRIVER_ENV=(RAY_AUTH_MODE=token); fi
+if [ "$LABEL" != openray ] && [ -f "$HOME/.ray/auth_token" ]; then DRIVER_ENV=(RAY_AUTH_MODE=token); fi
 env "${DRIVER_ENV[@]}" RAY_TMPDIR="$WORK/tmp" "$WORK/cpp_bench" --ray_address="127.0.0.1:$PORT" \
   --ray_code_search_path="$WORK/lib:$HERE" --label="$LABEL" "${ARGS[@]}" > "$WORK/out.json"
 log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

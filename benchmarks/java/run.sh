@@ -67,7 +67,7 @@ log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 DRIVER_ENV=()
 JAVA_OPTS=()
 if [ "$LABEL" != openray ]; then
-  DRIVER_ENV=(RAY_AUTH_MODE=token)
+  if [ -f "$HOME/.ray/auth_token" ]; then DRIVER_ENV=(RAY_AUTH_MODE=token); fi
   JAVA_OPTS=(-Dray.node-ip=127.0.0.1)
 fi
 env "${DRIVER_ENV[@]}" RAY_TMPDIR="$WORK/tmp" java "${JAVA_OPTS[@]}" -Dray.address="127.0.0.1:$PORT" \
