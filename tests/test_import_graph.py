@@ -197,3 +197,21 @@ def test_service_processes_do_not_load_the_driver_api() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_a_worker_without_a_runtime_env_loads_no_env_setup() -> None:
+    # Every worker process pays for what worker_main imports: the runtime_env unpacking code
+    # (with pathlib and shutil) loads only for a worker started for an env.
+    code = (
+        "import sys\n"
+        "import ray._private.worker.worker_main\n"
+        "loaded = sorted(m for m in ('pathlib', 'shutil', 'ray._private.runtime_env.worker_setup')"
+        " if m in sys.modules)\n"
+        "assert not loaded, loaded\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "RAY_SERVICE_PROCESS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -22,12 +22,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ray._private import constants
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import psutil
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from typing import BinaryIO
 import ray
 from ray._private import constants, ids
 from ray._private.generated import common_pb2
+from ray._private.runtime_env import RUNTIME_ENV_VAR
 from ray._private.runtime_env import validation as renv
-from ray._private.runtime_env.worker_setup import RUNTIME_ENV_VAR
 
 logger = logging.getLogger(__name__)
 

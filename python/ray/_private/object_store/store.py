@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -359,6 +358,8 @@ class ObjectStore:
 
     def shutdown(self) -> None:
         """Deletes every object and removes both directories. Safe to call twice."""
+        import shutil  # here, not at the top: workers use this module and need none of it
+
         for path in (self._shm_dir, self._spill_dir):
             shutil.rmtree(path, ignore_errors=True)
         self._entries.clear()
@@ -424,6 +425,8 @@ class ObjectStore:
         if not entry.has_spill_file:
             spill_path = self._spill_path(object_id)
             try:
+                import shutil
+
                 shutil.copyfile(shm_path, spill_path)
             except OSError as exc:
                 logger.warning("failed to spill %s to %s: %s", object_id.hex(), spill_path, exc)
@@ -446,6 +449,8 @@ class ObjectStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(shm_path)
         try:
+            import shutil
+
             shutil.copyfile(self._spill_path(object_id), shm_path)
         except OSError:
             self._unlink(shm_path)

@@ -11,3 +11,5 @@
 # Where packages live: the GCS KV namespace of uploaded packages, and their URI scheme.
 KV_NAMESPACE = "runtime_env_packages"
 URI_PREFIX = "gcs://"
+# The env a worker process was started for, set by its node manager (JSON; unset for none).
+RUNTIME_ENV_VAR = "RAY_RUNTIME_ENV_SERIALIZED"

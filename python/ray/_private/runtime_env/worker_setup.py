@@ -24,7 +24,6 @@ from ray._private.runtime_env.validation import RuntimeEnvError, deserialize
 logger = logging.getLogger(__name__)
 
 # The variable a worker's env is passed in (TaskSpec.serialized_runtime_env).
-RUNTIME_ENV_VAR = "RAY_RUNTIME_ENV_SERIALIZED"
 
 
 def _package_name(uri: str) -> str:

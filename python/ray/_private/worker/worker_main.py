@@ -14,7 +14,7 @@ from ray._private import constants, metrics, process
 from ray._private import object_ref as object_ref_mod
 from ray._private.gateway.lazy import LazyEmbeddedGateway
 from ray._private.generated import common_pb2, node_manager_pb2
-from ray._private.runtime_env import worker_setup
+from ray._private.runtime_env import RUNTIME_ENV_VAR
 from ray._private.runtime_env.process_env import ProcessEnv, uploader_for
 from ray._private.worker.core_worker import CoreWorker, WorkerMode
 from ray._private.worker.runners import RunnerContext, RunnerRegistry
@@ -62,8 +62,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     gateway.attach(cw)
     # Enter the runtime env this worker was started for (packages, cwd, sys.path).
-    serialized_env = os.environ.get(worker_setup.RUNTIME_ENV_VAR, "")
-    env = worker_setup.enter(serialized_env, opts.session_dir, cw.gcs.kv_get)
+    # Most workers have none: the unpacking code (and pathlib, shutil) loads only for one.
+    serialized_env = os.environ.get(RUNTIME_ENV_VAR, "")
+    env: dict = {}
+    if serialized_env:
+        from ray._private.runtime_env import worker_setup
+
+        env = worker_setup.enter(serialized_env, opts.session_dir, cw.gcs.kv_get)
     cw.runtime_env = ProcessEnv(env, uploader_for(cw.gcs))
     context = RunnerContext(
         job_config=cw.job_config_of,
