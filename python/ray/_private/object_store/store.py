@@ -424,9 +424,9 @@ class ObjectStore:
         shm_path = self._shm_path(object_id)
         if not entry.has_spill_file:
             spill_path = self._spill_path(object_id)
-            try:
-                import shutil
+            import shutil
 
+            try:
                 shutil.copyfile(shm_path, spill_path)
             except OSError as exc:
                 logger.warning("failed to spill %s to %s: %s", object_id.hex(), spill_path, exc)
@@ -448,9 +448,9 @@ class ObjectStore:
         shm_path = self._shm_path(object_id)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(shm_path)
-        try:
-            import shutil
+        import shutil
 
+        try:
             shutil.copyfile(self._spill_path(object_id), shm_path)
         except OSError:
             self._unlink(shm_path)

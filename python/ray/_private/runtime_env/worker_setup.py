@@ -23,8 +23,6 @@ from ray._private.runtime_env.validation import RuntimeEnvError, deserialize
 
 logger = logging.getLogger(__name__)
 
-# The variable a worker's env is passed in (TaskSpec.serialized_runtime_env).
-
 
 def _package_name(uri: str) -> str:
     if not uri.startswith(URI_PREFIX) or not uri.endswith(".zip"):
