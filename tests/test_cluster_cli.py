@@ -492,7 +492,9 @@ def test_stop_force_and_blocking_nodes(cli: Cli, tmp_path) -> None:
         assert len(processes) >= 4
         result = cli.run("stop", "--force")
         assert result.stdout.count("Killed node manager") == 2, result.stdout
-        assert "Killed GCS" in result.stdout, result.stdout
+        # The head's GCS is killed, or already stopped by the blocking `ray start`, which
+        # stops its node when it sees the node manager die (a race either may win).
+        assert "Killed GCS" in result.stdout or "Already gone: GCS" in result.stdout, result.stdout
         # The blocking `ray start` sees its node die, says so and exits.
         assert blocking.wait(timeout=60) == 1
         rest = blocking.stdout.read()

@@ -22,6 +22,12 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
     ("grpc.enable_retries", 0),
     ("grpc.so_reuseport", 0),
+    # A channel lives as long as the process (ChannelPool), and a port whose process died may
+    # be taken by a new one (a new cluster's GCS after ray.shutdown() and ray.init()): the
+    # channel must try it again soon, not after gRPC's default backoff of up to 120 s.
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 
 
