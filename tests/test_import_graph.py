@@ -178,6 +178,15 @@ def test_nothing_imports_an_entry_point() -> None:
     assert [m for m, deps in _graph().items() if deps & ENTRY_POINTS] == []
 
 
+def _run_as_service_process(code: str) -> None:
+    """Runs `code` (which prints "ok") in a fresh interpreter started as services and workers are."""
+    env = {**os.environ, "RAY_SERVICE_PROCESS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
 def test_service_processes_do_not_load_the_driver_api() -> None:
     # The GCS and node manager start with ray.SERVICE_PROCESS_ENV set (see ray/__init__.py):
     # the public names then load on first use, not with the package.
@@ -192,11 +201,7 @@ def test_service_processes_do_not_load_the_driver_api() -> None:
         "from ray import ObjectRef, remote\n"
         "print('ok')\n"
     )
-    env = {**os.environ, "RAY_SERVICE_PROCESS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    _run_as_service_process(code)
 
 
 def test_a_worker_without_a_runtime_env_loads_no_env_setup() -> None:
@@ -210,8 +215,4 @@ def test_a_worker_without_a_runtime_env_loads_no_env_setup() -> None:
         "assert not loaded, loaded\n"
         "print('ok')\n"
     )
-    env = {**os.environ, "RAY_SERVICE_PROCESS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    _run_as_service_process(code)
