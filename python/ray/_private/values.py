@@ -25,6 +25,8 @@ def task_args(args: tuple, kwargs: dict) -> list[Arg]:
     Raises:
         TypeError: An argument cannot be serialized (the message names its path).
     """
+    if not args and not kwargs:
+        return []
     out: list[Arg] = []
     items = [(f"args[{i}]", "", a) for i, a in enumerate(args)]
     if kwargs:

@@ -160,14 +160,14 @@ class ActorCallsState:
         return self._resolve(aq)
 
     def submit(self, call: ActorCall, max_in_flight: int) -> list[ActorAction]:
-        aq = self.queue(call.actor_id)
+        aq = self.queues.get(call.actor_id) or self.queue(call.actor_id)
         aq.max_in_flight = max_in_flight
         if aq.dead is not None:
             return [FailCall(call, errors.actor_died_error(aq.actor_id, aq.dead))]
         aq.pending.append(call)
         if aq.address is None:
             return self._resolve(aq)
-        return self._send(aq) if call.resolved else []
+        return self._send(aq) if call.state is not TaskState.WAITING_FOR_DEPS else []
 
     def call_ready(self, call: ActorCall) -> list[ActorAction]:
         """The call's owned arguments are ready."""
@@ -176,19 +176,21 @@ class ActorCallsState:
     def _send(self, aq: ActorQueue) -> list[ActorAction]:
         """Sends resolved calls at the head of the queue, in order."""
         actions: list[ActorAction] = []
+        pending = aq.pending
         while (
-            aq.pending
+            pending
             and aq.address is not None
             and aq.dead is None
             and len(aq.in_flight) < aq.max_in_flight
         ):
-            call = aq.pending[0]
-            if call.finished:
-                aq.pending.popleft()
+            call = pending[0]
+            state = call.state
+            if state is TaskState.FINISHED:
+                pending.popleft()
                 continue
-            if not call.resolved:
+            if state is TaskState.WAITING_FOR_DEPS:
                 break
-            aq.pending.popleft()
+            pending.popleft()
             call.spec.sequence_number = aq.next_seq
             aq.next_seq += 1
             call.sent_to = aq.address
@@ -199,14 +201,16 @@ class ActorCallsState:
             )
             call.request = None  # later sends build a new request around the same spec
             actions.append(PushCall(aq, aq.address, request, call))
-        return actions + self._maybe_kill_out_of_scope(aq)
+        if aq.out_of_scope:
+            actions += self._maybe_kill_out_of_scope(aq)
+        return actions
 
     def call_replied(
         self, call: ActorCall, address: common_pb2.Address, reply: core_worker_pb2.PushTaskReply
     ) -> list[ActorAction]:
-        aq = self.queue(call.actor_id)
+        aq = self.queues.get(call.actor_id) or self.queue(call.actor_id)
         aq.in_flight.pop(call.task_id, None)
-        if _retry_on_error(call, reply):
+        if reply.is_application_error and _retry_on_error(call, reply):
             if call.retries_left > 0:
                 call.retries_left -= 1
             call.spec.attempt_number += 1
@@ -222,7 +226,9 @@ class ActorCallsState:
             aq.address = None
             aq.failed_worker = address.worker_id
             actions += self._resolve(aq)
-        return actions + self._maybe_kill_out_of_scope(aq)
+        if aq.out_of_scope:
+            actions += self._maybe_kill_out_of_scope(aq)
+        return actions
 
     def call_failed(
         self, call: ActorCall, address: common_pb2.Address, failure: BaseException

@@ -123,7 +123,8 @@ class ActorTaskSubmitter:
         self._handle(self._state.cancel, call)
 
     def on_objects_freed(self, oids: list[bytes]) -> None:
-        if not any(oid in self._state.handle_objects for oid in oids):
+        handles = self._state.handle_objects
+        if not handles or handles.keys().isdisjoint(oids):
             return  # the common case: no actor handle among them
         self._handle(self._state.objects_freed, oids)
 
@@ -132,16 +133,18 @@ class ActorTaskSubmitter:
             self._state.stop()
 
     def _handle(self, event: Callable[..., list[ActorAction]], *args: object) -> None:
+        later = None
         with self._lock:
-            actions = event(*args)
-            later = []
-            for action in actions:
-                if isinstance(action, PushCall):
+            for action in event(*args):
+                if type(action) is PushCall:
                     self._push(action)
+                elif later is None:
+                    later = [action]
                 else:
                     later.append(action)
-        for action in later:
-            self._apply(action)
+        if later is not None:
+            for action in later:
+                self._apply(action)
 
     # ---- actions ---------------------------------------------------------------------
 

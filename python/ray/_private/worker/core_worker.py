@@ -490,7 +490,8 @@ class CoreWorker:
         `retry_exceptions` (True or exception types) retries it, under `max_task_retries`,
         when it raises.
         """
-        self._check_node()
+        if self.node_failure:
+            raise rex.NodeDiedError(self.node_failure)
         built = self.specs.build_args(args)
         request = self.specs.actor_call(
             actor_id,
@@ -700,9 +701,15 @@ class CoreWorker:
         return config
 
     def store_return(
-        self, object_id: bytes, frame: SerializedObject | bytes, owner: common_pb2.Address
+        self,
+        object_id: bytes,
+        frame: SerializedObject | bytes,
+        owner: common_pb2.Address,
+        into: common_pb2.ReturnObject | None = None,
     ) -> common_pb2.ReturnObject:
-        """Stores one return value for the task's caller; refs inside it are lent to the caller."""
+        """Stores one return value for the task's caller; refs inside it are lent to the caller.
+
+        The ReturnObject is filled into `into` if given (one added to the reply in place)."""
         if isinstance(frame, SerializedObject):
             contained = frame.contained_refs
         elif isinstance(frame, ResultFrame):
@@ -710,7 +717,7 @@ class CoreWorker:
         else:
             contained = []
         stored = self.ownership.store_frame(object_id, frame, contained, owner=owner)
-        ret = stored.to_proto(object_id)
+        ret = stored.to_proto(object_id, into)
         if contained:
             self.ownership.add_borrowers_for(list(ret.nested_refs), owner)
         return ret

@@ -123,7 +123,11 @@ class ExecutionContext(Protocol):
     def read_task_args(self, args: Sequence[common_pb2.ObjectReference]) -> list[Any]: ...
 
     def store_return(
-        self, object_id: bytes, frame: Any, owner: common_pb2.Address
+        self,
+        object_id: bytes,
+        frame: Any,
+        owner: common_pb2.Address,
+        into: common_pb2.ReturnObject | None = None,
     ) -> common_pb2.ReturnObject: ...
 
     def cancel_children(self, parent_task_id: bytes, force: bool) -> None: ...

@@ -87,6 +87,8 @@ class Lineage:
 
     def freed(self, oids: Iterable[bytes]) -> None:
         """Outputs were freed here: a task none of whose outputs is left is forgotten."""
+        if not self._by_object:
+            return  # nothing kept (actor calls and tasks without rebuildable outputs)
         done = []
         with self._lock:
             for oid in oids:

@@ -47,16 +47,22 @@ class StoredObject:
             nested_refs=tuple(ret.nested_refs),
         )
 
-    def to_proto(self, object_id: bytes) -> common_pb2.ReturnObject:
-        ret = common_pb2.ReturnObject(
-            object_id=object_id,
-            in_store=self.in_store,
-            node_id=self.node_id,
-            size_bytes=self.size_bytes,
-            nested_refs=list(self.nested_refs),
-        )
+    def to_proto(
+        self, object_id: bytes, into: common_pb2.ReturnObject | None = None
+    ) -> common_pb2.ReturnObject:
+        """The object as a ReturnObject (filled into `into`, a fresh message, if given: a
+        message added in place to a reply costs no copy)."""
+        ret = common_pb2.ReturnObject() if into is None else into
+        ret.object_id = object_id
         if self.data is not None:
             ret.data = self.data
+        if self.in_store:
+            ret.in_store = True
+        if self.node_id:
+            ret.node_id = self.node_id
+        ret.size_bytes = self.size_bytes
+        if self.nested_refs:
+            ret.nested_refs.extend(self.nested_refs)
         return ret
 
 

@@ -21,7 +21,6 @@ import logging
 import os
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -554,18 +553,24 @@ class Ownership:
     def store_returned_object(self, ret: common_pb2.ReturnObject) -> None:
         """Caller side: records a task's return object (or frees it if nobody wants it)."""
         oid = ret.object_id
-        nested = [
-            (r.object_id, None if self.is_me(r.owner_address) else r.owner_address)
-            for r in ret.nested_refs
-        ]
+        nested = (
+            [
+                (r.object_id, None if self.is_me(r.owner_address) else r.owner_address)
+                for r in ret.nested_refs
+            ]
+            if ret.nested_refs
+            else None
+        )
         if not self.refs.has(oid):
             if ret.in_store:
                 self._on_freed([(oid, {ret.node_id})])
-            self.refs.set_nested(oid, nested, self.address.worker_id)
+            if nested:
+                self.refs.set_nested(oid, nested, self.address.worker_id)
             return
         if ret.in_store:
             self.refs.add_store_location(oid, ret.node_id)
-        self.refs.set_nested(oid, nested, self.address.worker_id)
+        if nested:
+            self.refs.set_nested(oid, nested, self.address.worker_id)
         self.memory_store.put(oid, StoredObject.from_proto(ret))
 
     def store_error(self, object_ids: Sequence[bytes], frame: bytes) -> None:
@@ -663,24 +668,25 @@ class Ownership:
     # ---- freeing ---------------------------------------------------------------------
 
     def _on_freed(self, freed: list[tuple[bytes, set[bytes]]]) -> None:
-        oids = [oid for oid, _ in freed]
-        # An inline value has no store copies (its borrowers' nodes are no locations).
-        inline = set()
-        for oid in oids:
-            stored = self.memory_store.get(oid)
+        # Runs once per freed task return: the common case (one inline value) stays short.
+        oids = []
+        on_nodes: dict[bytes, list[bytes]] = {}
+        get = self.memory_store.get
+        for oid, nodes in freed:
+            oids.append(oid)
+            if not nodes:
+                continue
+            stored = get(oid)
             if stored is not None and not stored.in_store:
-                inline.add(oid)
-        if inline:
-            freed = [(oid, nodes) for oid, nodes in freed if oid not in inline]
+                continue  # an inline value has no store copies (borrowers' nodes are none)
+            for node in nodes:
+                on_nodes.setdefault(node, []).append(oid)
         self.memory_store.delete(oids)
-        for oid in oids:
-            self._mapped.pop(oid, None)
+        if self._mapped:
+            for oid in oids:
+                self._mapped.pop(oid, None)
         for listener in self.freed_listeners:
             listener(oids)
-        on_nodes: dict[bytes, list[bytes]] = defaultdict(list)
-        for oid, nodes in freed:
-            for node in nodes:
-                on_nodes[node].append(oid)
         for node, node_oids in on_nodes.items():
             if self._shutting_down():
                 break

@@ -46,7 +46,8 @@ class TaskManager:
     def add(self, task: Task) -> None:
         with self._lock:
             self._tasks[task.task_id] = task
-        self._add_submitted(task.arg_ids)
+        if task.arg_ids:
+            self._add_submitted(task.arg_ids)
 
     def get(self, task_id: bytes) -> Task | None:
         return self._tasks.get(task_id)
@@ -78,7 +79,8 @@ class TaskManager:
         for ret in reply.return_objects:
             self._store_return(ret)
         self._on_complete(task, reply)
-        self._remove_submitted(task.arg_ids)
+        if task.arg_ids:
+            self._remove_submitted(task.arg_ids)
         task.keep = []
 
     def fail(
@@ -91,7 +93,8 @@ class TaskManager:
             assert exc is not None
             frame = errors.error_frame(exc, task.task_id)
         self._store_error(task.spec.return_ids, frame)
-        self._remove_submitted(task.arg_ids)
+        if task.arg_ids:
+            self._remove_submitted(task.arg_ids)
         task.keep = []
 
 

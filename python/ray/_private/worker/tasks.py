@@ -43,10 +43,11 @@ class Task:
     pending_deps: int = 0
     cancelled: bool = False
     force_cancel: bool = False
+    # The spec's task id, read often (a protobuf field read costs more than a slot's).
+    task_id: bytes = field(init=False, repr=False)
 
-    @property
-    def task_id(self) -> bytes:
-        return self.spec.task_id
+    def __post_init__(self) -> None:
+        self.task_id = self.spec.task_id
 
     @property
     def name(self) -> str:

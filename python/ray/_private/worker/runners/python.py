@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,7 +48,7 @@ class PythonRunner:
         result = fn(*positional, **keywords)
         if spec.generator_kind:  # the executor drives it (worker/generators.py)
             return result
-        if inspect.iscoroutine(result):  # an async actor's `async def` method
+        if type(result) is types.CoroutineType:  # an async actor's `async def` method
             return _encode_later(spec, result)
         return encode_results(spec, result)
 
