@@ -34,6 +34,9 @@ class CallOrder(Generic[T]):
         expected = self._next_seq.get(caller, 0)
         if seq < expected:
             return [call]  # a resend of an earlier call
+        if seq == expected and caller not in self._waiting:  # the common case: in order
+            self._next_seq[caller] = seq + 1
+            return [call]
         self._waiting.setdefault(caller, {})[seq] = call
         ready = self._take_ready(caller, expected)
         if self._waiting.get(caller):

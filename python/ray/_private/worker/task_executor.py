@@ -199,7 +199,7 @@ class TaskExecutor:
         caller = job.request.caller_worker_id or spec.caller_address.worker_id
         with self._lock:
             ready = self._order.arrive(caller, spec.sequence_number, job)
-            if self._order.has_gaps() and not self._gap_watch:
+            if not self._gap_watch and self._order.has_gaps():
                 self._gap_watch = True
                 self._loop.call_later(1.0, self._watch_gaps)
         for j in ready:
