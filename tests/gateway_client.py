@@ -305,6 +305,27 @@ class GatewayClient:
             accepted = reply.num_accepted
         return accepted
 
+    def submit_for_results(
+        self, items: Sequence[pb.SubmitItem], want: int, timeout: float = 60
+    ) -> dict[bytes, pb.SubmitResult]:
+        """Sends the items on a Submit stream kept open until `want` results came back on it."""
+        done = threading.Event()
+
+        def requests() -> Iterator[pb.SubmitRequest]:
+            yield pb.SubmitRequest(items=list(items))
+            done.wait(timeout)
+
+        results: dict[bytes, pb.SubmitResult] = {}
+        try:
+            for reply in self.stub.Submit(requests(), timeout=timeout, metadata=self.metadata):
+                for result in reply.results:
+                    results[result.object_id] = result
+                if len(results) >= want:
+                    break
+        finally:
+            done.set()
+        return results
+
     def start_actor(
         self,
         actor_class: common_pb2.FunctionDescriptor,

@@ -234,6 +234,25 @@ def test_pipelined_submission_with_client_made_ids(client):
     assert [read(f) for f in client.get(returns)] == list(range(1, 501))
 
 
+def test_submit_stream_sends_back_results_asked_for(client):
+    small, small_id = client.task_item(fn("add"), [value(frame(2)), value(frame(3))])
+    big, big_id = client.task_item(fn("make_array"), [value(frame(200_000))])  # 1.6 MB: stored
+    failing, failing_id = client.task_item(fn("fail"), [value(frame("boom"))])
+    plain, plain_id = client.task_item(fn("add"), [value(frame(1)), value(frame(1))])
+    for item in (small, big, failing):
+        item.return_results = True
+    results = client.submit_for_results([small, big, failing, plain], want=3)
+    assert set(results) == {small_id, big_id, failing_id}  # not the one that did not ask
+    assert read(results[small_id].frame) == 5 and not results[small_id].fetch
+    assert results[big_id].fetch and not results[big_id].frame
+    error = results[failing_id].frame
+    assert serialization.frame_format(error) == common_pb2.OBJECT_FORMAT_ERROR
+    assert "boom" in str(read(error).info.message)
+    # The values stay readable with Get, the one marked `fetch` included.
+    big_value, plain_value = client.get([big_id, plain_id])
+    assert read(big_value).sum() == sum(range(200_000)) and read(plain_value) == 2
+
+
 def test_client_made_put_id_is_idempotent(client):
     oid = client.new_put_id()
     assert client.put(frame("x"), object_id=oid) == oid

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 
-from ray._private.gateway.session import GatewayError, Session
+from ray._private.gateway.session import GatewayError, ResultSink, Session
 from ray._private.generated import client_gateway_pb2 as pb
 from ray._private.generated import client_gateway_pb2_grpc
 
 logger = logging.getLogger(__name__)
+
+_END = object()  # the Submit stream's reader is done (or the call ended)
 
 
 def _adapt(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -138,21 +142,75 @@ class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer
 
     @_adapt_stream
     def Submit(self, request_iterator, context):  # noqa: N802
-        accepted = 0
-        for request in request_iterator:
-            session = None
-            for item in request.items:
-                kind = item.WhichOneof("kind")
-                if kind is not None:
-                    found = self._host.get(getattr(item, kind).session_id)
-                    if session is not None and found is not session:
-                        raise GatewayError(
-                            grpc.StatusCode.INVALID_ARGUMENT, "one Submit message, one session"
-                        )
-                    session = found
-            if session is not None:
-                accepted += session.submit_items(request.items)
-            yield pb.SubmitReply(num_accepted=accepted)
+        """Items are read and submitted on a thread of their own; this generator sends the
+        acknowledgements and the results of items sent with return_results, batching together
+        what is ready at once."""
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        sinks: list[ResultSink] = []
+
+        def read() -> None:
+            accepted = 0
+            try:
+                for request in request_iterator:
+                    session = self._session_of(request)
+                    if session is not None:
+                        if not sinks:
+                            sinks.append(ResultSink(session, out.put))
+                        sink = sinks[0] if sinks[0].session is session else None
+                        accepted += session.submit_items(request.items, sink)
+                    out.put(accepted)
+            except grpc.RpcError:
+                pass  # the client went away
+            except Exception as err:  # noqa: BLE001 - raised to the client by the sender
+                out.put(err)
+            out.put(_END)
+
+        threading.Thread(target=read, name="gateway-submit-in", daemon=True).start()
+        context.add_callback(lambda: out.put(_END))
+        sent = 0
+        try:
+            while True:
+                item = out.get()
+                reply = pb.SubmitReply()
+                accepted = sent
+                end = False
+                while True:
+                    if item is _END:
+                        end = True
+                        break
+                    if isinstance(item, Exception):
+                        raise item
+                    if isinstance(item, int):
+                        accepted = item
+                    else:
+                        reply.results.append(item)
+                    try:
+                        item = out.get_nowait()
+                    except queue.Empty:
+                        break
+                if accepted != sent or reply.results:
+                    reply.num_accepted = accepted
+                    sent = accepted
+                    yield reply
+                if end:
+                    return
+        finally:
+            for sink in sinks:
+                sink.close()
+
+    def _session_of(self, request: pb.SubmitRequest) -> Session | None:
+        """The one session a Submit message's items name (None for a message without items)."""
+        session = None
+        for item in request.items:
+            kind = item.WhichOneof("kind")
+            if kind is not None:
+                found = self._host.get(getattr(item, kind).session_id)
+                if session is not None and found is not session:
+                    raise GatewayError(
+                        grpc.StatusCode.INVALID_ARGUMENT, "one Submit message, one session"
+                    )
+                session = found
+        return session
 
     @_adapt
     def LookupActor(self, request, context):  # noqa: N802

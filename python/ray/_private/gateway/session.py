@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -382,6 +382,15 @@ class Session:
                 if left is not None and left <= step:
                     raise GatewayError(grpc.StatusCode.DEADLINE_EXCEEDED, str(err)) from None
 
+    def result_of(self, object_id: bytes, stored: Any) -> pb.SubmitResult:
+        """A ready value as the Submit stream sends it (see `ResultSink`)."""
+        if stored.in_store or stored.nested_refs or stored.data is None:
+            return pb.SubmitResult(object_id=object_id, fetch=True)
+        frame = self._readable(stored.data)
+        if frame is not stored.data:
+            return pb.SubmitResult(object_id=object_id, fetch=True)
+        return pb.SubmitResult(object_id=object_id, frame=bytes(frame))
+
     def _readable(self, frame: Any) -> Any:
         """The frame, or an ERROR frame saying why this client's language cannot read it."""
         fmt = serialization.frame_format(frame)
@@ -612,26 +621,69 @@ class Session:
                 grpc.StatusCode.NOT_FOUND, f"unknown actor {_short(request.actor_id)}"
             ) from None
 
-    def submit_items(self, items: Iterable[pb.SubmitItem]) -> int:
+    def submit_items(self, items: Iterable[pb.SubmitItem], results: ResultSink | None = None) -> int:
         """Submits the items of one Submit message; returns how many.
 
-        Their pushes go out together once all are submitted (fewer, larger messages).
+        Their pushes go out together once all are submitted (fewer, larger messages). The
+        returns of items with `return_results` go to `results` as they become ready.
         """
         with self.cw.push_streams.corked():
-            return self._submit_items(items)
+            return self._submit_items(items, results)
 
-    def _submit_items(self, items: Iterable[pb.SubmitItem]) -> int:
+    def _submit_items(self, items: Iterable[pb.SubmitItem], results: ResultSink | None) -> int:
         n = 0
         for item in items:
             kind = item.WhichOneof("kind")
             if kind == "task":
-                self.submit_task(item.task, required_id=True)
+                _, return_ids = self.submit_task(item.task, required_id=True)
             elif kind == "actor_call":
-                self.call_actor(item.actor_call, required_id=True)
+                _, return_ids = self.call_actor(item.actor_call, required_id=True)
             else:
                 raise _bad("a Submit item is neither a task nor an actor call")
+            if item.return_results and results is not None:
+                for oid in return_ids:
+                    results.watch(oid)
             n += 1
         return n
+
+
+class ResultSink:
+    """The return values one Submit stream sends back (items with `return_results`).
+
+    A value goes out once it is ready: its frame when the client can read it as it is,
+    else a `fetch` mark (in the object store, holding references, or in another language's
+    format) and the client reads it with Get. `emit` runs on the thread that stored the
+    value; it only queues the result for the stream's sender.
+    """
+
+    def __init__(self, session: Session, emit: Callable[[pb.SubmitResult], None]) -> None:
+        self.session = session
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._watched: dict[bytes, Callable[[Any], None]] = {}
+        self._closed = False
+
+    def watch(self, object_id: bytes) -> None:
+        def ready(stored: Any) -> None:
+            with self._lock:
+                if self._watched.pop(object_id, None) is None:
+                    return  # the stream ended
+            self._emit(self.session.result_of(object_id, stored))
+
+        with self._lock:
+            if self._closed:
+                return
+            self._watched[object_id] = ready
+        self.session.cw.memory_store.on_ready(object_id, ready, inline=True)
+
+    def close(self) -> None:
+        """The stream ended: values not sent yet are no longer watched."""
+        with self._lock:
+            self._closed = True
+            watched, self._watched = self._watched, {}
+        store = self.session.cw.memory_store
+        for object_id, ready in watched.items():
+            store.remove_callback(object_id, ready)
 
 
 def _resources(amounts: Any) -> dict[str, float]:

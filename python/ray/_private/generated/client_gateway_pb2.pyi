@@ -271,18 +271,32 @@ class SubmitRequest(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[SubmitItem, _Mapping]]] = ...) -> None: ...
 
 class SubmitItem(_message.Message):
-    __slots__ = ("task", "actor_call")
+    __slots__ = ("task", "actor_call", "return_results")
     TASK_FIELD_NUMBER: _ClassVar[int]
     ACTOR_CALL_FIELD_NUMBER: _ClassVar[int]
+    RETURN_RESULTS_FIELD_NUMBER: _ClassVar[int]
     task: SubmitTaskRequest
     actor_call: CallActorRequest
-    def __init__(self, task: _Optional[_Union[SubmitTaskRequest, _Mapping]] = ..., actor_call: _Optional[_Union[CallActorRequest, _Mapping]] = ...) -> None: ...
+    return_results: bool
+    def __init__(self, task: _Optional[_Union[SubmitTaskRequest, _Mapping]] = ..., actor_call: _Optional[_Union[CallActorRequest, _Mapping]] = ..., return_results: _Optional[bool] = ...) -> None: ...
+
+class SubmitResult(_message.Message):
+    __slots__ = ("object_id", "frame", "fetch")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    FETCH_FIELD_NUMBER: _ClassVar[int]
+    object_id: bytes
+    frame: bytes
+    fetch: bool
+    def __init__(self, object_id: _Optional[bytes] = ..., frame: _Optional[bytes] = ..., fetch: _Optional[bool] = ...) -> None: ...
 
 class SubmitReply(_message.Message):
-    __slots__ = ("num_accepted",)
+    __slots__ = ("num_accepted", "results")
     NUM_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
     num_accepted: int
-    def __init__(self, num_accepted: _Optional[int] = ...) -> None: ...
+    results: _containers.RepeatedCompositeFieldContainer[SubmitResult]
+    def __init__(self, num_accepted: _Optional[int] = ..., results: _Optional[_Iterable[_Union[SubmitResult, _Mapping]]] = ...) -> None: ...
 
 class LookupActorRequest(_message.Message):
     __slots__ = ("session_id", "name", "ray_namespace")

@@ -219,7 +219,8 @@ class ClientGatewayServiceServicer:
 
     def Submit(self, request_iterator, context):
         """Pipelined submission: each message carries tasks and actor calls with ids made by the
-        client; each reply acknowledges how many items were accepted so far.
+        client; each reply acknowledges how many items were accepted so far, and carries the
+        return values of items sent with return_results that became ready since the last reply.
         Caller: client. Callee: session owner.
         Failure: INVALID_ARGUMENT ends the stream for an item without ids or with ids of another
         job; items accepted before it stay submitted. Failures of accepted items are ERROR values.

@@ -88,7 +88,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._objects: dict[bytes, StoredObject] = {}
         self._waiters: dict[bytes, list[_Waiter]] = {}
-        self._callbacks: dict[bytes, list[Callable[[StoredObject], None]]] = {}
+        # Object id -> (callback, run inline) pairs.
+        self._callbacks: dict[bytes, list[tuple[Callable[[StoredObject], None], bool]]] = {}
 
     def put(self, object_id: bytes, obj: StoredObject) -> None:
         """Stores a ready object and wakes whoever waits for it. A second put is ignored."""
@@ -102,8 +103,8 @@ class MemoryStore:
                 if w.needed <= 0:
                     w.event.set()
             callbacks = self._callbacks.pop(object_id, ())
-        for cb in callbacks:
-            if self._defer is not None:
+        for cb, inline in callbacks:
+            if self._defer is not None and not inline:
                 self._defer(lambda cb=cb: _run(cb, obj))
             else:
                 _run(cb, obj)
@@ -124,12 +125,18 @@ class MemoryStore:
             for oid in object_ids:
                 self._objects.pop(oid, None)
 
-    def on_ready(self, object_id: bytes, callback: Callable[[StoredObject], None]) -> None:
-        """Calls `callback(obj)` when the object is ready (at once if it is)."""
+    def on_ready(
+        self, object_id: bytes, callback: Callable[[StoredObject], None], inline: bool = False
+    ) -> None:
+        """Calls `callback(obj)` when the object is ready (at once if it is).
+
+        With `inline`, it runs on the thread that stores the object even where callbacks are
+        deferred: only for a callback that never blocks (it hands the object to a queue).
+        """
         with self._lock:
             obj = self._objects.get(object_id)
             if obj is None:
-                self._callbacks.setdefault(object_id, []).append(callback)
+                self._callbacks.setdefault(object_id, []).append((callback, inline))
                 return
         callback(obj)
 
@@ -138,10 +145,10 @@ class MemoryStore:
         with self._lock:
             callbacks = self._callbacks.get(object_id)
             if callbacks is not None:
-                try:
-                    callbacks.remove(callback)
-                except ValueError:
-                    pass
+                for i, (cb, _) in enumerate(callbacks):
+                    if cb == callback:
+                        del callbacks[i]
+                        break
                 if not callbacks:
                     del self._callbacks[object_id]
 
