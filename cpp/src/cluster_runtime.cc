@@ -343,6 +343,7 @@ void ClusterRuntime::SubmitLoop() {
                            std::to_string(status.error_code()) + ")");
         break;
       }
+      results_.StreamLost();
       submit_queue_.StreamRestarted();
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -364,7 +365,13 @@ void ClusterRuntime::SubmitLoop() {
       broken = false;
       reader = std::thread([this, s = stream.get(), &broken] {
         rpc::SubmitReply reply;
-        while (s->Read(&reply)) submit_queue_.Ack(reply.num_accepted());
+        while (s->Read(&reply)) {
+          submit_queue_.Ack(reply.num_accepted());
+          for (auto &result : *reply.mutable_results()) {
+            results_.Deliver(result.object_id(), std::move(*result.mutable_frame()),
+                             result.fetch());
+          }
+        }
         broken = true;
       });
     }
@@ -376,6 +383,7 @@ void ClusterRuntime::SubmitLoop() {
       broken = true;  // the items count as sent; they are sent again on the next stream
     }
   }
+  results_.StreamLost();  // waiting Gets ask the gateway from now on
   if (stream) {
     grpc::Status status = finish(/*writes_done=*/!broken);
     if (!status.ok() && status.error_code() != grpc::CANCELLED) {
@@ -538,11 +546,26 @@ std::vector<std::string> ClusterRuntime::Get(const std::vector<std::string> &ids
   for (const auto &id : ids) {
     if (id.empty()) throw RayException("ray::Get of an empty ObjectRef (moved from or default)");
   }
+  // Values of Remote() calls may come back on the Submit stream: wait for them a little
+  // (values still on their way then, of long tasks, are asked of the gateway).
+  const auto start = Clock::now();
+  int64_t wait_ms = Constants::StreamResultWaitMs();
+  if (timeout_ms >= 0) wait_ms = std::min<int64_t>(wait_ms, timeout_ms);
+  std::vector<std::string> frames;
+  if (results_.Take(ids, start + std::chrono::milliseconds(wait_ms), &frames) ==
+      ResultCache::Outcome::kTaken) {
+    return frames;
+  }
+  results_.Forget(ids);
   SubmitBarrier();
   bool timed_out = false;
   if (timeout_ms >= 0) {
-    auto frames = GetOnce(ids, timeout_ms, timeout_ms / 1000.0 + Constants::GetTransferMarginS(),
-                          &timed_out);
+    // What is left of the timeout is the gateway's.
+    auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    const int64_t left = std::max<int64_t>(timeout_ms - spent, 0);
+    auto frames =
+        GetOnce(ids, left, left / 1000.0 + Constants::GetTransferMarginS(), &timed_out);
     if (timed_out) {
       throw RayTimeoutException("ray::Get timed out after " + std::to_string(timeout_ms) +
                                 " ms waiting for " + std::to_string(ids.size()) + " object(s) (" +
@@ -625,6 +648,19 @@ void ClusterRuntime::ReleaseAfterSubmit(const std::vector<TaskArg> &args) {
   }
 }
 
+std::string ClusterRuntime::PushItem(rpc::SubmitItem item, const std::string &task_id,
+                                     const std::vector<TaskArg> &args) {
+  const std::string return_id = IdGenerator::ObjectId(task_id, 1);
+  // Not for C++ code running in a task: its Get must go to the gateway, whose blocked get
+  // lends the task's CPUs to the tasks it waits for.
+  if (!attached_ && results_.Expect(return_id, Constants::MaxStreamResults())) {
+    item.set_return_results(true);
+  }
+  submit_queue_.Push(std::move(item));
+  ReleaseAfterSubmit(args);
+  return return_id;
+}
+
 std::string ClusterRuntime::Call(const RemoteFunctionHolder &holder, std::vector<TaskArg> &args,
                                  const CallOptions &options) {
   CheckUsable();
@@ -637,9 +673,7 @@ std::string ClusterRuntime::Call(const RemoteFunctionHolder &holder, std::vector
   FillTaskArgs(args, task->mutable_args());
   const std::string task_id = ids_->NewTaskId();
   task->set_task_id(task_id);
-  submit_queue_.Push(std::move(item));
-  ReleaseAfterSubmit(args);
-  return IdGenerator::ObjectId(task_id, 1);
+  return PushItem(std::move(item), task_id, args);
 }
 
 std::string ClusterRuntime::CallActor(const RemoteFunctionHolder &holder,
@@ -658,9 +692,7 @@ std::string ClusterRuntime::CallActor(const RemoteFunctionHolder &holder,
   call->set_name(options.name);
   const std::string task_id = ids_->NewTaskId();
   call->set_task_id(task_id);
-  submit_queue_.Push(std::move(item));
-  ReleaseAfterSubmit(args);
-  return IdGenerator::ObjectId(task_id, 1);
+  return PushItem(std::move(item), task_id, args);
 }
 
 std::string ClusterRuntime::CreateActor(const RemoteFunctionHolder &holder,

@@ -30,6 +30,7 @@
 #include "local_cluster.h"
 #include "ray/api/ray_runtime.h"
 #include "reference_batcher.h"
+#include "result_cache.h"
 #include "submit_queue.h"
 
 namespace ray {
@@ -104,6 +105,10 @@ class ClusterRuntime : public RayRuntime {
   void SubmitBarrier();
   void ResolveLargeArgs(std::vector<TaskArg> &args);
   void ReleaseAfterSubmit(const std::vector<TaskArg> &args);
+  // Queues a task or actor call on the Submit stream (its results to come back on it);
+  // returns its return id.
+  std::string PushItem(rpc::SubmitItem item, const std::string &task_id,
+                       const std::vector<TaskArg> &args);
   std::vector<std::string> GetOnce(const std::vector<std::string> &ids, int64_t timeout_ms,
                                    double deadline_s, bool *timed_out);
 
@@ -121,6 +126,8 @@ class ClusterRuntime : public RayRuntime {
   std::unique_ptr<IdGenerator> ids_;
 
   SubmitQueue submit_queue_;
+  // Return values of Remote() calls, sent back on the Submit stream.
+  ResultCache results_;
   ReferenceBatcher references_;
 
   std::mutex mu_;

@@ -33,6 +33,15 @@ struct Constants {
   }
   // A Get or Wait without a timeout asks in rounds of this many milliseconds.
   static int64_t BlockingPollMs() { return static_cast<int64_t>(EnvDouble("CPP_BLOCKING_POLL_MS", 60000)); }
+  // A Get waits this long for values coming back on the Submit stream, then asks the gateway.
+  static int64_t StreamResultWaitMs() {
+    return static_cast<int64_t>(EnvDouble("CPP_STREAM_RESULT_WAIT_MS", 1000));
+  }
+  // Remote() asks for its value on the Submit stream while fewer are on their way (a round
+  // trip gains; a burst of calls is read with one Get).
+  static size_t MaxStreamResults() {
+    return static_cast<size_t>(EnvDouble("CPP_MAX_STREAM_RESULTS", 4));
+  }
   // Extra deadline of a Get beyond its timeout, for streaming the values.
   static double GetTransferMarginS() { return EnvDouble("CPP_GET_TRANSFER_MARGIN_S", 300.0); }
   // How long `ray start` may take to print the GCS address.

@@ -24,6 +24,7 @@
 #include "options.h"
 #include "ray/api/ray_exception.h"
 #include "reference_batcher.h"
+#include "result_cache.h"
 #include "submit_queue.h"
 #include "token.h"
 
@@ -191,6 +192,91 @@ TEST(SubmitQueue, BarrierWaitsForAcknowledgementsFromAnotherThread) {
   });
   EXPECT_TRUE(q.Barrier(std::chrono::milliseconds(5000)));
   acker.join();
+}
+
+TEST(ResultCache, TakesDeliveredValuesOnce) {
+  ResultCache cache;
+  ASSERT_TRUE(cache.Expect("a", 4));
+  ASSERT_TRUE(cache.Expect("b", 4));
+  EXPECT_EQ(cache.pending(), 2u);
+  cache.Deliver("b", "B", false);
+  cache.Deliver("a", "A", false);
+  EXPECT_EQ(cache.pending(), 0u);
+  std::vector<std::string> frames;
+  auto soon = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  ASSERT_EQ(cache.Take({"a", "b", "a"}, soon, &frames), ResultCache::Outcome::kTaken);
+  EXPECT_EQ(frames, (std::vector<std::string>{"A", "B", "A"}));
+  EXPECT_EQ(cache.size(), 0u);
+  // Taken: a second Get of the same ref asks the gateway.
+  EXPECT_EQ(cache.Take({"a"}, soon, &frames), ResultCache::Outcome::kAskGateway);
+}
+
+TEST(ResultCache, ABurstOfCallsIsLeftToGet) {
+  ResultCache cache;
+  EXPECT_TRUE(cache.Expect("a", 2));
+  EXPECT_TRUE(cache.Expect("b", 2));
+  EXPECT_FALSE(cache.Expect("c", 2));  // two on their way already
+  cache.Deliver("a", "A", false);
+  EXPECT_TRUE(cache.Expect("d", 2));
+  std::vector<std::string> frames;
+  auto now = std::chrono::steady_clock::now();
+  EXPECT_EQ(cache.Take({"a", "c"}, now, &frames), ResultCache::Outcome::kAskGateway);
+  cache.Forget({"a", "c"});
+  EXPECT_EQ(cache.size(), 2u);  // b and d
+}
+
+TEST(ResultCache, UnknownFetchAndLateValues) {
+  ResultCache cache;
+  std::vector<std::string> frames;
+  auto now = std::chrono::steady_clock::now();
+  EXPECT_EQ(cache.Take({"never"}, now, &frames), ResultCache::Outcome::kAskGateway);
+  cache.Expect("big", 4);
+  cache.Deliver("big", "", true);
+  EXPECT_EQ(cache.Take({"big"}, now, &frames), ResultCache::Outcome::kAskGateway);
+  cache.Expect("slow", 4);
+  EXPECT_EQ(cache.Take({"slow"}, now + std::chrono::milliseconds(20), &frames),
+            ResultCache::Outcome::kTimedOut);
+  // A value delivered from another thread wakes the waiter.
+  std::thread reader([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    cache.Deliver("slow", "S", false);
+  });
+  EXPECT_EQ(cache.Take({"slow"}, now + std::chrono::seconds(5), &frames),
+            ResultCache::Outcome::kTaken);
+  reader.join();
+  EXPECT_EQ(frames, std::vector<std::string>{"S"});
+}
+
+TEST(ResultCache, ALostStreamSendsWaitersToTheGateway) {
+  ResultCache cache;
+  cache.Expect("x", 4);
+  std::thread breaker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    cache.StreamLost();
+  });
+  std::vector<std::string> frames;
+  EXPECT_EQ(cache.Take({"x"}, std::chrono::steady_clock::now() + std::chrono::seconds(5), &frames),
+            ResultCache::Outcome::kAskGateway);
+  breaker.join();
+  EXPECT_EQ(cache.pending(), 0u);
+  // A value that still comes (a resent item's) is used again.
+  cache.Deliver("x", "X", false);
+  EXPECT_EQ(cache.Take({"x"}, std::chrono::steady_clock::now(), &frames),
+            ResultCache::Outcome::kTaken);
+}
+
+TEST(ResultCache, DropsTheOldestValuesBeyondItsLimits) {
+  ResultCache cache(/*max_bytes=*/10, /*max_entries=*/3);
+  std::vector<std::string> frames;
+  auto now = std::chrono::steady_clock::now();
+  cache.Expect("a", 10);
+  cache.Deliver("a", "123456", false);
+  cache.Expect("b", 10);
+  cache.Deliver("b", "123456", false);  // 12 bytes: "a" goes
+  EXPECT_EQ(cache.Take({"a"}, now, &frames), ResultCache::Outcome::kAskGateway);
+  for (const char *id : {"c", "d", "e"}) cache.Expect(id, 10);  // 4 entries: "b" goes
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.Take({"b"}, now, &frames), ResultCache::Outcome::kAskGateway);
 }
 
 TEST(SubmitQueue, FailureReachesBarriers) {

@@ -183,7 +183,7 @@ class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer
                     if isinstance(item, int):
                         accepted = item
                     else:
-                        reply.results.append(item)
+                        sinks[0].session.fill_result(reply.results.add(), *item)
                     try:
                         item = out.get_nowait()
                     except queue.Empty:

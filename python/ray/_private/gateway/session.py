@@ -382,14 +382,17 @@ class Session:
                 if left is not None and left <= step:
                     raise GatewayError(grpc.StatusCode.DEADLINE_EXCEEDED, str(err)) from None
 
-    def result_of(self, object_id: bytes, stored: Any) -> pb.SubmitResult:
+    def fill_result(self, out: pb.SubmitResult, object_id: bytes, stored: Any) -> None:
         """A ready value as the Submit stream sends it (see `ResultSink`)."""
+        out.object_id = object_id
         if stored.in_store or stored.nested_refs or stored.data is None:
-            return pb.SubmitResult(object_id=object_id, fetch=True)
+            out.fetch = True
+            return
         frame = self._readable(stored.data)
         if frame is not stored.data:
-            return pb.SubmitResult(object_id=object_id, fetch=True)
-        return pb.SubmitResult(object_id=object_id, frame=bytes(frame))
+            out.fetch = True
+            return
+        out.frame = bytes(frame)
 
     def _readable(self, frame: Any) -> Any:
         """The frame, or an ERROR frame saying why this client's language cannot read it."""
@@ -652,11 +655,11 @@ class ResultSink:
 
     A value goes out once it is ready: its frame when the client can read it as it is,
     else a `fetch` mark (in the object store, holding references, or in another language's
-    format) and the client reads it with Get. `emit` runs on the thread that stored the
-    value; it only queues the result for the stream's sender.
+    format) and the client reads it with Get. `emit((object_id, stored))` runs on the thread
+    that stored the value; it only queues it for the stream's sender (`Session.fill_result`).
     """
 
-    def __init__(self, session: Session, emit: Callable[[pb.SubmitResult], None]) -> None:
+    def __init__(self, session: Session, emit: Callable[[tuple[bytes, Any]], None]) -> None:
         self.session = session
         self._emit = emit
         self._lock = threading.Lock()
@@ -668,7 +671,7 @@ class ResultSink:
             with self._lock:
                 if self._watched.pop(object_id, None) is None:
                     return  # the stream ended
-            self._emit(self.session.result_of(object_id, stored))
+            self._emit((object_id, stored))
 
         with self._lock:
             if self._closed:
