@@ -43,6 +43,7 @@ import io.ray.runtime.gateway.GatewayClient;
 import io.ray.runtime.gateway.KeepAlive;
 import io.ray.runtime.gateway.ProtoOptions;
 import io.ray.runtime.gateway.ReferenceTracker;
+import io.ray.runtime.gateway.ResultCache;
 import io.ray.runtime.gateway.SubmitPipeline;
 import io.ray.runtime.id.IdMaker;
 import io.ray.runtime.object.LocalFrames;
@@ -76,6 +77,19 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
 
   /** Arguments whose frame is larger than this are put first and passed by reference. */
   static final int INLINE_ARG_LIMIT = 512 * 1024;
+
+  /**
+   * Most return values asked for on the Submit stream at once: a submission made while fewer are
+   * on their way gets its value back on the stream, so its get needs no Get rpc; a burst beyond
+   * that is read with one Get.
+   */
+  static final int MAX_STREAM_RESULTS = 4;
+
+  /**
+   * How long a get waits for values coming on the Submit stream before it asks the session owner
+   * (values of long tasks).
+   */
+  static final long STREAM_RESULT_WAIT_MS = 1000;
 
   /** How long one Wait call waits when the caller waits without limit (the call repeats). */
   static final long UNBOUNDED_WAIT_SLICE_MS = 60_000;
@@ -131,6 +145,7 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
             new ReferenceTracker.Sink() {
               @Override
               public void release(List<ObjectId> objectIds) {
+                pipeline.results().forget(objectIds);
                 client.releaseReferences(objectIds);
               }
 
@@ -418,7 +433,10 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
     }
     byte[][] frames = new byte[0][];
     if (!distinct.isEmpty()) {
-      frames = fetch(distinct, remoteMaxSeq, timeoutMs, deadline);
+      frames = takeStreamed(distinct, timeoutMs);
+      if (frames == null) {
+        frames = fetch(distinct, remoteMaxSeq, timeoutMs, deadline);
+      }
     }
     ClassLoader loader = Thread.currentThread().getContextClassLoader();
     List<T> values = new ArrayList<>(refs.size());
@@ -449,6 +467,29 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
       }
     }
     return values;
+  }
+
+  /**
+   * Takes the values that come back on the Submit stream, when every one was asked for there;
+   * waits for them at most {@link #STREAM_RESULT_WAIT_MS} (and at most the get's timeout).
+   *
+   * @return The frames in the order of {@code ids}, or null: read them with Get.
+   */
+  private byte[][] takeStreamed(List<ObjectId> ids, long timeoutMs) {
+    long waitMs = timeoutMs < 0 ? STREAM_RESULT_WAIT_MS : Math.min(STREAM_RESULT_WAIT_MS, timeoutMs);
+    byte[][] frames = new byte[ids.size()][];
+    ResultCache cache = pipeline.results();
+    try {
+      if (cache.take(ids, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs), frames)
+          == ResultCache.Outcome.TAKEN) {
+        return frames;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RayException("Interrupted while waiting for task results", e);
+    }
+    cache.forget(ids);
+    return null;
   }
 
   /**
@@ -664,10 +705,27 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
     List<ObjectId> returnIds = Arrays.asList(IdMaker.returnIds(taskId, numReturns));
     long seq =
         pipeline.submit(
-            SubmitItem.newBuilder().setTask(request).build(), returnIds, description, keepAlive);
+            withResults(SubmitItem.newBuilder().setTask(request), returnIds),
+            returnIds,
+            description,
+            keepAlive);
     return numReturns == 0
         ? null
         : tracker.register(new ObjectRefImpl<>(returnIds.get(0), returnType, seq));
+  }
+
+  /**
+   * Asks for the item's return value on the Submit stream while few are on their way. Not for Java
+   * code running in a task: its get must go to the session owner, whose blocked get lends the
+   * task's CPUs to the tasks it waits for.
+   */
+  private SubmitItem withResults(SubmitItem.Builder item, List<ObjectId> returnIds) {
+    if (returnIds.size() == 1
+        && !attached
+        && pipeline.results().expect(returnIds.get(0), MAX_STREAM_RESULTS)) {
+      item.setReturnResults(true);
+    }
+    return item.build();
   }
 
   private List<TaskArg> encodeArgs(Object[] args, List<Object> keepAlive) {
@@ -853,7 +911,7 @@ public final class GatewayRuntime implements RayRuntime, ObjectRefImpl.RefHolder
     List<ObjectId> returnIds = Arrays.asList(IdMaker.returnIds(taskId, numReturns));
     long seq =
         pipeline.submit(
-            SubmitItem.newBuilder().setActorCall(request).build(),
+            withResults(SubmitItem.newBuilder().setActorCall(request), returnIds),
             returnIds,
             description,
             keepAlive);

@@ -10,6 +10,7 @@ import io.ray.api.id.ObjectId;
 import io.ray.rpc.SubmitItem;
 import io.ray.rpc.SubmitReply;
 import io.ray.rpc.SubmitRequest;
+import io.ray.rpc.SubmitResult;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,6 +42,9 @@ public final class SubmitPipeline {
 
   /** Most bytes of items in one message (an item bigger than this goes alone). */
   static final int MAX_BYTES_PER_MESSAGE = 4 << 20;
+
+  /** Most bytes of streamed return values kept that nobody took yet. */
+  static final long RESULT_CACHE_MAX_BYTES = 64L << 20;
 
   /** Opens a Submit stream: the async stub's {@code submit}. */
   public interface StreamOpener {
@@ -106,6 +110,12 @@ public final class SubmitPipeline {
     @Override
     public void onNext(SubmitReply reply) {
       onReply(this, reply.getNumAccepted());
+      for (SubmitResult r : reply.getResultsList()) {
+        if (r.getObjectId().size() == ObjectId.LENGTH) {
+          results.deliver(
+              new ObjectId(r.getObjectId().toByteArray()), r.getFrame().toByteArray(), r.getFetch());
+        }
+      }
     }
 
     @Override
@@ -130,6 +140,7 @@ public final class SubmitPipeline {
   private final ArrayDeque<Item> unsent = new ArrayDeque<>();
   private final ArrayDeque<Item> inFlight = new ArrayDeque<>();
   private final Map<ObjectId, RayException> failures = new ConcurrentHashMap<>();
+  private final ResultCache results = new ResultCache(RESULT_CACHE_MAX_BYTES, 100_000);
   private final Thread sender;
   private Consumer<String> onVoidFailure = message -> LOG.warning(message);
   private long lastSeq = 0;
@@ -197,6 +208,16 @@ public final class SubmitPipeline {
       lock.notifyAll();
       return seq;
     }
+  }
+
+  /**
+   * Returns the return values that come back on the stream, for items sent with {@code
+   * return_results} (the caller {@link ResultCache#expect expects} them before it submits).
+   *
+   * @return The cache.
+   */
+  public ResultCache results() {
+    return results;
   }
 
   /**
@@ -409,6 +430,8 @@ public final class SubmitPipeline {
         return;
       }
       current = null;
+      // Values not sent yet will not come on this stream: gets read them with Get.
+      results.streamLost();
       Status.Code code = GrpcErrors.code(t);
       if (closed && inFlight.isEmpty() && unsent.isEmpty()) {
         return;
@@ -481,6 +504,7 @@ public final class SubmitPipeline {
     }
     for (ObjectId id : it.returnIds) {
       failures.put(id, new RayException(message, why));
+      results.deliver(id, null, true); // a get waiting for it asks, and throws the failure
     }
     for (FailureWatch w : watches) {
       for (ObjectId id : it.returnIds) {

@@ -17,6 +17,7 @@ import io.ray.api.id.TaskId;
 import io.ray.rpc.SubmitItem;
 import io.ray.rpc.SubmitReply;
 import io.ray.rpc.SubmitRequest;
+import io.ray.rpc.SubmitResult;
 import io.ray.rpc.SubmitTaskRequest;
 import io.ray.runtime.id.IdMaker;
 import java.util.ArrayList;
@@ -211,6 +212,55 @@ class SubmitPipelineTest {
     streams.get(1).fail(Status.INVALID_ARGUMENT.withDescription("bad again"));
     waitFor(() -> pipeline.failureOf(returnOf(2)) != null, "the third item failed");
     assertEquals(0, third.get());
+  }
+
+  @Test
+  void returnValuesOnTheStreamReachTheCacheAndALostStreamOrFailedItemEndsTheWait()
+      throws InterruptedException {
+    newPipeline(10_000);
+    ResultCache results = pipeline.results();
+    for (int i = 0; i < 3; i++) {
+      submit();
+      assertTrue(results.expect(returnOf(i), 4));
+    }
+    waitFor(() -> streams.size() == 1 && streams.get(0).received.size() == 3, "3 items sent");
+    streams
+        .get(0)
+        .replies
+        .onNext(
+            SubmitReply.newBuilder()
+                .setNumAccepted(3)
+                .addResults(
+                    SubmitResult.newBuilder()
+                        .setObjectId(ByteString.copyFrom(returnOf(0).getBytes()))
+                        .setFrame(ByteString.copyFromUtf8("zero")))
+                .addResults(
+                    SubmitResult.newBuilder()
+                        .setObjectId(ByteString.copyFrom(returnOf(1).getBytes()))
+                        .setFetch(true))
+                .build());
+    byte[][] frames = new byte[1][];
+    long soon = System.nanoTime() + 10_000_000_000L;
+    assertEquals(
+        ResultCache.Outcome.TAKEN, results.take(List.of(returnOf(0)), soon, frames));
+    assertEquals("zero", new String(frames[0], java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals(
+        ResultCache.Outcome.ASK_GATEWAY,
+        results.take(List.of(returnOf(1)), soon, new byte[1][]));
+    // The stream breaks: the third value will not come on it.
+    streams.get(0).fail(Status.UNAVAILABLE);
+    assertEquals(
+        ResultCache.Outcome.ASK_GATEWAY,
+        results.take(List.of(returnOf(2)), soon, new byte[1][]));
+    // An item whose submission fails ends a wait for its value at once.
+    submit();
+    assertTrue(results.expect(returnOf(3), 4));
+    waitFor(() -> streams.size() == 2 && streams.get(1).received.size() == 1, "item 4 sent");
+    streams.get(1).fail(Status.INVALID_ARGUMENT.withDescription("bad option"));
+    assertEquals(
+        ResultCache.Outcome.ASK_GATEWAY,
+        results.take(List.of(returnOf(3)), soon, new byte[1][]));
+    assertNotNull(pipeline.failureOf(returnOf(3)));
   }
 
   @Test
