@@ -430,10 +430,9 @@ public final class SubmitPipeline {
         return;
       }
       current = null;
-      // Values not sent yet will not come on this stream: gets read them with Get.
-      results.streamLost();
       Status.Code code = GrpcErrors.code(t);
       if (closed && inFlight.isEmpty() && unsent.isEmpty()) {
+        results.streamLost();
         return;
       }
       switch (code) {
@@ -457,6 +456,9 @@ public final class SubmitPipeline {
           noteFailure(t);
           break;
       }
+      // Values not sent yet will not come on this stream: gets read them with Get (after the
+      // failures above are recorded, so such a get throws them).
+      results.streamLost();
       lock.notifyAll();
     }
   }
