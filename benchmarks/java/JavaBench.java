@@ -3,6 +3,7 @@
 //
 //   java -Dray.address=127.0.0.1:P -Dray.job.code-search-path=CLASSES:benchmarks/java \
 //       -cp CLASSES:ray_dist.jar JavaBench [--trials N] [--trial-seconds S] [--label NAME]
+//       [--only NAME,NAME...]
 //
 // benchmarks/java/run.sh builds it, starts the cluster and runs it. Each result is the median of
 // fixed-length trials after a warm-up (rates per second; higher is better). Progress goes to
@@ -39,8 +40,13 @@ public class JavaBench {
   private static int trials = 5;
   private static double trialSeconds = 1.0;
   private static double warmupSeconds = 0.5;
+  private static java.util.Set<String> only = null;
 
+  /** Measures one row; returns null for a row that --only leaves out. */
   private static double[] measure(String name, Step step) {
+    if (only != null && !only.contains(name)) {
+      return null;
+    }
     long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
     while (System.nanoTime() < warmEnd) {
       step.run();
@@ -80,6 +86,9 @@ public class JavaBench {
           break;
         case "--label":
           label = args[++i];
+          break;
+        case "--only":
+          only = new java.util.HashSet<>(Arrays.asList(args[++i].split(",")));
           break;
         default:
           throw new IllegalArgumentException("unknown option " + args[i]);
@@ -175,6 +184,9 @@ public class JavaBench {
     StringBuilder json = new StringBuilder("{\"label\": \"" + label + "\", \"results\": {");
     boolean first = true;
     for (Map.Entry<String, double[]> e : results.entrySet()) {
+      if (e.getValue() == null) {
+        continue;
+      }
       System.out.printf("%-32s %14.1f%n", e.getKey(), median(e.getValue()));
       json.append(first ? "" : ", ")
           .append('"')
