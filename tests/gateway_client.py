@@ -305,6 +305,26 @@ class GatewayClient:
             accepted = reply.num_accepted
         return accepted
 
+    def submit_replies(
+        self, items: Sequence[pb.SubmitItem], count: int, timeout: float = 60
+    ) -> list[pb.SubmitReply]:
+        """Sends the items on a Submit stream kept open until `count` replies came back on it."""
+        done = threading.Event()
+
+        def requests() -> Iterator[pb.SubmitRequest]:
+            yield pb.SubmitRequest(items=list(items))
+            done.wait(timeout)
+
+        replies: list[pb.SubmitReply] = []
+        try:
+            for reply in self.stub.Submit(requests(), timeout=timeout, metadata=self.metadata):
+                replies.append(reply)
+                if len(replies) >= count:
+                    break
+        finally:
+            done.set()
+        return replies
+
     def submit_for_results(
         self, items: Sequence[pb.SubmitItem], want: int, timeout: float = 60
     ) -> dict[bytes, pb.SubmitResult]:

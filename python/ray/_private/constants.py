@@ -86,6 +86,10 @@ SESSION_RECONNECT_GRACE_S = _env_float("SESSION_RECONNECT_GRACE_S", 10.0)
 SESSION_MAX_GRACE_S = 60.0
 # How long a session owner may take to start.
 SESSION_START_TIMEOUT_S = _env_float("SESSION_START_TIMEOUT_S", 60.0)
+# How long the Submit stream holds an acknowledgement back while return values it was asked
+# for are on their way, so the two travel in one reply (a client's sync call then reads one
+# message, not two).
+SUBMIT_ACK_HOLD_S = _env_float("SUBMIT_ACK_HOLD_S", 0.002)
 # Largest object a client may put.
 MAX_CLIENT_OBJECT_BYTES = _env_int("MAX_CLIENT_OBJECT_BYTES", 64 * 1024**3)
 # Where sessions live.

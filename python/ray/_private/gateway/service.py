@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 
+from ray._private import constants
 from ray._private.gateway.session import GatewayError, ResultSink, Session
 from ray._private.generated import client_gateway_pb2 as pb
 from ray._private.generated import client_gateway_pb2_grpc
@@ -144,7 +145,8 @@ class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer
     def Submit(self, request_iterator, context):  # noqa: N802
         """Items are read and submitted on a thread of their own; this generator sends the
         acknowledgements and the results of items sent with return_results, batching together
-        what is ready at once."""
+        what is ready at once (an acknowledgement waits up to SUBMIT_ACK_HOLD_S for results on
+        their way)."""
         out: queue.SimpleQueue = queue.SimpleQueue()
         sinks: list[ResultSink] = []
 
@@ -174,6 +176,7 @@ class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer
                 reply = pb.SubmitReply()
                 accepted = sent
                 end = False
+                held = False
                 while True:
                     if item is _END:
                         end = True
@@ -187,7 +190,15 @@ class ClientGatewayServicer(client_gateway_pb2_grpc.ClientGatewayServiceServicer
                     try:
                         item = out.get_nowait()
                     except queue.Empty:
-                        break
+                        if held or reply.results or accepted == sent or not sinks[0].watching():
+                            break
+                        # Only an acknowledgement, with results on their way: wait a moment
+                        # so they go together.
+                        held = True
+                        try:
+                            item = out.get(timeout=constants.SUBMIT_ACK_HOLD_S)
+                        except queue.Empty:
+                            break
                 if accepted != sent or reply.results:
                     reply.num_accepted = accepted
                     sent = accepted

@@ -624,7 +624,9 @@ class Session:
                 grpc.StatusCode.NOT_FOUND, f"unknown actor {_short(request.actor_id)}"
             ) from None
 
-    def submit_items(self, items: Iterable[pb.SubmitItem], results: ResultSink | None = None) -> int:
+    def submit_items(
+        self, items: Iterable[pb.SubmitItem], results: ResultSink | None = None
+    ) -> int:
         """Submits the items of one Submit message; returns how many.
 
         Their pushes go out together once all are submitted (fewer, larger messages). The
@@ -678,6 +680,10 @@ class ResultSink:
                 return
             self._watched[object_id] = ready
         self.session.cw.memory_store.on_ready(object_id, ready, inline=True)
+
+    def watching(self) -> bool:
+        """Whether some asked-for value is not ready yet."""
+        return bool(self._watched)
 
     def close(self) -> None:
         """The stream ended: values not sent yet are no longer watched."""
