@@ -220,7 +220,12 @@ class ClientGatewayServiceServicer:
     def Submit(self, request_iterator, context):
         """Pipelined submission: each message carries tasks and actor calls with ids made by the
         client; each reply acknowledges how many items were accepted so far, and carries the
-        return values of items sent with return_results that became ready since the last reply.
+        return values of items sent with return_results that became ready since the last reply
+        (an acknowledgement waits a moment, 2 ms by default, for such values on their way, so a
+        sync call gets both in one reply). Values that are large, hold references or need
+        converting come as a `fetch` mark. A client asks for results only for the few calls it
+        will wait on soon (the Java and C++ libraries: while fewer than 4 are on their way), and
+        reads a value with Get when the stream breaks before it arrived.
         Caller: client. Callee: session owner.
         Failure: INVALID_ARGUMENT ends the stream for an item without ids or with ids of another
         job; items accepted before it stay submitted. Failures of accepted items are ERROR values.
