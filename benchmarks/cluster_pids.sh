@@ -23,7 +23,9 @@ stop_by_pid() {
   [ -n "$pids" ] || return 0
   kill -TERM $pids 2> /dev/null || true
   for _ in $(seq 100); do
-    pids="$(for p in $pids; do kill -0 "$p" 2> /dev/null && echo "$p"; done)"
+    # (`if`, not `&&`: a dead last pid must not fail the substitution, which under `set -e`
+    # ended the whole run here and left the cluster running.)
+    pids="$(for p in $pids; do if kill -0 "$p" 2> /dev/null; then echo "$p"; fi; done)"
     [ -z "$pids" ] && return 0
     sleep 0.1
   done
