@@ -63,7 +63,7 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     timeout = _check_timeout(timeout)
     cw = runtime.core_worker()
     if isinstance(object_refs, ObjectRef):
-        return values.get(cw, [object_refs], timeout)[0]
+        return values.value_of(cw.get_frames([object_refs], timeout)[0])
     if isinstance(object_refs, (list, tuple)):
         for r in object_refs:
             if not isinstance(r, ObjectRef):

@@ -307,6 +307,10 @@ class Ownership:
     def _get_frames(
         self, refs: Sequence[ObjectRef], timeout: float | None, deadline: float | None
     ) -> list[Frame]:
+        if len(refs) == 1:  # the common `ray.get(ref)` of a small value that is here
+            stored = self.memory_store.get(refs[0]._id)
+            if stored is not None and not stored.in_store:
+                return [stored.data]
         oids = [r._id for r in refs]
         unique = list(dict.fromkeys(oids))
         missing = [oid for oid in unique if not self.memory_store.contains(oid)]
