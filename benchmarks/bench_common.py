@@ -38,3 +38,26 @@ def fmt(value: float | None) -> str:
     if v == 0:
         return "0"
     return f"{value:.3g}"
+
+
+def listening_beyond_loopback(pids: list[int]) -> list[str]:
+    """`pid: address:port` of every listening TCP socket of these processes that is not on
+    loopback (127.0.0.0/8, ::1, ::ffff:127.x). Benchmarks start every cluster on loopback only."""
+    import ipaddress
+
+    import psutil
+
+    out = []
+    for pid in pids:
+        try:
+            conns = psutil.Process(pid).net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        for c in conns:
+            if c.status != psutil.CONN_LISTEN:
+                continue
+            ip = ipaddress.ip_address(c.laddr.ip.split("%")[0])
+            mapped = getattr(ip, "ipv4_mapped", None)
+            if not (ip.is_loopback or (mapped is not None and mapped.is_loopback)):
+                out.append(f"{pid}: {c.laddr.ip}:{c.laddr.port}")
+    return out

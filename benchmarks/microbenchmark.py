@@ -41,15 +41,21 @@ from typing import Any
 
 import numpy as np
 import psutil
-from bench_common import fmt, tagged_pids
+from bench_common import fmt, listening_beyond_loopback, tagged_pids
 
-import ray
+# Every cluster stays on loopback: ray.init gets _node_ip_address=127.0.0.1, and upstream Ray
+# also needs this variable before it is imported, or it maps 127.0.0.1 back to the machine's
+# own address (ours ignores it).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+import ray  # noqa: E402
 
 NUM_CPUS = 2
 GET_TIMEOUT_S = 30.0
 MIB = 1 << 20
 LARGE_OBJECT_BYTES = 100 * MIB
 CLUSTER_TAG_ENV = "MICROBENCH_CLUSTER_TAG"
+LOOPBACK = "127.0.0.1"
 
 # ---------------------------------------------------------------------------------------------
 # Results and timing harness
@@ -265,7 +271,7 @@ import time
 t0 = time.perf_counter()
 import ray
 t1 = time.perf_counter()
-ray.init(num_cpus=NUM_CPUS)
+ray.init(num_cpus=NUM_CPUS, _node_ip_address="127.0.0.1")
 t2 = time.perf_counter()
 import json, os, sys
 sys.path.insert(0, SCRIPT_DIR)
@@ -851,8 +857,16 @@ def main(argv: list[str] | None = None) -> int:
     if rest:
         try:
             with hard_limit(120):
-                ray.init(num_cpus=NUM_CPUS)
+                ray.init(num_cpus=NUM_CPUS, _node_ip_address=LOOPBACK)
                 get([small_value.remote() for _ in range(10)])  # workers up and warm
+                beyond = listening_beyond_loopback(
+                    [os.getpid(), *tagged_pids(CLUSTER_TAG_ENV, cluster_tag)]
+                )
+                if beyond:
+                    raise RuntimeError(
+                        "the cluster listens beyond loopback, which benchmarks must not do: "
+                        + ", ".join(beyond)
+                    )
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
