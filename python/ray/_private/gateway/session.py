@@ -385,14 +385,12 @@ class Session:
     def fill_result(self, out: pb.SubmitResult, object_id: bytes, stored: Any) -> None:
         """A ready value as the Submit stream sends it (see `ResultSink`)."""
         out.object_id = object_id
-        if stored.in_store or stored.nested_refs or stored.data is None:
-            out.fetch = True
-            return
-        frame = self._readable(stored.data)
-        if frame is not stored.data:
-            out.fetch = True
-            return
-        out.frame = bytes(frame)
+        if not (stored.in_store or stored.nested_refs or stored.data is None):
+            frame = self._readable(stored.data)
+            if frame is stored.data:  # readable by the client as it is
+                out.frame = bytes(frame)
+                return
+        out.fetch = True
 
     def _readable(self, frame: Any) -> Any:
         """The frame, or an ERROR frame saying why this client's language cannot read it."""

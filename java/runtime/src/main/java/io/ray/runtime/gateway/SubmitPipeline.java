@@ -46,6 +46,9 @@ public final class SubmitPipeline {
   /** Most bytes of streamed return values kept that nobody took yet. */
   static final long RESULT_CACHE_MAX_BYTES = 64L << 20;
 
+  /** Most streamed return values kept or expected at once. */
+  static final int RESULT_CACHE_MAX_ENTRIES = 100_000;
+
   /** Opens a Submit stream: the async stub's {@code submit}. */
   public interface StreamOpener {
     /**
@@ -140,7 +143,7 @@ public final class SubmitPipeline {
   private final ArrayDeque<Item> unsent = new ArrayDeque<>();
   private final ArrayDeque<Item> inFlight = new ArrayDeque<>();
   private final Map<ObjectId, RayException> failures = new ConcurrentHashMap<>();
-  private final ResultCache results = new ResultCache(RESULT_CACHE_MAX_BYTES, 100_000);
+  private final ResultCache results = new ResultCache(RESULT_CACHE_MAX_BYTES, RESULT_CACHE_MAX_ENTRIES);
   private final Thread sender;
   private Consumer<String> onVoidFailure = message -> LOG.warning(message);
   private long lastSeq = 0;

@@ -31,6 +31,22 @@ class ResultCacheTest {
     return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
   }
 
+  /** Runs {@code action} on a new thread 50 ms from now (as the stream's reader would). */
+  private static Thread later(Runnable action) {
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(50);
+              } catch (InterruptedException e) {
+                return;
+              }
+              action.run();
+            });
+    t.start();
+    return t;
+  }
+
   @Test
   void onlyAFewValuesAreExpectedAtOnce() {
     ResultCache cache = new ResultCache(1 << 20, 1000);
@@ -55,17 +71,11 @@ class ResultCacheTest {
     cache.expect(a, 4);
     cache.expect(b, 4);
     Thread reader =
-        new Thread(
+        later(
             () -> {
-              try {
-                Thread.sleep(50);
-              } catch (InterruptedException e) {
-                return;
-              }
               cache.deliver(b, bytes("bee"), false);
               cache.deliver(a, bytes("ay"), false);
             });
-    reader.start();
     byte[][] frames = new byte[2][];
     assertEquals(ResultCache.Outcome.TAKEN, cache.take(List.of(a, b), in(10_000), frames));
     reader.join();
@@ -104,17 +114,7 @@ class ResultCacheTest {
     ResultCache cache = new ResultCache(1 << 20, 1000);
     ObjectId id = newId();
     cache.expect(id, 4);
-    Thread lose =
-        new Thread(
-            () -> {
-              try {
-                Thread.sleep(50);
-              } catch (InterruptedException e) {
-                return;
-              }
-              cache.streamLost();
-            });
-    lose.start();
+    Thread lose = later(cache::streamLost);
     long start = System.nanoTime();
     assertEquals(
         ResultCache.Outcome.ASK_GATEWAY, cache.take(List.of(id), in(30_000), new byte[1][]));
