@@ -48,3 +48,39 @@ def test_a_pooled_channel_reaches_a_new_process_on_a_port_that_was_dead() -> Non
         assert echo(b"ping", timeout=3.0, wait_for_ready=True) == b"ping"
     finally:
         server.stop(None)
+
+
+@pytest.mark.timeout(60)
+def test_a_new_process_on_a_reused_port_is_reached_at_once() -> None:
+    # A worker exits and a new one binds its port: the new worker's first call must not fail
+    # because the old worker's channel is still in its reconnect back-off (it used to, and
+    # the caller took the new worker for dead).
+    pool = ChannelPool()
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    server = _echo_server(port)
+    old = pool.get(address, b"worker-1").unary_unary("/t.Echo/Echo")
+    assert old(b"a", timeout=3.0) == b"a"
+    server.stop(None).wait()
+    for _ in range(3):  # the old worker is gone: its channel fails and backs off
+        with pytest.raises(grpc.RpcError):
+            old(b"b", timeout=0.5)
+    server = _echo_server(port)
+    try:
+        new = pool.get(address, b"worker-2").unary_unary("/t.Echo/Echo")
+        assert new(b"c", timeout=3.0) == b"c"  # no wait_for_ready: the first try succeeds
+    finally:
+        server.stop(None)
+
+
+def test_an_identity_seen_before_does_not_displace_the_newer_one() -> None:
+    pool = ChannelPool()
+    first = pool.get("127.0.0.1:1", b"worker-1")
+    assert pool.get("127.0.0.1:1", b"worker-1") is first
+    assert pool.get("127.0.0.1:1") is first  # a caller that names no process
+    second = pool.get("127.0.0.1:1", b"worker-2")
+    assert second is not first
+    # A stale lookup of the old worker gets the current channel and leaves it in place.
+    assert pool.get("127.0.0.1:1", b"worker-1") is second
+    assert pool.get("127.0.0.1:1", b"worker-2") is second
+    assert pool.get("127.0.0.1:2", b"worker-1") is not second

@@ -247,28 +247,56 @@ def _keep_spin_thread(channel: grpc.Channel) -> bool:
         return False
 
 
+# gRPC shares connections ("subchannels") among a process's channels to one address, so
+# a new channel would inherit the old one's back-off: each pooled channel has its own.
+_POOLED_CHANNEL_OPTIONS = [*_CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
+
+
 class ChannelPool:
     """One channel per address, shared by every client in the process.
 
     Channels live as long as the process (the first MAX_PINNED_CHANNELS keep a
     callback thread running for fast future callbacks).
+
+    A port freed by a process that ended may be bound by a new one (a worker
+    started after another exited). The old process's channel may then be in its
+    reconnect back-off, failing every call at once with "failed to connect"
+    although the new process listens. So a client names the process it wants
+    (`identity`, a worker id): a new identity at an address gets a new channel.
+    The old channel is left to the clients that hold it (their process is gone),
+    and an identity seen there before never displaces a newer one.
     """
+
+    MAX_RETIRED_PER_ADDRESS = 16
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._channels: dict[str, grpc.Channel] = {}
+        self._identity: dict[str, bytes] = {}
+        self._retired: dict[str, list[bytes]] = {}
         self._pinned = 0
 
-    def get(self, address: str) -> grpc.Channel:
+    def get(self, address: str, identity: bytes = b"") -> grpc.Channel:
         channel = self._channels.get(address)
-        if channel is None:
-            with self._lock:
-                channel = self._channels.get(address)
-                if channel is None:
-                    channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
-                    self._channels[address] = channel
-                    if self._pinned < MAX_PINNED_CHANNELS and _keep_spin_thread(channel):
-                        self._pinned += 1
+        if channel is not None and (not identity or self._identity.get(address) == identity):
+            return channel
+        with self._lock:
+            channel = self._channels.get(address)
+            if channel is not None:
+                known = self._identity.get(address, b"")
+                retired = self._retired.setdefault(address, [])
+                if not identity or identity == known or identity in retired:
+                    return channel
+                if not known:
+                    self._identity[address] = identity
+                    return channel
+                retired.append(known)  # another process has the port now
+                del retired[: -self.MAX_RETIRED_PER_ADDRESS]
+            channel = grpc.insecure_channel(address, options=_POOLED_CHANNEL_OPTIONS)
+            self._channels[address] = channel
+            self._identity[address] = identity
+            if self._pinned < MAX_PINNED_CHANNELS and _keep_spin_thread(channel):
+                self._pinned += 1
         return channel
 
 

@@ -32,10 +32,11 @@ class ServiceClient:
     SERVICE = "service"
     STUB: Any = None
 
-    def __init__(self, address: str, token: str) -> None:
+    def __init__(self, address: str, token: str, identity: bytes = b"") -> None:
+        """`identity` names the process wanted at `address` (see `channels.ChannelPool`)."""
         self.address = address
         self._md = channels.token_metadata(token)
-        self._stub = self.STUB(channels.CHANNELS.get(address))
+        self._stub = self.STUB(channels.CHANNELS.get(address, identity))
 
     def _failure(self, err: grpc.RpcError) -> errors.RpcFailure:
         return errors.from_grpc(err, self.SERVICE, self.address)

@@ -26,7 +26,7 @@ class CoreWorkerClient(ServiceClient):
     STUB = core_worker_pb2_grpc.CoreWorkerServiceStub
 
     def __init__(self, address: common_pb2.Address, token: str) -> None:
-        super().__init__(address_str(address), token)
+        super().__init__(address_str(address), token, address.worker_id)
         self.worker_address = address
 
     def push_task_async(

@@ -97,10 +97,11 @@ class PushStream:
 
     def close_if_idle(self, idle_s: float) -> bool:
         """Closes the stream if nothing was in flight for `idle_s`; True if closed."""
-        with self._lock:
+        with self._lock:  # checked and closed at once: a push in between would be lost
             if not self.closed and (self._waiting or time.monotonic() - self.idle_since < idle_s):
                 return False
-        self.close()
+            self.closed = True
+        self._outbox.put(_CLOSE)
         return True
 
     def close(self) -> None:

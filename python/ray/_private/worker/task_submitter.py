@@ -149,7 +149,7 @@ class NormalTaskSubmitter:
         elif isinstance(action, CallLater):
             self._loop.call_later(action.delay_s, lambda e=action.event: self._handle(e))
         elif isinstance(action, InspectDeadWorker):
-            self._blocking.submit(self._inspect, action)
+            self._inspect_later(action)
         elif isinstance(action, SendCancel):
             self._canceller.cancel_task(
                 action.lease.address, action.task.task_id, action.force, action.recursive
@@ -190,11 +190,22 @@ class NormalTaskSubmitter:
         else:
             self._handle(self._state.replied, task, reply, _retryable(task, reply))
 
-    def _inspect(self, action: InspectDeadWorker) -> None:
+    def _inspect_later(self, action: InspectDeadWorker) -> None:
+        """Asks the node how the worker died, off this thread (the answer may take seconds)."""
+        if not self._stopping():
+            try:
+                self._blocking.submit(self._inspect, action)
+                return
+            except RuntimeError:  # the blocking pool was shut down: this process is stopping
+                pass
+        self._inspect(action, ask=False)
+
+    def _inspect(self, action: InspectDeadWorker, ask: bool = True) -> None:
         lease = action.lease
         info = None
         try:
-            info = lease.node.failure_cause(lease.address.worker_id, timeout_s=5.0)
+            if ask:
+                info = lease.node.failure_cause(lease.address.worker_id, timeout_s=5.0)
         except Exception as exc:  # noqa: BLE001 - the node may be gone too
             logger.debug("no failure cause: %s", exc)
         self._handle(
