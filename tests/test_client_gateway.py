@@ -253,6 +253,29 @@ def test_submit_stream_sends_back_results_asked_for(client):
     assert read(big_value).sum() == sum(range(200_000)) and read(plain_value) == 2
 
 
+def test_an_item_resent_on_a_new_stream_runs_once(client):
+    """A client resends the items it saw no acknowledgement for when its Submit stream breaks;
+    those the gateway had accepted already must not run again (an actor call twice would
+    count twice), and their results still come back on the new stream when asked for."""
+    actor = client.start_actor(python_class("gateway_targets", "Counter")).actor_id
+    call = pb.SubmitItem(
+        actor_call=pb.CallActorRequest(
+            session_id=client.session_id,
+            actor_id=actor,
+            method=common_pb2.FunctionDescriptor(function_name="increment"),
+            task_id=client.new_task_id(),
+        )
+    )
+    task, task_return = client.task_item(fn("add"), [value(frame(1)), value(frame(2))])
+    assert client.submit_stream([[call, task]]) == 2
+    call.return_results = True
+    results = client.submit_for_results([call, task], want=1)  # a second stream, resent
+    call_return = client.return_id(call.actor_call.task_id)
+    assert set(results) == {call_return} and read(results[call_return].frame) == 1
+    later = client.call_actor(actor, "increment")
+    assert [read(f) for f in client.get([call_return, task_return, *later])] == [1, 3, 2]
+
+
 def test_client_made_put_id_is_idempotent(client):
     oid = client.new_put_id()
     assert client.put(frame("x"), object_id=oid) == oid

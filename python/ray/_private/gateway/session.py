@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20
 # Released ids remembered (so asking for one fails at once rather than waiting for it).
 MAX_REMEMBERED_RELEASES = 100_000
+# Task ids of Submit items accepted most recently, per session: a client resends the items it
+# saw no acknowledgement for on its next stream, and those already accepted must not run twice.
+MAX_REMEMBERED_SUBMITS = 65_536
 # How long a request naming a client-made id waits for its submission to arrive.
 ARRIVAL_WAIT_S = 10.0
 # Longest id or name echoed back in an error message.
@@ -116,6 +119,9 @@ class Session:
         self._released: OrderedDict[bytes, None] = OrderedDict()
         self._actors: dict[bytes, _Actor] = {}
         self._options_cache: dict[bytes, TaskOptions] = {}
+        # Submit items accepted (task id -> return ids); one stream's items at a time.
+        self._submitted: OrderedDict[bytes, list[bytes]] = OrderedDict()
+        self._submit_lock = threading.Lock()
         self._job_id = b""
         self._namespace = ""
         self.closed = threading.Event()
@@ -635,19 +641,33 @@ class Session:
 
     def _submit_items(self, items: Iterable[pb.SubmitItem], results: ResultSink | None) -> int:
         n = 0
-        for item in items:
-            kind = item.WhichOneof("kind")
+        with self._submit_lock:  # an old stream may still deliver what a new one resends
+            for item in items:
+                self._submit_item(item, results)
+                n += 1
+        return n
+
+    def _submit_item(self, item: pb.SubmitItem, results: ResultSink | None) -> None:
+        """Submits one item, unless an earlier stream already did (then only its results
+        are watched again, for this stream)."""
+        kind = item.WhichOneof("kind")
+        request = getattr(item, kind) if kind is not None else None
+        return_ids = self._submitted.get(request.task_id) if request is not None else None
+        if return_ids is None:
             if kind == "task":
-                _, return_ids = self.submit_task(item.task, required_id=True)
+                task_id, return_ids = self.submit_task(request, required_id=True)
             elif kind == "actor_call":
-                _, return_ids = self.call_actor(item.actor_call, required_id=True)
+                task_id, return_ids = self.call_actor(request, required_id=True)
             else:
                 raise _bad("a Submit item is neither a task nor an actor call")
-            if item.return_results and results is not None:
-                for oid in return_ids:
-                    results.watch(oid)
-            n += 1
-        return n
+            self._submitted[task_id] = return_ids
+            if len(self._submitted) > MAX_REMEMBERED_SUBMITS:
+                self._submitted.popitem(last=False)
+        else:  # values the client released since will not be asked for
+            return_ids = [oid for oid in return_ids if oid in self._held]
+        if item.return_results and results is not None:
+            for oid in return_ids:
+                results.watch(oid)
 
 
 class ResultSink:
