@@ -84,3 +84,38 @@ def test_an_identity_seen_before_does_not_displace_the_newer_one() -> None:
     assert pool.get("127.0.0.1:1", b"worker-1") is second
     assert pool.get("127.0.0.1:1", b"worker-2") is second
     assert pool.get("127.0.0.1:2", b"worker-1") is not second
+
+
+def test_a_service_of_the_next_cluster_on_a_reused_port_is_reached_at_once() -> None:
+    # ray.shutdown() then ray.init(): the new cluster's node manager may bind a port that a
+    # process of the old cluster had. Clients name no process there, only the cluster (its
+    # token); the old channel, backing off, must not be lent to them.
+    pool = ChannelPool()
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    server = _echo_server(port)
+    old = pool.get(address, cluster=b"token-1").unary_unary("/t.Echo/Echo")
+    assert old(b"a", timeout=3.0) == b"a"
+    server.stop(None).wait()
+    for _ in range(3):
+        with pytest.raises(grpc.RpcError):
+            old(b"b", timeout=0.5)
+    server = _echo_server(port)
+    try:
+        new = pool.get(address, cluster=b"token-2").unary_unary("/t.Echo/Echo")
+        assert new(b"c", timeout=3.0) == b"c"
+    finally:
+        server.stop(None)
+
+
+def test_names_are_matched_per_cluster() -> None:
+    pool = ChannelPool()
+    a = pool.get("127.0.0.1:1", cluster=b"c1")
+    assert pool.get("127.0.0.1:1", b"worker-1", b"c1") is a  # the process named at last
+    b = pool.get("127.0.0.1:1", b"worker-1", b"c2")  # same worker id, another cluster
+    assert b is not a
+    assert pool.get("127.0.0.1:1", cluster=b"c2") is b
+    # Stale lookups from the old cluster get the current channel and leave it in place.
+    assert pool.get("127.0.0.1:1", cluster=b"c1") is b
+    assert pool.get("127.0.0.1:1", b"worker-1", b"c1") is b
+    assert pool.get("127.0.0.1:1", b"worker-1", b"c2") is b

@@ -259,12 +259,15 @@ class ChannelPool:
     callback thread running for fast future callbacks).
 
     A port freed by a process that ended may be bound by a new one (a worker
-    started after another exited). The old process's channel may then be in its
+    started after another exited, or a service of the next cluster after
+    ray.shutdown() and ray.init()). The old process's channel may then be in its
     reconnect back-off, failing every call at once with "failed to connect"
-    although the new process listens. So a client names the process it wants
-    (`identity`, a worker id): a new identity at an address gets a new channel.
-    The old channel is left to the clients that hold it (their process is gone),
-    and an identity seen there before never displaces a newer one.
+    although the new process listens. So a client names the process it wants:
+    the cluster (its token) and, where it knows it, the process (a worker id).
+    A new name at an address gets a new channel; within a cluster a caller that
+    names no process takes the current one. The old channel is left to the
+    clients that hold it (their process is gone), and a name seen there before
+    never displaces a newer one.
     """
 
     MAX_RETIRED_PER_ADDRESS = 16
@@ -272,32 +275,39 @@ class ChannelPool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._channels: dict[str, grpc.Channel] = {}
-        self._identity: dict[str, bytes] = {}
-        self._retired: dict[str, list[bytes]] = {}
+        self._owner: dict[str, tuple[bytes, bytes]] = {}  # address -> (cluster, process)
+        self._retired: dict[str, list[tuple[bytes, bytes]]] = {}
         self._pinned = 0
 
-    def get(self, address: str, identity: bytes = b"") -> grpc.Channel:
+    def get(self, address: str, identity: bytes = b"", cluster: bytes = b"") -> grpc.Channel:
+        """The channel to the process `identity` of `cluster` at `address`."""
         channel = self._channels.get(address)
-        if channel is not None and (not identity or self._identity.get(address) == identity):
+        if channel is not None and self._is_current(address, cluster, identity):
             return channel
         with self._lock:
             channel = self._channels.get(address)
             if channel is not None:
-                known = self._identity.get(address, b"")
+                known = self._owner[address]
                 retired = self._retired.setdefault(address, [])
-                if not identity or identity == known or identity in retired:
+                if self._is_current(address, cluster, identity) or any(
+                    c == cluster and (not identity or i == identity) for c, i in retired
+                ):
                     return channel
-                if not known:
-                    self._identity[address] = identity
+                if known == (cluster, b""):  # the process is named for the first time
+                    self._owner[address] = (cluster, identity)
                     return channel
                 retired.append(known)  # another process has the port now
                 del retired[: -self.MAX_RETIRED_PER_ADDRESS]
             channel = grpc.insecure_channel(address, options=_POOLED_CHANNEL_OPTIONS)
             self._channels[address] = channel
-            self._identity[address] = identity
+            self._owner[address] = (cluster, identity)
             if self._pinned < MAX_PINNED_CHANNELS and _keep_spin_thread(channel):
                 self._pinned += 1
         return channel
+
+    def _is_current(self, address: str, cluster: bytes, identity: bytes) -> bool:
+        known_cluster, known_identity = self._owner.get(address, (b"", b""))
+        return known_cluster == cluster and (not identity or known_identity == identity)
 
 
 CHANNELS = ChannelPool()

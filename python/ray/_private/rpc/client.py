@@ -33,10 +33,15 @@ class ServiceClient:
     STUB: Any = None
 
     def __init__(self, address: str, token: str, identity: bytes = b"") -> None:
-        """`identity` names the process wanted at `address` (see `channels.ChannelPool`)."""
+        """`identity` names the process wanted at `address` (see `channels.ChannelPool`).
+
+        The token names the cluster, so a service of an earlier cluster that had the
+        same port never lends this client its channel.
+        """
         self.address = address
         self._md = channels.token_metadata(token)
-        self._stub = self.STUB(channels.CHANNELS.get(address, identity))
+        self._channel = channels.CHANNELS.get(address, identity, token.encode())
+        self._stub = self.STUB(self._channel)
 
     def _failure(self, err: grpc.RpcError) -> errors.RpcFailure:
         return errors.from_grpc(err, self.SERVICE, self.address)

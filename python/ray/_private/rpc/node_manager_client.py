@@ -11,7 +11,7 @@ import grpc
 from ray._private import constants
 from ray._private.generated import common_pb2, node_manager_pb2_grpc
 from ray._private.generated import node_manager_pb2 as pb
-from ray._private.rpc import channels, chunk_codec, errors
+from ray._private.rpc import chunk_codec, errors
 from ray._private.rpc.client import ReplyCallback, ServiceClient
 
 logger = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ class NodeManagerClient(ServiceClient):
     def __init__(self, address: str, token: str) -> None:
         super().__init__(address, token)
         # Chunks skip protobuf's copies: the data stays a view into the received bytes.
-        self._read_object = channels.CHANNELS.get(address).unary_stream(
+        self._read_object = self._channel.unary_stream(
             "/ray.rpc.NodeManagerService/ReadObject",
             request_serializer=pb.ReadObjectRequest.SerializeToString,
             response_deserializer=chunk_codec.decode_reply,
