@@ -6,7 +6,8 @@
 
 Ours: starts a head (`ray start --head --port P --node-ip-address 127.0.0.1 --block`) and a
 second node (`ray start --address 127.0.0.1:P --node-ip-address 127.0.0.1 --block`) as
-subprocesses, each in a process group of its own and with its own `--temp-dir`. Upstream: its
+subprocesses, each in a process group of its own (in this process's session, as upstream's
+nodes are: see `TwoNodes._start`) and with its own `--temp-dir`. Upstream: its
 `ray start --address` refuses a second node under RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (the
 setting that keeps it on loopback), so its two nodes come from `ray.cluster_utils.Cluster`
 (each node its own raylet and store on 127.0.0.1). A driver joins, and the run measures (each
@@ -119,7 +120,13 @@ class TwoNodes:
             stdout=out,
             stderr=subprocess.STDOUT,
             env=self.env,
-            start_new_session=True,  # a process group of its own, torn down as one
+            # A process group of its own, torn down as one, but in this process's session:
+            # with the kernel's autogroup scheduling (sched_autogroup_enabled), every session
+            # is one CPU-share group, so a node in a session of its own would get a fixed
+            # third of the machine beside the driver and the other node, and its workers
+            # stall whenever its group's share is used up. Upstream's nodes (children of this
+            # process) share this session too, so both systems are scheduled alike.
+            process_group=0,
         )
         out.close()
         self.procs.append(proc)

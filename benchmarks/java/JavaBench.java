@@ -11,7 +11,10 @@
 
 import io.ray.api.ActorHandle;
 import io.ray.api.ObjectRef;
+import io.ray.api.PyActorHandle;
 import io.ray.api.Ray;
+import io.ray.api.function.PyActorClass;
+import io.ray.api.function.PyActorMethod;
 import io.ray.api.function.PyFunction;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -103,6 +106,9 @@ public class JavaBench {
       check(Ray.task(JavaBench::noop, 1).remote().get() == 1);
       ActorHandle<Echo> echo = Ray.actor(Echo::new).remote();
       check(echo.task(Echo::ping, 1).remote().get() == 1);
+      PyActorHandle pyEcho = Ray.actor(PyActorClass.of("bench_fixtures", "Echo")).remote();
+      PyActorMethod<Integer> pyPing = PyActorMethod.of("ping", Integer.class);
+      check(pyEcho.task(pyPing, 1).remote().get() == 1);
 
       results.put(
           "small_put_get",
@@ -173,6 +179,28 @@ public class JavaBench {
                 List<ObjectRef<Integer>> refs = new ArrayList<>(1000);
                 for (int i = 0; i < 1000; i++) {
                   refs.add(echo.task(Echo::ping, i).remote());
+                }
+                check(Ray.get(refs).size() == 1000);
+                return 1000;
+              }));
+      // The same 1:1 calls to a Python actor: what the gateway and the actor path cost without
+      // the Java runner (py4j) on the actor's side.
+      results.put(
+          "python_actor_calls_sync",
+          measure(
+              "python_actor_calls_sync",
+              () -> {
+                check(pyEcho.task(pyPing, 1).remote().get() == 1);
+                return 1;
+              }));
+      results.put(
+          "python_actor_calls_1000_pipelined",
+          measure(
+              "python_actor_calls_1000_pipelined",
+              () -> {
+                List<ObjectRef<Integer>> refs = new ArrayList<>(1000);
+                for (int i = 0; i < 1000; i++) {
+                  refs.add(pyEcho.task(pyPing, i).remote());
                 }
                 check(Ray.get(refs).size() == 1000);
                 return 1000;

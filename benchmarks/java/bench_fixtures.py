@@ -1,4 +1,4 @@
-"""The Python function the Java benchmark (JavaBench.java) calls."""
+"""The Python function and actor the Java benchmark (JavaBench.java) calls."""
 
 import ray
 
@@ -6,3 +6,9 @@ import ray
 @ray.remote
 def noop(x):
     return x
+
+
+@ray.remote
+class Echo:
+    def ping(self, x):
+        return x
