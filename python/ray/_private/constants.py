@@ -108,6 +108,13 @@ TOKEN_ENV = "RAY_CLUSTER_TOKEN"
 DEFAULT_GCS_PORT = 6379
 # Max message size on every channel.
 GRPC_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+# How much of a stream gRPC receives ahead of its reader, on every channel and server. A fixed
+# window rather than gRPC's bandwidth-delay probing: on loopback that probing let a stream's
+# window grow past 100 MB, so a pull whose store writes lag the network buffered most of a
+# large object in the node manager's heap (about 200 MB for a 600 MB object; about 60 MB with
+# this bound, whatever the size). 4 MiB in flight per stream still fills a 10 Gb/s link at
+# a 3 ms round trip.
+GRPC_STREAM_WINDOW_BYTES = _env_int("GRPC_STREAM_WINDOW_BYTES", 4 * 1024**2)
 # Objects pulled from another node travel in chunks of this size (the source may send smaller
 # ones; always kept well below GRPC_MAX_MESSAGE_BYTES). A transfer holds about one chunk in
 # memory at each end, besides the destination's store.

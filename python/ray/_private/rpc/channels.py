@@ -21,6 +21,9 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", constants.GRPC_MAX_MESSAGE_BYTES),
     ("grpc.enable_retries", 0),
+    # A bounded receive window (see constants.GRPC_STREAM_WINDOW_BYTES).
+    ("grpc.http2.bdp_probe", 0),
+    ("grpc.http2.lookahead_bytes", constants.GRPC_STREAM_WINDOW_BYTES),
     ("grpc.so_reuseport", 0),
     # A channel lives as long as the process (ChannelPool), and a port whose process died may
     # be taken by a new one (a new cluster's GCS after ray.shutdown() and ray.init()): the
