@@ -21,6 +21,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 public class JavaBench {
   /** A no-op remote function. */
@@ -136,75 +137,31 @@ public class JavaBench {
                 return 1;
               }));
       results.put(
-          "python_task_sync",
-          measure(
-              "python_task_sync",
-              () -> {
-                check(Ray.task(pyNoop, 1).remote().get() == 1);
-                return 1;
-              }));
+          "python_task_sync", measure("python_task_sync", sync(x -> Ray.task(pyNoop, x).remote())));
       results.put(
           "python_tasks_1000_pipelined",
-          measure(
-              "python_tasks_1000_pipelined",
-              () -> {
-                List<ObjectRef<Integer>> refs = new ArrayList<>(1000);
-                for (int i = 0; i < 1000; i++) {
-                  refs.add(Ray.task(pyNoop, i).remote());
-                }
-                check(Ray.get(refs).size() == 1000);
-                return 1000;
-              }));
+          measure("python_tasks_1000_pipelined", pipelined(x -> Ray.task(pyNoop, x).remote())));
       results.put(
           "java_task_sync",
-          measure(
-              "java_task_sync",
-              () -> {
-                check(Ray.task(JavaBench::noop, 1).remote().get() == 1);
-                return 1;
-              }));
+          measure("java_task_sync", sync(x -> Ray.task(JavaBench::noop, x).remote())));
       results.put(
           "java_actor_calls_sync",
-          measure(
-              "java_actor_calls_sync",
-              () -> {
-                check(echo.task(Echo::ping, 1).remote().get() == 1);
-                return 1;
-              }));
+          measure("java_actor_calls_sync", sync(x -> echo.task(Echo::ping, x).remote())));
       results.put(
           "java_actor_calls_1000_pipelined",
           measure(
               "java_actor_calls_1000_pipelined",
-              () -> {
-                List<ObjectRef<Integer>> refs = new ArrayList<>(1000);
-                for (int i = 0; i < 1000; i++) {
-                  refs.add(echo.task(Echo::ping, i).remote());
-                }
-                check(Ray.get(refs).size() == 1000);
-                return 1000;
-              }));
+              pipelined(x -> echo.task(Echo::ping, x).remote())));
       // The same 1:1 calls to a Python actor: what the gateway and the actor path cost without
       // the Java runner (py4j) on the actor's side.
       results.put(
           "python_actor_calls_sync",
-          measure(
-              "python_actor_calls_sync",
-              () -> {
-                check(pyEcho.task(pyPing, 1).remote().get() == 1);
-                return 1;
-              }));
+          measure("python_actor_calls_sync", sync(x -> pyEcho.task(pyPing, x).remote())));
       results.put(
           "python_actor_calls_1000_pipelined",
           measure(
               "python_actor_calls_1000_pipelined",
-              () -> {
-                List<ObjectRef<Integer>> refs = new ArrayList<>(1000);
-                for (int i = 0; i < 1000; i++) {
-                  refs.add(pyEcho.task(pyPing, i).remote());
-                }
-                check(Ray.get(refs).size() == 1000);
-                return 1000;
-              }));
+              pipelined(x -> pyEcho.task(pyPing, x).remote())));
     } finally {
       Ray.shutdown();
     }
@@ -227,6 +184,26 @@ public class JavaBench {
       first = false;
     }
     System.out.println(json.append("}}"));
+  }
+
+  /** One call at a time: each result is read before the next call. */
+  private static Step sync(IntFunction<ObjectRef<Integer>> call) {
+    return () -> {
+      check(call.apply(1).get() == 1);
+      return 1;
+    };
+  }
+
+  /** 1,000 calls made before any result is read, then one get for all of them. */
+  private static Step pipelined(IntFunction<ObjectRef<Integer>> call) {
+    return () -> {
+      List<ObjectRef<Integer>> refs = new ArrayList<>(1000);
+      for (int i = 0; i < 1000; i++) {
+        refs.add(call.apply(i));
+      }
+      check(Ray.get(refs).size() == 1000);
+      return 1000;
+    };
   }
 
   private static void check(boolean ok) {
